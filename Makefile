@@ -1,0 +1,68 @@
+# kmipcrypt: top-level build.  `make deps`, `make`, `make check`, `make demo`.
+PKGS       := libcryptsetup libssl libcrypto devmapper json-c libxml-2.0
+CC         ?= gcc
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+HARDEN     := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC -fstack-clash-protection
+WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
+OPT        ?= -O2 -g
+CFLAGS     += -std=gnu11 $(OPT) $(WARN) $(HARDEN) -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS    += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
+BUILD      ?= build
+
+LIB_SRCS   := $(sort $(wildcard src/ttlv/*.c src/kmip/*.c src/net/*.c src/util/*.c src/luks/*.c))
+CLI_SRCS   := $(sort $(wildcard src/cli/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/%)
+LIB        := $(BUILD)/libkmipcrypt.a
+CLI        := $(BUILD)/kmipcrypt
+
+.PHONY: all deps check unit integration demo clean asan valgrind install
+all: $(CLI) $(UNIT_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka
+
+deps:
+	@./tools/deps.sh
+
+unit: $(UNIT_BINS)
+	@./tests/run-unit.sh $(UNIT_BINS)
+
+integration: $(CLI)
+	@./tests/integration/run.sh $(CLI)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" unit
+
+valgrind: $(UNIT_BINS)
+	@VALGRIND=1 ./tests/run-unit.sh $(UNIT_BINS)
+
+demo: deps
+	$(MAKE) $(CLI)
+	@./tools/demo.sh $(CLI)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

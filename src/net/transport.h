@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Mutual-TLS transport to a KMIP server: an ordered server list with
+ * failover, deadlines on connect, handshake and every read and write,
+ * certificate and host name verification, optional SPKI pin.
+ *
+ * Errors (negative errno), which the CLI maps to its exit codes:
+ *   -ECONNREFUSED -ETIMEDOUT -EHOSTUNREACH -ENETUNREACH -ECONNRESET
+ *                     no server reachable (exit 2)
+ *   -EKEYREJECTED     TLS or authentication failure: unknown CA, expired or
+ *                     mismatching server certificate, pin mismatch, the server
+ *                     refused our certificate (exit 3)
+ *   -EBADMSG -EMSGSIZE  the server sent a malformed or oversized message
+ *   -EINVAL           bad options (files unreadable, bad key password: -EACCES)
+ */
+#ifndef KMIPCRYPT_TRANSPORT_H
+#define KMIPCRYPT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KMIP_DEFAULT_PORT       5696
+#define TRANSPORT_MAX_SERVERS   16
+#define TRANSPORT_HOST_MAX      256
+
+struct server_addr {
+	char host[TRANSPORT_HOST_MAX];	/* DNS name, IPv4, or IPv6 without brackets */
+	uint16_t port;
+};
+
+struct transport_opts {
+	struct server_addr servers[TRANSPORT_MAX_SERVERS];
+	unsigned n_servers;
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+	const char *key_password;	/* locked memory, or NULL */
+	unsigned timeout_ms;		/* each of: connect, handshake, read, write */
+	int tls_min_version;		/* TLS1_2_VERSION (default) or TLS1_3_VERSION */
+	const char *cipher_suites;	/* OpenSSL cipher list for TLS 1.2, NULL: default */
+	bool has_pin;
+	uint8_t pin_sha256[32];		/* SHA-256 of the server's SubjectPublicKeyInfo */
+	size_t max_message;		/* 0: TTLV_MAX_MESSAGE */
+};
+
+/* Parse "host", "host:port", "[v6]:port", "v6" into a server_addr.  0 or -EINVAL. */
+int server_addr_parse(const char *s, struct server_addr *out);
+
+struct transport;
+
+/* Load credentials and build the TLS context; does not connect. */
+int transport_new(const struct transport_opts *o, struct transport **out);
+/* Connect to the first server that answers (in order).  Logs each failure. */
+int transport_connect(struct transport *t);
+/*
+ * Send one request message and read one response message (framed by its
+ * TTLV header, size-capped).  Connects if needed.  If the connection turns
+ * out to have been dropped while idle and the request is idempotent, it
+ * reconnects and sends once more.  *resp is in locked memory: secmem_free().
+ */
+int transport_roundtrip(struct transport *t, const uint8_t *req, size_t req_len,
+			uint8_t **resp, size_t *resp_len, bool idempotent);
+/* "host:port" of the connected server, or NULL. */
+const char *transport_peer(const struct transport *t);
+void transport_close(struct transport *t);	/* drop the connection, keep the context */
+void transport_free(struct transport *t);
+
+#endif
