@@ -2,7 +2,13 @@
 /*
  * /etc/kmipcrypt/kmipcrypt.conf: INI with one section per server group
  * ([default], [dc2], ...) and a reserved [daemon] section.  Errors name the
- * file, the line and the key.
+ * file, the line and the key: "FILE:LINE: key 'K': what is wrong".
+ * The syntax and every key are documented in kmipcrypt.conf(5).
+ *
+ * Strictness is deliberate: unknown keys, duplicate keys and sections,
+ * overlong lines and malformed values are errors, never ignored, because a
+ * silently ignored typo in a security setting ("pin_sha265") would turn a
+ * check off.  All errors of a file are reported, then -EINVAL returned.
  */
 #ifndef KMIPCRYPT_CONFIG_H
 #define KMIPCRYPT_CONFIG_H
@@ -11,7 +17,13 @@
 #include "net/transport.h"
 
 #define KMIPCRYPT_CONF_PATH   "/etc/kmipcrypt/kmipcrypt.conf"
-#define CONFIG_NAME_MAX       64
+#define CONFIG_NAME_MAX       64		/* group name, NUL included */
+#define CONFIG_LINE_MAX       4096		/* bytes per line, newline excluded */
+#define CONFIG_FILE_MAX       (256 * 1024)	/* bytes per file */
+#define CONFIG_GROUPS_MAX     64
+#define CONFIG_PASSWORD_MAX   1024		/* bytes of a key password */
+#define CONFIG_TIMEOUT_MS_DEFAULT 5000
+#define CONFIG_POLL_INTERVAL_DEFAULT 30
 
 /* kmip_version: 0 = auto (Discover Versions), else KMIP_VERSION(major, minor). */
 #define KMIP_VERSION(maj, min) (((maj) << 8) | (min))
@@ -19,36 +31,74 @@
 struct config_group {
 	char name[CONFIG_NAME_MAX];
 	struct transport_opts tls;	/* strings below are owned by the group */
+	/* Paths: absolute, or relative to the config file's directory in the file. */
 	char *ca, *cert, *key, *key_password_file, *cipher_suites;
 	int kmip_version;
+	/*
+	 * Locked memory (secmem): the inline key_password, or the content of
+	 * key_password_file once config_group_load_password() has read it.
+	 * tls.key_password points here.  Wiped by config_free().
+	 */
+	char *key_password;
 };
 
 struct config_daemon {
 	unsigned poll_interval_s;	/* default 30 */
 	unsigned offline_grace_s;	/* 0 = unlimited */
 	char action[16];		/* suspend | close | exec */
-	char *exec;
+	char *exec;			/* absolute program path [args], with action = exec */
 };
 
 struct config {
-	char *path;
+	char *path;			/* NULL for config_new_empty() */
 	struct config_group *groups;
 	unsigned n_groups;
 	struct config_daemon daemon;
 };
 
-/* Load and validate.  -ENOENT if the file is missing, -EINVAL on errors (logged with file:line). */
+/*
+ * Load and validate.  -ENOENT if the file is missing (logged at debug level
+ * only: the caller decides whether that is an error), -EINVAL on errors in
+ * the file (each logged with file:line), -EFBIG if larger than
+ * CONFIG_FILE_MAX, -EPERM if writable by "other" or owned by neither root
+ * nor the effective user, other -errno if unreadable.  A file with no server group
+ * is valid: config_group() then returns NULL.
+ */
 int config_load(const char *path, struct config **out);
 /* A config with one group, "default", and defaults only (for command-line setups). */
 int config_new_empty(struct config **out);
 /* The group by name (NULL: "default"); NULL if absent. */
 struct config_group *config_group(struct config *c, const char *name);
-/* Apply one "key = value" to a group as the file would (for command-line overrides). */
+/*
+ * Apply one "key = value" to a group as the file would (for command-line
+ * overrides): same keys, same checks, errors logged as "ORIGIN: key 'K': ...",
+ * -EINVAL.  A value replaces the file's; key_password and key_password_file
+ * replace each other.  Relative paths stay relative (to the working
+ * directory).  On error the group is unchanged.
+ */
 int config_group_set(struct config_group *g, const char *key, const char *value,
 		     const char *origin);
-/* Read key_password_file into locked memory and point tls.key_password at it. */
+/* The same for a [daemon] key. */
+int config_daemon_set(struct config_daemon *d, const char *key, const char *value,
+		      const char *origin);
+/*
+ * Is the group complete: at least one server, cert and key both set,
+ * a key password only with a key?  config_load() checks every group of the
+ * file; call it again after config_group_set() overrides.  0 or -EINVAL
+ * (logged, prefixed with origin).
+ */
+int config_group_validate(const struct config_group *g, const char *origin);
+/* action = exec if and only if exec is set.  0 or -EINVAL (logged). */
+int config_daemon_validate(const struct config_daemon *d, const char *origin);
+/*
+ * Read key_password_file into locked memory and point tls.key_password at
+ * it: at most CONFIG_PASSWORD_MAX bytes, one trailing newline stripped, no
+ * NUL byte, not empty, and the file must not be accessible to "other"
+ * (-EACCES).  0 if the group has no key_password_file or already holds a
+ * password.
+ */
 int config_group_load_password(struct config_group *g);
+/* Frees everything; wipes the key password.  NULL is fine. */
 void config_free(struct config *c);
 
 #endif
-

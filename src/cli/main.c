@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * kmipcrypt: unlock LUKS2 volumes with keys from a KMIP server.
+ * Global options, then one verb; each verb parses its own options.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "util/log.h"
+#include "util/secmem.h"
+
+#ifndef KMIPCRYPT_VERSION
+#define KMIPCRYPT_VERSION "0.1"
+#endif
+
+struct global_opts g_opts;
+
+static const struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} verbs[] = {
+	{ "key",  cmd_key,  "administer keys on the KMIP server (list, create, get, revoke, ...)" },
+	{ "ttlv", cmd_ttlv, "decode, encode and convert KMIP messages (TTLV, hex, XML)" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: kmipcrypt [-c FILE] [-g GROUP] [-v|-q] COMMAND [ARGS...]\n\n"
+		"Unlock LUKS2 volumes with keys held on a KMIP server.\n\n"
+		"Options:\n"
+		"  -c, --config FILE   configuration file (default " "/etc/kmipcrypt/kmipcrypt.conf" ")\n"
+		"  -g, --group NAME    server group in the configuration (default \"default\")\n"
+		"  -v, --verbose       more messages (repeat for debug)\n"
+		"  -q, --quiet         errors only\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       print the version\n\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-6s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\n'kmipcrypt COMMAND --help' describes a command; see kmipcrypt(8).\n"
+		"Exit status: 0 ok, 1 usage or configuration, 2 no KMIP server reachable,\n"
+		"3 TLS or authentication, 4 key not usable, 5 LUKS, 6 other.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config",  required_argument, NULL, 'c' },
+		{ "group",   required_argument, NULL, 'g' },
+		{ "verbose", no_argument,       NULL, 'v' },
+		{ "quiet",   no_argument,       NULL, 'q' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ "version", no_argument,       NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	enum log_level lvl = LOG_LVL_WARN;
+	size_t i;
+	int c;
+
+	log_set_ident("kmipcrypt");
+	/* Key material may pass through this process: no core dumps, no ptrace by peers. */
+	if (secmem_harden_process() < 0)
+		log_warn("cannot make the process non-dumpable; continuing");
+
+	while ((c = getopt_long(argc, argv, "+c:g:vqhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			g_opts.config_path = optarg;
+			break;
+		case 'g':
+			g_opts.group = optarg;
+			break;
+		case 'v':
+			lvl = lvl == LOG_LVL_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+			break;
+		case 'q':
+			lvl = LOG_LVL_ERR;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("kmipcrypt %s\n", KMIPCRYPT_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	log_set_level(lvl);
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[optind], verbs[i].name) == 0) {
+			argc -= optind;
+			argv += optind;
+			optind = 0;	/* reset getopt for the verb's own parsing */
+			return verbs[i].run(argc, argv);
+		}
+	}
+	log_error("unknown command '%s'; 'kmipcrypt --help' lists the commands", argv[optind]);
+	return EXIT_USAGE;
+}

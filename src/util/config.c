@@ -1,0 +1,1272 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * kmipcrypt.conf: see config.h and kmipcrypt.conf(5).
+ *
+ * The file is read whole into locked memory (it may hold a key_password),
+ * bounded by CONFIG_FILE_MAX, split into lines in place and wiped when done.
+ * Every key goes through one setter that both the file and command-line
+ * overrides use, so that the two cannot drift apart in what they accept.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <openssl/tls1.h>
+
+#include "util/config.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/secmem.h"
+#include "util/strnum.h"
+
+/* Past this many, more messages only bury the first (and real) mistake. */
+#define CONFIG_ERRORS_MAX 20
+/* Longest slice of a bad value or key quoted back in a message. */
+#define SHOW 64
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Where a value comes from: for messages, relative paths and permissions. */
+struct origin {
+	const char *where;		/* "FILE:LINE" or e.g. "command line" */
+	const char *base_dir;		/* relative paths are relative to it; NULL: kept */
+	const struct stat *file_st;	/* the config file, NULL if not from a file */
+};
+
+static int cfg_error(const char *where, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "WHERE: key 'K': what", the one shape of every configuration error. */
+static int cfg_error(const char *where, const char *key, const char *fmt, ...)
+{
+	char what[LOG_LINE_MAX / 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (key)
+		log_error("%s: key '%.*s': %s", where, SHOW, key, what);
+	else
+		log_error("%s: %s", where, what);
+	return -EINVAL;
+}
+
+static int dup_string(char **dst, const char *value)
+{
+	char *s = strdup(value);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* The transport options point at the group's strings: keep them in step. */
+static void group_sync_tls(struct config_group *g)
+{
+	g->tls.ca_file = g->ca;
+	g->tls.cert_file = g->cert;
+	g->tls.key_file = g->key;
+	g->tls.cipher_suites = g->cipher_suites;
+	g->tls.key_password = g->key_password;
+}
+
+/* ---- group keys ---------------------------------------------------- */
+
+struct group_key {
+	const char *name;
+	int (*set)(struct config_group *g, const struct group_key *k,
+		   const char *value, const struct origin *o);
+	size_t field;		/* offsetof() of a char * field, for strings and paths */
+};
+
+static char **group_field(struct config_group *g, const struct group_key *k)
+{
+	return (char **)((char *)g + k->field);
+}
+
+static int set_path(struct config_group *g, const struct group_key *k,
+		    const char *value, const struct origin *o)
+{
+	size_t dlen, vlen = strlen(value);
+	char *p = NULL;
+	int r;
+
+	if (value[0] != '/' && o->base_dir) {
+		dlen = strlen(o->base_dir);
+		if (dlen + 1 + vlen >= PATH_MAX) {
+			r = cfg_error(o->where, k->name, "path too long");
+			goto out;
+		}
+		p = malloc(dlen + 1 + vlen + 1);
+		if (!p) {
+			r = -ENOMEM;
+			goto out;
+		}
+		/* Bounded above: dlen + 1 + vlen + 1 bytes exactly. */
+		memcpy(p, o->base_dir, dlen);
+		p[dlen] = '/';
+		memcpy(p + dlen + 1, value, vlen + 1);
+	} else {
+		if (vlen >= PATH_MAX) {
+			r = cfg_error(o->where, k->name, "path too long");
+			goto out;
+		}
+		p = strdup(value);
+		if (!p) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	free(*group_field(g, k));
+	*group_field(g, k) = p;
+	p = NULL;
+	r = 0;
+out:
+	free(p);
+	return r;
+}
+
+static int set_key_password_file(struct config_group *g, const struct group_key *k,
+				 const char *value, const struct origin *o)
+{
+	int r;
+
+	r = set_path(g, k, value, o);
+	if (r < 0)
+		goto out;
+	/* The last one set wins: an override replaces the file's inline password. */
+	secmem_free(g->key_password);
+	g->key_password = NULL;
+out:
+	return r;
+}
+
+static int set_key_password(struct config_group *g, const struct group_key *k,
+			    const char *value, const struct origin *o)
+{
+	size_t len = strlen(value);
+	char *pw;
+	int r;
+
+	/* Never quote the value back: it is a secret. */
+	if (o->file_st && (o->file_st->st_mode & S_IRWXO)) {
+		r = cfg_error(o->where, k->name,
+			      "the file is accessible to other users: "
+			      "'chmod o-rwx' it, or use key_password_file");
+		goto out;
+	}
+	if (len > CONFIG_PASSWORD_MAX) {
+		r = cfg_error(o->where, k->name, "longer than %d bytes",
+			      CONFIG_PASSWORD_MAX);
+		goto out;
+	}
+	pw = secmem_dup(value, len);
+	if (!pw) {
+		r = -errno;
+		log_error("%s: key '%s': cannot lock memory for the password: %s",
+			  o->where, k->name, strerror(errno));
+		goto out;
+	}
+	secmem_free(g->key_password);
+	g->key_password = pw;
+	free(g->key_password_file);
+	g->key_password_file = NULL;
+	r = 0;
+out:
+	return r;
+}
+
+static int set_string(struct config_group *g, const struct group_key *k,
+		      const char *value, const struct origin *o)
+{
+	return dup_string(group_field(g, k), value);
+}
+
+static int set_servers(struct config_group *g, const struct group_key *k,
+		       const char *value, const struct origin *o)
+{
+	struct server_addr list[TRANSPORT_MAX_SERVERS];
+	char tok[TRANSPORT_HOST_MAX + 16];
+	const char *p = value;
+	unsigned n = 0, i;
+	size_t tlen;
+	int r;
+
+	memset(list, 0, sizeof(list));
+	for (;;) {
+		p += strspn(p, ", \t");
+		if (!*p)
+			break;
+		tlen = strcspn(p, ", \t");
+		if (n == TRANSPORT_MAX_SERVERS) {
+			r = cfg_error(o->where, k->name, "more than %d servers",
+				      TRANSPORT_MAX_SERVERS);
+			goto out;
+		}
+		if (tlen >= sizeof(tok)) {
+			r = cfg_error(o->where, k->name, "'%.*s...' is too long",
+				      SHOW, p);
+			goto out;
+		}
+		memcpy(tok, p, tlen);
+		tok[tlen] = '\0';
+		p += tlen;
+		if (server_addr_parse(tok, &list[n]) < 0) {
+			r = cfg_error(o->where, k->name,
+				      "'%.*s' is not HOST, HOST:PORT, [IPv6] or "
+				      "[IPv6]:PORT (PORT 1-65535)", SHOW, tok);
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			if (list[i].port == list[n].port &&
+			    !strcasecmp(list[i].host, list[n].host)) {
+				r = cfg_error(o->where, k->name,
+					      "'%.*s' is listed twice", SHOW, tok);
+				goto out;
+			}
+		}
+		n++;
+	}
+	if (n == 0) {
+		r = cfg_error(o->where, k->name, "no server given");
+		goto out;
+	}
+	memcpy(g->tls.servers, list, sizeof(list));
+	g->tls.n_servers = n;
+	r = 0;
+out:
+	return r;
+}
+
+static int set_timeout_ms(struct config_group *g, const struct group_key *k,
+			  const char *value, const struct origin *o)
+{
+	unsigned long long v;
+	int r;
+
+	r = parse_uint(value, 1, 600000, &v);
+	if (r < 0) {
+		r = cfg_error(o->where, k->name,
+			      "'%.*s' is not a whole number of milliseconds "
+			      "from 1 to 600000", SHOW, value);
+		goto out;
+	}
+	g->tls.timeout_ms = (unsigned)v;
+out:
+	return r;
+}
+
+static const struct {
+	const char *name;
+	int version;
+} kmip_versions[] = {
+	{ "auto", 0 },
+	{ "1.0", KMIP_VERSION(1, 0) },
+	{ "1.1", KMIP_VERSION(1, 1) },
+	{ "1.2", KMIP_VERSION(1, 2) },
+	{ "1.3", KMIP_VERSION(1, 3) },
+	{ "1.4", KMIP_VERSION(1, 4) },
+	{ "2.0", KMIP_VERSION(2, 0) },
+	{ "2.1", KMIP_VERSION(2, 1) },
+};
+
+static int set_kmip_version(struct config_group *g, const struct group_key *k,
+			    const char *value, const struct origin *o)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kmip_versions); i++) {
+		if (!strcmp(value, kmip_versions[i].name)) {
+			g->kmip_version = kmip_versions[i].version;
+			return 0;
+		}
+	}
+	return cfg_error(o->where, k->name,
+			 "'%.*s' is not one of auto, 1.0, 1.1, 1.2, 1.3, 1.4, 2.0, 2.1",
+			 SHOW, value);
+}
+
+static int set_tls_min_version(struct config_group *g, const struct group_key *k,
+			       const char *value, const struct origin *o)
+{
+	/* Both spellings: "1.2" as documented, "TLSv1.2" as OpenSSL writes it. */
+	if (!strcmp(value, "1.2") || !strcmp(value, "TLSv1.2")) {
+		g->tls.tls_min_version = TLS1_2_VERSION;
+		return 0;
+	}
+	if (!strcmp(value, "1.3") || !strcmp(value, "TLSv1.3")) {
+		g->tls.tls_min_version = TLS1_3_VERSION;
+		return 0;
+	}
+	return cfg_error(o->where, k->name,
+			 "'%.*s' is not 1.2 or 1.3 (older TLS versions are not supported)",
+			 SHOW, value);
+}
+
+/*
+ * Both spellings of the SHA-256 of the server's SubjectPublicKeyInfo:
+ * 64 hex digits, or curl's --pinnedpubkey "sha256//BASE64".
+ */
+static int set_pin_sha256(struct config_group *g, const struct group_key *k,
+			  const char *value, const struct origin *o)
+{
+	uint8_t pin[32];
+	size_t len = strlen(value);
+
+	if (len == 2 * sizeof(pin) && hex_decode(value, len, pin, sizeof(pin)) == 0)
+		goto ok;
+	if (!strncmp(value, "sha256//", 8) &&
+	    base64_decode(value + 8, len - 8, pin, sizeof(pin)) == (int)sizeof(pin))
+		goto ok;
+	return cfg_error(o->where, k->name,
+			 "'%.*s' is neither 64 hex digits nor sha256//BASE64 "
+			 "(the SHA-256 of the server's public key)", SHOW, value);
+ok:
+	memcpy(g->tls.pin_sha256, pin, sizeof(pin));
+	g->tls.has_pin = true;
+	return 0;
+}
+
+static const struct group_key group_keys[] = {
+	{ "servers",		set_servers,		0 },
+	{ "ca",			set_path,		offsetof(struct config_group, ca) },
+	{ "cert",		set_path,		offsetof(struct config_group, cert) },
+	{ "key",		set_path,		offsetof(struct config_group, key) },
+	{ "key_password",	set_key_password,	0 },
+	{ "key_password_file",	set_key_password_file,	offsetof(struct config_group, key_password_file) },
+	{ "timeout_ms",		set_timeout_ms,		0 },
+	{ "kmip_version",	set_kmip_version,	0 },
+	{ "tls_min_version",	set_tls_min_version,	0 },
+	{ "cipher_suites",	set_string,		offsetof(struct config_group, cipher_suites) },
+	{ "pin_sha256",		set_pin_sha256,		0 },
+};
+
+/* ---- daemon keys --------------------------------------------------- */
+
+struct daemon_key {
+	const char *name;
+	int (*set)(struct config_daemon *d, const struct daemon_key *k,
+		   const char *value, const struct origin *o);
+};
+
+/*
+ * A duration in whole seconds within [min_s, max_s]; "unlimited" gives
+ * DURATION_INFINITY in *ms for the caller to accept or refuse.
+ */
+static int parse_seconds(const char *value, const char *key, const struct origin *o,
+			 unsigned min_s, unsigned max_s, uint64_t *ms)
+{
+	int r;
+
+	r = parse_duration_ms(value, ms);
+	if (r < 0) {
+		r = cfg_error(o->where, key,
+			      "'%.*s' is not a duration (e.g. 30, 30s, 5m, 1h, 1d)",
+			      SHOW, value);
+		goto out;
+	}
+	if (*ms == DURATION_INFINITY || *ms == 0)
+		goto out;
+	if (*ms % 1000) {
+		r = cfg_error(o->where, key, "'%.*s' is not a whole number of seconds",
+			      SHOW, value);
+		goto out;
+	}
+	if (*ms / 1000 < min_s || *ms / 1000 > max_s) {
+		r = cfg_error(o->where, key, "'%.*s' is not between %us and %us",
+			      SHOW, value, min_s, max_s);
+		goto out;
+	}
+out:
+	return r;
+}
+
+static int set_poll_interval(struct config_daemon *d, const struct daemon_key *k,
+			     const char *value, const struct origin *o)
+{
+	uint64_t ms;
+	int r;
+
+	r = parse_seconds(value, k->name, o, 1, 86400, &ms);
+	if (r < 0)
+		goto out;
+	if (ms == 0 || ms == DURATION_INFINITY) {
+		r = cfg_error(o->where, k->name,
+			      "'%.*s': the daemon must poll, every 1s to 1d",
+			      SHOW, value);
+		goto out;
+	}
+	d->poll_interval_s = (unsigned)(ms / 1000);
+out:
+	return r;
+}
+
+static int set_offline_grace(struct config_daemon *d, const struct daemon_key *k,
+			     const char *value, const struct origin *o)
+{
+	uint64_t ms;
+	int r;
+
+	r = parse_seconds(value, k->name, o, 1, 365 * 86400, &ms);
+	if (r < 0)
+		goto out;
+	/*
+	 * 0 stands for "unlimited" in struct config_daemon, but an operator
+	 * writing 0 may well mean "lock at once": refuse to guess, since one
+	 * reading fails open and the other closed.
+	 */
+	if (ms == 0) {
+		r = cfg_error(o->where, k->name,
+			      "0 is ambiguous: write 'unlimited' to never lock "
+			      "when the servers are unreachable, or a duration "
+			      "of at least 1s");
+		goto out;
+	}
+	d->offline_grace_s = ms == DURATION_INFINITY ? 0 : (unsigned)(ms / 1000);
+out:
+	return r;
+}
+
+static int set_action(struct config_daemon *d, const struct daemon_key *k,
+		      const char *value, const struct origin *o)
+{
+	if (strcmp(value, "suspend") && strcmp(value, "close") && strcmp(value, "exec"))
+		return cfg_error(o->where, k->name,
+				 "'%.*s' is not suspend, close or exec", SHOW, value);
+	snprintf(d->action, sizeof(d->action), "%s", value);
+	return 0;
+}
+
+static int set_exec(struct config_daemon *d, const struct daemon_key *k,
+		    const char *value, const struct origin *o)
+{
+	/* Run as root from a daemon: no $PATH lookup, no surprise binary. */
+	if (value[0] != '/')
+		return cfg_error(o->where, k->name,
+				 "must start with the absolute path of the program");
+	if (strlen(value) >= CONFIG_LINE_MAX)
+		return cfg_error(o->where, k->name, "longer than %d bytes",
+				 CONFIG_LINE_MAX - 1);
+	return dup_string(&d->exec, value);
+}
+
+static const struct daemon_key daemon_keys[] = {
+	{ "poll_interval",	set_poll_interval },
+	{ "offline_grace",	set_offline_grace },
+	{ "action",		set_action },
+	{ "exec",		set_exec },
+};
+
+/* ---- key lookup and hints ------------------------------------------ */
+
+static int group_key_index(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(group_keys); i++)
+		if (!strcmp(key, group_keys[i].name))
+			return (int)i;
+	return -1;
+}
+
+static int daemon_key_index(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(daemon_keys); i++)
+		if (!strcmp(key, daemon_keys[i].name))
+			return (int)i;
+	return -1;
+}
+
+#define HINT_LEN_MAX 32
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Case-blind edit distance, for "did you mean"; large for long strings. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned row[HINT_LEN_MAX + 1], diag, up, i, j;
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > HINT_LEN_MAX || lb > HINT_LEN_MAX)
+		return UINT_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = diag + (lower(a[i - 1]) != lower(b[j - 1]));
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static int unknown_key(const char *where, const char *key, bool in_daemon)
+{
+	const char *best = NULL, *name;
+	unsigned d, best_d = 3;	/* suggest within two edits */
+	char list[256] = "";
+	size_t i, n, len = 0;
+
+	if (in_daemon && group_key_index(key) >= 0)
+		return cfg_error(where, key, "belongs in a server group, not in [daemon]");
+	if (!in_daemon && daemon_key_index(key) >= 0)
+		return cfg_error(where, key, "belongs in [daemon], not in a server group");
+	n = in_daemon ? ARRAY_SIZE(daemon_keys) : ARRAY_SIZE(group_keys);
+	for (i = 0; i < n; i++) {
+		name = in_daemon ? daemon_keys[i].name : group_keys[i].name;
+		d = edit_distance(key, name);
+		/* "timeout" for "timeout_ms": a prefix is as good as one typo. */
+		if (strlen(key) >= 4 && !strncasecmp(key, name, strlen(key)))
+			d = 1;
+		if (d < best_d) {
+			best_d = d;
+			best = name;
+		}
+		/* Bounded: the key names above fit comfortably in list. */
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i ? ", " : "", name);
+		if (len >= sizeof(list))
+			len = sizeof(list) - 1;
+	}
+	if (best)
+		return cfg_error(where, key, "unknown key; did you mean '%s'?", best);
+	return cfg_error(where, key, "unknown key; known keys%s: %s",
+			 in_daemon ? " in [daemon]" : " in a server group", list);
+}
+
+/* Shared checks of every value, wherever it comes from. */
+static int value_ok(const char *where, const char *key, const char *value)
+{
+	const char *p;
+
+	if (!value || !*value)
+		return cfg_error(where, key, "no value");
+	for (p = value; *p; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return cfg_error(where, key, "contains a control character");
+	return 0;
+}
+
+static int group_set(struct config_group *g, const char *key, const char *value,
+		     const struct origin *o)
+{
+	int idx, r;
+
+	idx = group_key_index(key);
+	if (idx < 0) {
+		r = unknown_key(o->where, key, false);
+		goto out;
+	}
+	r = value_ok(o->where, key, value);
+	if (r < 0)
+		goto out;
+	r = group_keys[idx].set(g, &group_keys[idx], value, o);
+	group_sync_tls(g);
+out:
+	return r;
+}
+
+static int daemon_set(struct config_daemon *d, const char *key, const char *value,
+		      const struct origin *o)
+{
+	int idx, r;
+
+	idx = daemon_key_index(key);
+	if (idx < 0) {
+		r = unknown_key(o->where, key, true);
+		goto out;
+	}
+	r = value_ok(o->where, key, value);
+	if (r < 0)
+		goto out;
+	r = daemon_keys[idx].set(d, &daemon_keys[idx], value, o);
+out:
+	return r;
+}
+
+int config_group_set(struct config_group *g, const char *key, const char *value,
+		     const char *origin)
+{
+	struct origin o = { .where = origin ? origin : "command line" };
+
+	if (!g || !key)
+		return -EINVAL;
+	return group_set(g, key, value, &o);
+}
+
+int config_daemon_set(struct config_daemon *d, const char *key, const char *value,
+		      const char *origin)
+{
+	struct origin o = { .where = origin ? origin : "command line" };
+
+	if (!d || !key)
+		return -EINVAL;
+	return daemon_set(d, key, value, &o);
+}
+
+/* ---- whole-config checks ------------------------------------------- */
+
+int config_group_validate(const struct config_group *g, const char *origin)
+{
+	const char *where = origin ? origin : "configuration";
+	int r = 0;
+
+	/* Report every gap at once: each is a separate fix for the operator. */
+	if (g->tls.n_servers == 0)
+		r = cfg_error(where, "servers", "missing in group [%s]", g->name);
+	if (!g->cert)
+		r = cfg_error(where, "cert", "missing in group [%s]: KMIP servers "
+			      "authenticate clients by certificate", g->name);
+	if (!g->key)
+		r = cfg_error(where, "key", "missing in group [%s]: the private "
+			      "key of 'cert'", g->name);
+	if (!g->key && (g->key_password_file || g->key_password))
+		r = cfg_error(where, g->key_password_file ? "key_password_file" :
+			      "key_password", "set in group [%s] without 'key'", g->name);
+	return r;
+}
+
+int config_daemon_validate(const struct config_daemon *d, const char *origin)
+{
+	const char *where = origin ? origin : "configuration";
+	bool is_exec = !strcmp(d->action, "exec");
+	int r = 0;
+
+	if (is_exec && !d->exec)
+		r = cfg_error(where, "exec", "missing: action = exec needs a command");
+	if (!is_exec && d->exec)
+		r = cfg_error(where, "exec", "is only run with action = exec, "
+			      "but action is '%s'", d->action);
+	return r;
+}
+
+/* ---- allocation ---------------------------------------------------- */
+
+static void group_init(struct config_group *g, const char *name)
+{
+	memset(g, 0, sizeof(*g));
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->tls.timeout_ms = CONFIG_TIMEOUT_MS_DEFAULT;
+	g->tls.tls_min_version = TLS1_2_VERSION;
+	g->kmip_version = 0;
+}
+
+static void group_release(struct config_group *g)
+{
+	free(g->ca);
+	free(g->cert);
+	free(g->key);
+	free(g->key_password_file);
+	free(g->cipher_suites);
+	secmem_free(g->key_password);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Index of a new group; -ENOMEM, or -ENOSPC past CONFIG_GROUPS_MAX. */
+static int config_add_group(struct config *c, const char *name)
+{
+	struct config_group *n;
+	int r;
+
+	if (c->n_groups >= CONFIG_GROUPS_MAX) {
+		r = -ENOSPC;
+		goto out;
+	}
+	n = reallocarray(c->groups, c->n_groups + 1, sizeof(*n));
+	if (!n) {
+		r = -ENOMEM;
+		goto out;
+	}
+	c->groups = n;
+	group_init(&c->groups[c->n_groups], name);
+	r = (int)c->n_groups++;
+out:
+	return r;
+}
+
+static int config_alloc(const char *path, struct config **out)
+{
+	struct config *c;
+	int r = -ENOMEM;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto out;
+	if (path) {
+		c->path = strdup(path);
+		if (!c->path)
+			goto out;
+	}
+	c->daemon.poll_interval_s = CONFIG_POLL_INTERVAL_DEFAULT;
+	c->daemon.offline_grace_s = 0;
+	snprintf(c->daemon.action, sizeof(c->daemon.action), "suspend");
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	config_free(c);
+	return r;
+}
+
+int config_new_empty(struct config **out)
+{
+	struct config *c = NULL;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	r = config_alloc(NULL, &c);
+	if (r < 0)
+		goto out;
+	r = config_add_group(c, "default");
+	if (r < 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	config_free(c);
+	return r;
+}
+
+struct config_group *config_group(struct config *c, const char *name)
+{
+	unsigned i;
+
+	if (!c)
+		return NULL;
+	if (!name)
+		name = "default";
+	for (i = 0; i < c->n_groups; i++)
+		if (!strcmp(c->groups[i].name, name))
+			return &c->groups[i];
+	return NULL;
+}
+
+void config_free(struct config *c)
+{
+	unsigned i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n_groups; i++)
+		group_release(&c->groups[i]);
+	free(c->groups);
+	free(c->daemon.exec);
+	free(c->path);
+	free(c);
+}
+
+/* ---- reading files ------------------------------------------------- */
+
+/*
+ * A whole regular file of at most max bytes into locked memory, with a NUL
+ * after the content.  st_size is only a hint: the file may change while it
+ * is read, so the bound is enforced on what read() returns.
+ * Logs every failure, except -ENOENT when quiet_enoent (logged at debug).
+ */
+static int read_locked(const char *path, size_t max, bool quiet_enoent,
+		       char **out, size_t *out_len, struct stat *st)
+{
+	size_t len = 0, cap;
+	char *buf = NULL, *n;
+	ssize_t got;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT && quiet_enoent)
+			log_debug("%s: %s", path, strerror(-r));
+		else
+			log_error("%s: %s", path, strerror(-r));
+		goto out;
+	}
+	if (fstat(fd, st) < 0) {
+		r = log_error_errno(-errno, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* A FIFO or a device would block or never end. */
+	if (!S_ISREG(st->st_mode)) {
+		r = log_error_errno(-EINVAL, "%s: not a regular file", path);
+		goto out;
+	}
+	/* Sized to the file, so that a small file locks little memory. */
+	if (st->st_size <= 0)
+		cap = max < 4096 ? max : 4096;
+	else if ((unsigned long long)st->st_size < max)
+		cap = (size_t)st->st_size;
+	else
+		cap = max;
+	/* One spare byte to notice a file over max, one for the NUL. */
+	buf = secmem_alloc(cap + 2);
+	if (!buf) {
+		r = log_error_errno(-errno, "%s: cannot lock memory: %s", path,
+				    strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (len == cap + 1) {
+			if (cap == max) {
+				r = log_error_errno(-EFBIG, "%s: larger than %zu bytes",
+						    path, max);
+				goto out;
+			}
+			cap = cap > max / 2 ? max : cap * 2 + 4096;
+			if (cap > max)
+				cap = max;
+			n = secmem_realloc(buf, cap + 2);
+			if (!n) {
+				r = log_error_errno(-errno, "%s: cannot lock memory: %s",
+						    path, strerror(errno));
+				goto out;
+			}
+			buf = n;
+		}
+		got = read(fd, buf + len, cap + 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = log_error_errno(-errno, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+	r = 0;
+out:
+	secmem_free(buf);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int config_group_load_password(struct config_group *g)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int r = 0;
+
+	if (!g)
+		return -EINVAL;
+	if (g->key_password || !g->key_password_file)
+		goto out;
+	r = read_locked(g->key_password_file, CONFIG_PASSWORD_MAX + 2, false,
+			&buf, &len, &st);
+	if (r == -EFBIG)
+		r = log_error_errno(-EINVAL, "%s: a key password is at most %d bytes",
+				    g->key_password_file, CONFIG_PASSWORD_MAX);
+	if (r < 0)
+		goto out;
+	/* As ssh does for private keys: a secret readable by all is a leak. */
+	if (st.st_mode & S_IRWXO) {
+		r = log_error_errno(-EACCES, "%s: accessible to other users; "
+				    "'chmod o-rwx' it", g->key_password_file);
+		goto out;
+	}
+	/* One trailing newline, as "echo pw > file" writes it. */
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	/* OpenSSL takes a C string: a NUL would silently cut the password. */
+	if (memchr(buf, '\0', len)) {
+		r = log_error_errno(-EINVAL, "%s: contains a NUL byte",
+				    g->key_password_file);
+		goto out;
+	}
+	if (len == 0) {
+		r = log_error_errno(-EINVAL, "%s: empty key password",
+				    g->key_password_file);
+		goto out;
+	}
+	if (len > CONFIG_PASSWORD_MAX) {
+		r = log_error_errno(-EINVAL, "%s: a key password is at most %d bytes",
+				    g->key_password_file, CONFIG_PASSWORD_MAX);
+		goto out;
+	}
+	g->key_password = buf;
+	buf = NULL;
+	group_sync_tls(g);
+out:
+	secmem_free(buf);
+	return r;
+}
+
+/* ---- the parser ---------------------------------------------------- */
+
+enum section { SEC_NONE, SEC_GROUP, SEC_DAEMON, SEC_SKIP };
+
+struct parser {
+	struct config *c;
+	const char *path;
+	char *base_dir;			/* absolute directory of the file */
+	struct stat st;
+	unsigned lineno;
+	enum section sec;
+	int gi;				/* current group, with SEC_GROUP */
+	/* Line where each key of the current section was set, 0: not yet. */
+	unsigned seen[ARRAY_SIZE(group_keys)];
+	unsigned group_line[CONFIG_GROUPS_MAX];
+	unsigned daemon_line;
+	char where[PATH_MAX + 32];
+};
+
+_Static_assert(ARRAY_SIZE(group_keys) >= ARRAY_SIZE(daemon_keys),
+	       "parser.seen must hold every key of either section");
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static char *trim(char *s)
+{
+	size_t len;
+
+	while (is_blank(*s))
+		s++;
+	len = strlen(s);
+	while (len > 0 && is_blank(s[len - 1]))
+		s[--len] = '\0';
+	return s;
+}
+
+static bool section_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		if (i >= CONFIG_NAME_MAX - 1)
+			return false;
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
+		      s[i] == '-'))
+			return false;
+	}
+	return i > 0;
+}
+
+static int parse_section(struct parser *ps, char *line)
+{
+	char *end, *name;
+	unsigned i;
+	int r;
+
+	/* Until the header proves good, its keys are skipped, not misfiled. */
+	ps->sec = SEC_SKIP;
+	memset(ps->seen, 0, sizeof(ps->seen));
+	end = strchr(line, ']');
+	if (!end) {
+		r = cfg_error(ps->where, NULL, "section header without ']'");
+		goto out;
+	}
+	if (end[1] != '\0') {
+		r = cfg_error(ps->where, NULL, "text after ']' (comments go on "
+			      "their own line)");
+		goto out;
+	}
+	*end = '\0';
+	name = line + 1;
+	if (!section_name_ok(name)) {
+		r = cfg_error(ps->where, NULL, "section name '%.*s' is not 1 to %d "
+			      "of A-Z a-z 0-9 _ . -", SHOW, name, CONFIG_NAME_MAX - 1);
+		goto out;
+	}
+	if (strcmp(name, "daemon") && !strcasecmp(name, "daemon")) {
+		r = cfg_error(ps->where, NULL, "section [%s]: did you mean [daemon]?",
+			      name);
+		goto out;
+	}
+	if (!strcmp(name, "daemon")) {
+		if (ps->daemon_line) {
+			r = cfg_error(ps->where, NULL, "section [daemon] already "
+				      "started at line %u", ps->daemon_line);
+			goto out;
+		}
+		ps->daemon_line = ps->lineno;
+		ps->sec = SEC_DAEMON;
+		r = 0;
+		goto out;
+	}
+	for (i = 0; i < ps->c->n_groups; i++) {
+		if (!strcmp(ps->c->groups[i].name, name)) {
+			r = cfg_error(ps->where, NULL, "section [%s] already started "
+				      "at line %u", name, ps->group_line[i]);
+			goto out;
+		}
+	}
+	r = config_add_group(ps->c, name);
+	if (r == -ENOSPC) {
+		r = cfg_error(ps->where, NULL, "more than %d server groups",
+			      CONFIG_GROUPS_MAX);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	ps->gi = r;
+	ps->group_line[r] = ps->lineno;
+	ps->sec = SEC_GROUP;
+	r = 0;
+out:
+	return r;
+}
+
+static int parse_assignment(struct parser *ps, char *line)
+{
+	struct origin o = {
+		.where = ps->where,
+		.base_dir = ps->base_dir,
+		.file_st = &ps->st,
+	};
+	char *eq, *key, *value;
+	int idx, other, r;
+
+	eq = strchr(line, '=');
+	if (!eq) {
+		r = cfg_error(ps->where, NULL, "expected 'key = value', "
+			      "'[section]' or a comment");
+		goto out;
+	}
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	if (!*key) {
+		r = cfg_error(ps->where, NULL, "no key before '='");
+		goto out;
+	}
+	switch (ps->sec) {
+	case SEC_NONE:
+		r = cfg_error(ps->where, key, "outside of any section: put it "
+			      "under a server group such as [default], or [daemon]");
+		goto out;
+	case SEC_SKIP:
+		/* The bad section header was reported; one message is enough. */
+		r = 0;
+		goto out;
+	case SEC_GROUP:
+		idx = group_key_index(key);
+		break;
+	case SEC_DAEMON:
+		idx = daemon_key_index(key);
+		break;
+	default:
+		r = -EINVAL;
+		goto out;
+	}
+	if (idx >= 0 && ps->seen[idx]) {
+		r = cfg_error(ps->where, key, "set twice in this section, first "
+			      "at line %u", ps->seen[idx]);
+		goto out;
+	}
+	if (ps->sec == SEC_GROUP && idx >= 0 &&
+	    (!strcmp(key, "key_password") || !strcmp(key, "key_password_file"))) {
+		other = group_key_index(strcmp(key, "key_password") ?
+					"key_password" : "key_password_file");
+		if (ps->seen[other]) {
+			r = cfg_error(ps->where, key, "conflicts with '%s' at line "
+				      "%u: set only one", group_keys[other].name,
+				      ps->seen[other]);
+			goto out;
+		}
+	}
+	if (idx >= 0)
+		ps->seen[idx] = ps->lineno;
+	if (ps->sec == SEC_GROUP)
+		r = group_set(&ps->c->groups[ps->gi], key, value, &o);
+	else
+		r = daemon_set(&ps->c->daemon, key, value, &o);
+out:
+	return r;
+}
+
+/* One line, NUL-terminated in place, of len bytes (newline excluded). */
+static int parse_line(struct parser *ps, char *raw, size_t len)
+{
+	unsigned char ch;
+	char *line;
+	size_t i;
+	int r = 0;
+
+	if (len > CONFIG_LINE_MAX) {
+		r = cfg_error(ps->where, NULL, "line longer than %d bytes",
+			      CONFIG_LINE_MAX);
+		goto out;
+	}
+	for (i = 0; i < len; i++) {
+		ch = (unsigned char)raw[i];
+		if (ch == '\0') {
+			r = cfg_error(ps->where, NULL, "contains a NUL byte");
+			goto out;
+		}
+		/* A CR before the newline is tolerated: files edited on Windows. */
+		if ((ch < 0x20 && ch != '\t' && !(ch == '\r' && i + 1 == len)) ||
+		    ch == 0x7f) {
+			r = cfg_error(ps->where, NULL, "contains control character "
+				      "0x%02x", ch);
+			goto out;
+		}
+	}
+	raw[len] = '\0';
+	line = trim(raw);
+	/* Comments only on their own line: '#' may occur in values. */
+	if (!*line || *line == '#' || *line == ';')
+		goto out;
+	if (*line == '[')
+		r = parse_section(ps, line);
+	else
+		r = parse_assignment(ps, line);
+out:
+	return r;
+}
+
+static int parse_buffer(struct parser *ps, char *buf, size_t len)
+{
+	char *p = buf, *end = buf + len, *nl;
+	unsigned errors = 0;
+	size_t llen;
+	int r;
+
+	while (p < end) {
+		ps->lineno++;
+		snprintf(ps->where, sizeof(ps->where), "%s:%u", ps->path, ps->lineno);
+		nl = memchr(p, '\n', (size_t)(end - p));
+		llen = (size_t)((nl ? nl : end) - p);
+		/* The line ends at the newline, or at the NUL read_locked() put after the file. */
+		r = parse_line(ps, p, llen);
+		if (r < 0 && r != -EINVAL)
+			goto out;
+		if (r < 0 && ++errors >= CONFIG_ERRORS_MAX) {
+			log_error("%s: too many errors, giving up", ps->path);
+			break;
+		}
+		p += llen + 1;
+	}
+	r = errors ? -EINVAL : 0;
+out:
+	return r;
+}
+
+static int validate_all(struct parser *ps)
+{
+	char where[PATH_MAX + 32];
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < ps->c->n_groups; i++) {
+		snprintf(where, sizeof(where), "%s:%u", ps->path, ps->group_line[i]);
+		if (config_group_validate(&ps->c->groups[i], where) < 0)
+			r = -EINVAL;
+	}
+	if (ps->daemon_line)
+		snprintf(where, sizeof(where), "%s:%u", ps->path, ps->daemon_line);
+	else
+		snprintf(where, sizeof(where), "%s", ps->path);
+	if (config_daemon_validate(&ps->c->daemon, where) < 0)
+		r = -EINVAL;
+	return r;
+}
+
+/* Relative paths in the file are relative to its directory, made absolute. */
+static int dir_of(const char *path, char **out)
+{
+	char *copy, *dir;
+	int r;
+
+	copy = strdup(path);
+	if (!copy) {
+		r = -ENOMEM;
+		goto out;
+	}
+	dir = dirname(copy);
+	*out = realpath(dir, NULL);
+	if (!*out) {
+		r = log_error_errno(-errno, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	free(copy);
+	return r;
+}
+
+int config_load(const char *path, struct config **out)
+{
+	struct parser ps;
+	struct config *c = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(&ps, 0, sizeof(ps));
+	if (!path || !out) {
+		r = -EINVAL;
+		goto out;
+	}
+	*out = NULL;
+	r = read_locked(path, CONFIG_FILE_MAX, true, &buf, &len, &ps.st);
+	if (r < 0)
+		goto out;
+	/*
+	 * The file decides which servers are trusted and what the daemon
+	 * runs as root (exec): whoever can write it owns the host.
+	 */
+	if ((ps.st.st_mode & S_IWOTH) ||
+	    (ps.st.st_uid != 0 && ps.st.st_uid != geteuid())) {
+		r = log_error_errno(-EPERM, "%s: writable by other users or not "
+				    "owned by root: refused", path);
+		goto out;
+	}
+	r = config_alloc(path, &c);
+	if (r < 0)
+		goto out;
+	r = dir_of(path, &ps.base_dir);
+	if (r < 0)
+		goto out;
+	ps.c = c;
+	ps.path = path;
+	r = parse_buffer(&ps, buf, len);
+	if (r < 0)
+		goto out;
+	r = validate_all(&ps);
+	if (r < 0)
+		goto out;
+	*out = c;
+	c = NULL;
+out:
+	secmem_free(buf);
+	free(ps.base_dir);
+	config_free(c);
+	return r;
+}

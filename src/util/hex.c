@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Strict hex and base64 decoding: see hex.h. */
+#include <errno.h>
+#include <limits.h>
+
+#include "util/hex.h"
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int hex_decode(const char *s, size_t slen, uint8_t *out, size_t out_len)
+{
+	size_t i;
+	int r = -EINVAL;
+
+	if (!s || !out || out_len > SIZE_MAX / 2 || slen != 2 * out_len)
+		goto out;
+	for (i = 0; i < out_len; i++) {
+		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			goto out;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	r = 0;
+out:
+	return r;
+}
+
+void hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int base64_decode(const char *s, size_t slen, uint8_t *out, size_t out_max)
+{
+	size_t i, n = 0, pad = 0;
+	int r = -EINVAL;
+
+	if (!s || !out || slen == 0 || slen % 4 || slen / 4 * 3 > INT_MAX)
+		goto out;
+	if (s[slen - 1] == '=')
+		pad++;
+	if (s[slen - 2] == '=')
+		pad++;
+	if (slen / 4 * 3 - pad > out_max) {
+		r = -ENOBUFS;
+		goto out;
+	}
+	for (i = 0; i < slen; i += 4) {
+		int v[4], k, last = i + 4 == slen;
+		uint32_t w;
+
+		for (k = 0; k < 4; k++) {
+			/* '=' only as the final one or two characters. */
+			if (last && s[i + k] == '=' && k >= 4 - (int)pad) {
+				v[k] = 0;
+				continue;
+			}
+			v[k] = b64_value(s[i + k]);
+			if (v[k] < 0)
+				goto out;
+		}
+		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		/* Bits that padding hides must be zero: one spelling only. */
+		if (last && pad == 2 && (w & 0xffff))
+			goto out;
+		if (last && pad == 1 && (w & 0xff))
+			goto out;
+		out[n++] = (uint8_t)(w >> 16);
+		if (!last || pad < 2)
+			out[n++] = (uint8_t)(w >> 8);
+		if (!last || pad < 1)
+			out[n++] = (uint8_t)w;
+	}
+	r = (int)n;
+out:
+	return r;
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Run every integration test (tests/integration/test-*.sh) against real
+# parts: the PyKMIP server over mutual TLS, real cryptsetup and LUKS2 images.
+# Each script starts what it needs on free ports and stops only that.
+# Usage: run.sh CLI [TEST...]
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+cli=$(realpath "${1:?usage: run.sh CLI [TEST...]}")
+shift
+export KMIPCRYPT="$cli"
+tests=${*:-$(ls tests/integration/test-*.sh 2>/dev/null)}
+fail=0 n=0
+for t in $tests; do
+	n=$((n + 1))
+	log="build/integration-$(basename "$t" .sh).log"
+	start=$(date +%s)
+	if sh "$t" >"$log" 2>&1; then
+		echo "PASS $(basename "$t") ($(( $(date +%s) - start )) s, $(grep -c '^ok ' "$log") checks)"
+	else
+		echo "FAIL $(basename "$t"); log $log:"
+		tail -n 40 "$log" | sed 's/^/    /'
+		fail=1
+	fi
+done
+echo "integration: $n scripts, $([ $fail = 0 ] && echo all passed || echo FAILURES)"
+exit $fail
