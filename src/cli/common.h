@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Pieces every verb shares: configuration, the KMIP client, error reporting. */
+#ifndef KMIPCRYPT_CLI_COMMON_H
+#define KMIPCRYPT_CLI_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct config;
+struct config_group;
+struct kmip_client;
+
+/*
+ * Load the configuration (-c, or the default path), pick the group (-g, or
+ * "default"), read its key password, and make a client (not yet connected).
+ * Errors are logged; returns 0 or the exit code to leave with.
+ */
+int cli_open_client(struct config **cfg, struct kmip_client **client);
+void cli_close_client(struct config *cfg, struct kmip_client *client);
+
+/*
+ * Log why `what` failed (on which server and key, with the server's reason
+ * and message, and what to try next) and return the exit code for r.
+ */
+int cli_fail(int r, struct kmip_client *c, const char *what, const char *uid);
+
+/* "2026-11-23T10:55:42Z" into buf; "-" for 0. */
+const char *cli_time(int64_t t, char *buf, size_t len);
+
+/* Read a whole file (or stdin for "-") into locked memory, at most max bytes. */
+int cli_read_secret(const char *path, size_t max, uint8_t **out, size_t *len);
+
+#endif
