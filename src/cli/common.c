@@ -81,7 +81,7 @@ int cli_fail(int r, struct kmip_client *c, const char *what, const char *uid)
 	const char *server = c ? kmip_last_error(c) : "";
 	const char *h = hint(r);
 
-	log_error("%s%s%s%s%s failed: %s%s%s%s%s",
+	log_error("%s%s%s%s%s%s failed: %s%s%s%s",
 		  what,
 		  uid ? " of key '" : "", uid ? uid : "", uid ? "'" : "",
 		  peer ? " on " : "", peer ? peer : "",

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Text forms of TTLV for people: an indented dump of a decoded message
+ * (names resolved, enumerations and mask flags by name, dates in ISO 8601,
+ * bytes in hex, key material redacted), and the small conversions the
+ * dump, the XML encoding and the command line share (dates, hex input).
+ */
+#ifndef KMIPCRYPT_TTLV_TEXT_H
+#define KMIPCRYPT_TTLV_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ttlv/ttlv.h"
+
+/*
+ * Dump a validated item and everything under it, one line per item,
+ * indented by two spaces per level from `level`:
+ *
+ *   Batch Item
+ *     Operation (Enumeration): Get
+ *     Key Material (Byte String): <redacted, 16 bytes>
+ *
+ * Unless show_secrets is set, these values are replaced by their length:
+ * every Byte String and Big Integer inside Key Value or Key Material (the
+ * key itself, the parts of a transparent key, Secret Data, a wrapped key),
+ * and Data and Password (and a few similar tags) of any type.  Text is
+ * quoted and control characters escaped, so that hostile input cannot
+ * drive the terminal.  0 or -EIO.
+ */
+int ttlv_text_dump_item(FILE *f, const struct ttlv_item *root, unsigned level,
+			bool show_secrets);
+/* Decode buf[0..len) (size cap: max_len, 0 for TTLV_MAX_MESSAGE) and dump it. */
+int ttlv_text_dump(FILE *f, const uint8_t *buf, size_t len, size_t max_len,
+		   bool show_secrets);
+/* Is this item's value redacted in a dump (tag, type, inside a key value)? */
+bool ttlv_text_is_secret(uint32_t tag, uint8_t type, bool in_key_value);
+
+/* ------------------------------------------------------------------ dates */
+
+#define TTLV_DATETIME_LEN 40	/* buffer size for ttlv_datetime_format() */
+
+/*
+ * ISO 8601 in UTC: "2001-01-01T10:00:00+00:00" for POSIX seconds; with
+ * ext, v is in microseconds: "2001-01-01T10:00:00.000001+00:00".
+ * -ERANGE outside the years 0000..9999 (write a number instead).
+ */
+int ttlv_datetime_format(int64_t v, bool ext, char out[TTLV_DATETIME_LEN]);
+/*
+ * Parse "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM)" into POSIX seconds
+ * (or, with ext, microseconds).  A fraction is only accepted with ext (a
+ * Date-Time has whole seconds).  0 or -EINVAL / -ERANGE.
+ */
+int ttlv_datetime_parse(const char *s, bool ext, int64_t *v);
+
+/* -------------------------------------------------------------------- hex */
+
+/*
+ * Hex digits (either case) with any white space between them into bytes:
+ * "42 00 78 01\n00 00 00 20".  The digits must pair up.  out may be NULL
+ * to count.  0, -EINVAL (not hex, odd digit count), -EMSGSIZE (more than
+ * max bytes).  *n is the byte count.
+ */
+int ttlv_hex_read(const char *s, size_t slen, uint8_t *out, size_t max, size_t *n);
+/* Does s[0..len) hold only hex digits and white space (and some digits)? */
+bool ttlv_hex_looks_like(const uint8_t *s, size_t len);
+
+#endif
