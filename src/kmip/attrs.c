@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Attribute encodings.
+ *
+ * KMIP 1.x names attributes by text: Attribute {Attribute Name "State",
+ * Attribute Value ...}, grouped in a Template-Attribute for Create and
+ * Register and listed bare in Locate; Get Attributes asks by Attribute
+ * Name.  KMIP 2.x uses each attribute's own tag inside an Attributes
+ * structure, and Get Attributes asks by Attribute Reference, an
+ * Enumeration whose value is the tag (State = 0x0042008D).
+ *
+ * Responses are parsed in both forms whatever the version, because
+ * servers mix them (Cosmian sent 1.2 attributes to a 1.0 client), and
+ * attributes we do not know are ignored.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "kmip/kmip_internal.h"
+
+struct attr_def {
+	uint32_t bit;
+	uint32_t tag;
+	const char *name;	/* 1.x Attribute Name */
+};
+
+/* Request order is table order. */
+static const struct attr_def attr_defs[] = {
+	{ KMIP_ATTR_UNIQUE_IDENTIFIER, KMIP_TAG_UNIQUE_IDENTIFIER, "Unique Identifier" },
+	{ KMIP_ATTR_NAME, KMIP_TAG_NAME, "Name" },
+	{ KMIP_ATTR_OBJECT_TYPE, KMIP_TAG_OBJECT_TYPE, "Object Type" },
+	{ KMIP_ATTR_CRYPTO_ALGORITHM, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, "Cryptographic Algorithm" },
+	{ KMIP_ATTR_CRYPTO_LENGTH, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, "Cryptographic Length" },
+	{ KMIP_ATTR_USAGE_MASK, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, "Cryptographic Usage Mask" },
+	{ KMIP_ATTR_STATE, KMIP_TAG_STATE, "State" },
+	{ KMIP_ATTR_OBJECT_GROUP, KMIP_TAG_OBJECT_GROUP, "Object Group" },
+	{ KMIP_ATTR_INITIAL_DATE, KMIP_TAG_INITIAL_DATE, "Initial Date" },
+	{ KMIP_ATTR_ACTIVATION_DATE, KMIP_TAG_ACTIVATION_DATE, "Activation Date" },
+	{ KMIP_ATTR_DEACTIVATION_DATE, KMIP_TAG_DEACTIVATION_DATE, "Deactivation Date" },
+	{ KMIP_ATTR_COMPROMISE_DATE, KMIP_TAG_COMPROMISE_DATE, "Compromise Date" },
+	{ KMIP_ATTR_COMPROMISE_OCCURRENCE_DATE, KMIP_TAG_COMPROMISE_OCCURRENCE_DATE,
+	  "Compromise Occurrence Date" },
+	{ KMIP_ATTR_DESTROY_DATE, KMIP_TAG_DESTROY_DATE, "Destroy Date" },
+	{ KMIP_ATTR_LAST_CHANGE_DATE, KMIP_TAG_LAST_CHANGE_DATE, "Last Change Date" },
+};
+
+#define N_ATTR_DEFS (sizeof(attr_defs) / sizeof(attr_defs[0]))
+
+static const struct attr_def *def_by_tag(uint32_t tag)
+{
+	size_t i;
+
+	for (i = 0; i < N_ATTR_DEFS; i++)
+		if (attr_defs[i].tag == tag)
+			return &attr_defs[i];
+	return NULL;
+}
+
+static const struct attr_def *def_by_name(const struct ttlv_item *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_ATTR_DEFS; i++)
+		if (ttlv_text_eq(name, attr_defs[i].name))
+			return &attr_defs[i];
+	return NULL;
+}
+
+bool kmip_v2(int version)
+{
+	return version >= KMIP_VERSION(2, 0);
+}
+
+/* ------------------------------------------------------------- encoding */
+
+int kmip_attrs_begin(struct ttlv_buf *b, int version, bool template)
+{
+	if (kmip_v2(version))
+		return ttlv_begin(b, KMIP_TAG_ATTRIBUTES);
+	if (template)
+		return ttlv_begin(b, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	return b->err;
+}
+
+int kmip_attrs_end(struct ttlv_buf *b, int version, bool template)
+{
+	if (kmip_v2(version) || template)
+		return ttlv_end(b);
+	return b->err;
+}
+
+/*
+ * Open one attribute and return the tag its value must carry: 1.x wraps it
+ * in Attribute {Attribute Name, Attribute Value}; 2.x uses the tag itself.
+ */
+static uint32_t attr_open(struct ttlv_buf *b, int version, uint32_t tag)
+{
+	const struct attr_def *d = def_by_tag(tag);
+
+	if (kmip_v2(version))
+		return tag;
+	if (!d) {
+		if (!b->err)
+			b->err = -EINVAL;
+		return tag;
+	}
+	ttlv_begin(b, KMIP_TAG_ATTRIBUTE);
+	ttlv_put_str(b, KMIP_TAG_ATTRIBUTE_NAME, d->name);
+	return KMIP_TAG_ATTRIBUTE_VALUE;
+}
+
+static int attr_close(struct ttlv_buf *b, int version)
+{
+	if (kmip_v2(version))
+		return b->err;
+	return ttlv_end(b);
+}
+
+int kmip_attr_enum(struct ttlv_buf *b, int version, uint32_t tag, uint32_t v)
+{
+	ttlv_put_enum(b, attr_open(b, version, tag), v);
+	return attr_close(b, version);
+}
+
+int kmip_attr_int(struct ttlv_buf *b, int version, uint32_t tag, int32_t v)
+{
+	ttlv_put_int(b, attr_open(b, version, tag), v);
+	return attr_close(b, version);
+}
+
+int kmip_attr_text(struct ttlv_buf *b, int version, uint32_t tag, const char *s)
+{
+	ttlv_put_str(b, attr_open(b, version, tag), s);
+	return attr_close(b, version);
+}
+
+int kmip_attr_name(struct ttlv_buf *b, int version, const char *name)
+{
+	ttlv_begin(b, attr_open(b, version, KMIP_TAG_NAME));
+	ttlv_put_str(b, KMIP_TAG_NAME_VALUE, name);
+	ttlv_put_enum(b, KMIP_TAG_NAME_TYPE, KMIP_NAME_UNINTERPRETED_TEXT);
+	ttlv_end(b);
+	return attr_close(b, version);
+}
+
+int kmip_attr_refs(struct ttlv_buf *b, int version, uint32_t attrs)
+{
+	size_t i;
+
+	if (attrs & ~(uint32_t)KMIP_ATTR_ALL) {
+		if (!b->err)
+			b->err = -EINVAL;
+		return b->err;
+	}
+	for (i = 0; i < N_ATTR_DEFS; i++) {
+		if (!(attrs & attr_defs[i].bit))
+			continue;
+		if (kmip_v2(version))
+			ttlv_put_enum(b, KMIP_TAG_ATTRIBUTE_REFERENCE, attr_defs[i].tag);
+		else
+			ttlv_put_str(b, KMIP_TAG_ATTRIBUTE_NAME, attr_defs[i].name);
+	}
+	return b->err;
+}
+
+/* -------------------------------------------------------------- parsing */
+
+static int get_date(const struct ttlv_item *v, int64_t *out)
+{
+	int64_t us;
+
+	if (v->type == TTLV_DATETIME)
+		return ttlv_get_datetime(v, out);
+	if (ttlv_get_datetime_ext(v, &us) < 0)	/* 2.x may send microseconds */
+		return -EBADMSG;
+	*out = us / 1000000;
+	return 0;
+}
+
+/* Keep a text value of a multi-valued attribute; overlong ones are not kept. */
+static void keep_text(const struct ttlv_item *v, char (*vals)[KMIP_TEXT_SIZE], unsigned *n)
+{
+	if (*n < KMIP_ATTR_VALUES_MAX && kmip_copy_text(v, vals[*n], KMIP_TEXT_SIZE) == 0)
+		(*n)++;
+}
+
+static int set_attr(struct kmip_attrs *out, const struct attr_def *d, const struct ttlv_item *v)
+{
+	struct ttlv_item nv;
+	uint32_t e;
+	int32_t i;
+	int r = -EBADMSG;
+
+	switch (d->tag) {
+	case KMIP_TAG_UNIQUE_IDENTIFIER:
+		if (kmip_copy_text(v, out->attr_uid, sizeof(out->attr_uid)) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_NAME:
+		if (v->type != TTLV_STRUCTURE || ttlv_find(v, KMIP_TAG_NAME_VALUE, &nv) < 0 ||
+		    nv.type != TTLV_TEXT)
+			goto out;
+		keep_text(&nv, out->names, &out->n_names);
+		break;
+	case KMIP_TAG_OBJECT_GROUP:
+		if (v->type != TTLV_TEXT)
+			goto out;
+		keep_text(v, out->groups, &out->n_groups);
+		break;
+	case KMIP_TAG_OBJECT_TYPE:
+		if (ttlv_get_enum(v, &out->object_type) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM:
+		if (ttlv_get_enum(v, &out->algorithm) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_CRYPTOGRAPHIC_LENGTH:
+		if (ttlv_get_int(v, &out->length) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK:
+		if (ttlv_get_int(v, &i) < 0)
+			goto out;
+		out->usage_mask = (uint32_t)i;
+		break;
+	case KMIP_TAG_STATE:
+		if (ttlv_get_enum(v, &e) < 0)
+			goto out;
+		/* Out-of-range values stay distinguishable from every real state. */
+		out->state = e <= KMIP_STATE_DESTROYED_COMPROMISED ? (int)e : -1;
+		break;
+	case KMIP_TAG_INITIAL_DATE:
+		if (get_date(v, &out->initial_date) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_ACTIVATION_DATE:
+		if (get_date(v, &out->activation_date) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_DEACTIVATION_DATE:
+		if (get_date(v, &out->deactivation_date) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_COMPROMISE_DATE:
+		if (get_date(v, &out->compromise_date) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_COMPROMISE_OCCURRENCE_DATE:
+		if (get_date(v, &out->compromise_occurrence_date) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_DESTROY_DATE:
+		if (get_date(v, &out->destroy_date) < 0)
+			goto out;
+		break;
+	case KMIP_TAG_LAST_CHANGE_DATE:
+		if (get_date(v, &out->last_change_date) < 0)
+			goto out;
+		break;
+	default:
+		break;
+	}
+	out->present |= d->bit;
+	r = 0;
+out:
+	return r;
+}
+
+/* 1.x Attribute {Attribute Name, [Attribute Index], Attribute Value}, or a 2.x custom one. */
+static int parse_attribute(struct kmip_attrs *out, const struct ttlv_item *a)
+{
+	struct ttlv_item name, value, vendor;
+	const struct attr_def *d;
+
+	if (a->type != TTLV_STRUCTURE || ttlv_find(a, KMIP_TAG_ATTRIBUTE_NAME, &name) < 0 ||
+	    name.type != TTLV_TEXT)
+		return -EBADMSG;
+	/* 2.x vendor attributes carry a Vendor Identification: not ours. */
+	if (ttlv_find(a, KMIP_TAG_VENDOR_IDENTIFICATION, &vendor) == 0)
+		return 0;
+	d = def_by_name(&name);
+	if (!d)
+		return 0;	/* unknown attribute: ignored */
+	if (ttlv_find(a, KMIP_TAG_ATTRIBUTE_VALUE, &value) < 0)
+		return -EBADMSG;
+	return set_attr(out, d, &value);
+}
+
+static int parse_attributes_v2(struct kmip_attrs *out, const struct ttlv_item *attrs)
+{
+	const struct attr_def *d;
+	struct ttlv_iter it;
+	struct ttlv_item c;
+	int r;
+
+	if (attrs->type != TTLV_STRUCTURE)
+		return -EBADMSG;
+	ttlv_iter_init(&it, attrs);
+	while (ttlv_iter_next(&it, &c)) {
+		if (c.tag == KMIP_TAG_ATTRIBUTE) {
+			r = parse_attribute(out, &c);
+		} else {
+			d = def_by_tag(c.tag);
+			r = d ? set_attr(out, d, &c) : 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int kmip_parse_get_attributes(const struct ttlv_item *payload, struct kmip_attrs *out)
+{
+	struct ttlv_iter it;
+	struct ttlv_item c;
+	bool have_uid = false;
+	int r = -EBADMSG;
+
+	memset(out, 0, sizeof(*out));
+	if (payload->type != TTLV_STRUCTURE)
+		goto out;
+	ttlv_iter_init(&it, payload);
+	while (ttlv_iter_next(&it, &c)) {
+		switch (c.tag) {
+		case KMIP_TAG_UNIQUE_IDENTIFIER:
+			if (have_uid)
+				break;
+			r = kmip_copy_text(&c, out->uid, sizeof(out->uid));
+			have_uid = true;
+			break;
+		case KMIP_TAG_ATTRIBUTE:
+			r = parse_attribute(out, &c);
+			break;
+		case KMIP_TAG_ATTRIBUTES:
+			r = parse_attributes_v2(out, &c);
+			break;
+		default:
+			r = 0;
+			break;
+		}
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (r < 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}

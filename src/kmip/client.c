@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The client object: a transport (or any roundtrip function), the protocol
+ * version in use, and the last server answer for error messages.
+ *
+ * Version negotiation happens once, lazily, on the first operation:
+ * Discover Versions offering every version we speak, newest first, sent in
+ * a 2.1 header.  A server that does not know 2.1 may answer that with an
+ * error (PyKMIP 0.10 answers Invalid Message in a 1.0 response), so the
+ * question is asked again in a 1.4 header, then in a 1.1 header (Discover
+ * Versions exists since 1.1).  A server that answers none of these is
+ * spoken to in 1.0.  Transport failures are not taken for a missing
+ * operation: they end the negotiation with their error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmip/kmip_internal.h"
+#include "net/transport.h"
+#include "util/log.h"
+#include "util/secmem.h"
+
+static const int offer_all[] = {
+	KMIP_VERSION(2, 1), KMIP_VERSION(2, 0), KMIP_VERSION(1, 4), KMIP_VERSION(1, 3),
+	KMIP_VERSION(1, 2), KMIP_VERSION(1, 1), KMIP_VERSION(1, 0),
+};
+#define N_OFFER (sizeof(offer_all) / sizeof(offer_all[0]))
+
+static int transport_rt(void *ctx, const uint8_t *req, size_t req_len,
+			uint8_t **resp, size_t *resp_len, bool idempotent)
+{
+	return transport_roundtrip(ctx, req, req_len, resp, resp_len, idempotent);
+}
+
+static int client_alloc(int version, struct kmip_client **out)
+{
+	struct kmip_client *c;
+
+	*out = NULL;
+	if (version && !kmip_version_supported(version))
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->pinned = version;
+	c->max_message = TTLV_MAX_MESSAGE;
+	*out = c;
+	return 0;
+}
+
+int kmip_client_new(const struct config_group *g, struct kmip_client **out)
+{
+	struct kmip_client *c = NULL;
+	int r;
+
+	r = client_alloc(g->kmip_version, &c);
+	if (r < 0)
+		goto out;
+	if (g->tls.max_message)
+		c->max_message = g->tls.max_message;
+	r = transport_new(&g->tls, &c->t);
+	if (r < 0)
+		goto out;
+	c->rt = transport_rt;
+	c->rt_ctx = c->t;
+	*out = c;
+	c = NULL;
+out:
+	kmip_client_free(c);
+	return r;
+}
+
+int kmip_client_new_custom(kmip_roundtrip_fn fn, void *ctx, int version,
+			   struct kmip_client **out)
+{
+	int r;
+
+	if (!fn)
+		return -EINVAL;
+	r = client_alloc(version, out);
+	if (r < 0)
+		return r;
+	(*out)->rt = fn;
+	(*out)->rt_ctx = ctx;
+	return 0;
+}
+
+void kmip_client_free(struct kmip_client *c)
+{
+	if (!c)
+		return;
+	if (c->t)
+		transport_free(c->t);
+	free(c);
+}
+
+const char *kmip_client_peer(const struct kmip_client *c)
+{
+	return c->t ? transport_peer(c->t) : NULL;
+}
+
+/* ---------------------------------------------------------- last error */
+
+const struct kmip_result *kmip_last_result(const struct kmip_client *c)
+{
+	return &c->last;
+}
+
+const char *kmip_last_error(const struct kmip_client *c)
+{
+	return c->last_failed ? c->last_text : "";
+}
+
+void kmip_result_reset(struct kmip_client *c)
+{
+	memset(&c->last, 0, sizeof(c->last));
+	c->last_failed = false;
+	c->last_text[0] = '\0';
+}
+
+static void result_record(struct kmip_client *c, uint32_t op, const struct kmip_resp_item *it)
+{
+	const char *what;
+
+	c->last.op = op;
+	c->last.status = it->status;
+	c->last.has_reason = it->has_reason;
+	c->last.reason = it->reason;
+	kmip_sanitize(c->last.message, sizeof(c->last.message),
+		      it->message ? it->message : "", it->message ? it->message_len : 0);
+	c->last_failed = it->status != KMIP_STATUS_SUCCESS;
+	if (!c->last_failed) {
+		c->last_text[0] = '\0';
+		return;
+	}
+	if (it->status == KMIP_STATUS_OPERATION_PENDING)
+		what = "Operation Pending";
+	else if (it->status == KMIP_STATUS_OPERATION_UNDONE)
+		what = "Operation Undone";
+	else if (it->has_reason)
+		what = kmip_reason_name(it->reason);
+	else
+		what = "Operation Failed";
+	if (c->last.message[0])
+		snprintf(c->last_text, sizeof(c->last_text), "%s: %s", what, c->last.message);
+	else
+		snprintf(c->last_text, sizeof(c->last_text), "%s", what);
+}
+
+/* ------------------------------------------------------------ exchange */
+
+void kmip_reply_free(struct kmip_reply *reply)
+{
+	secmem_free(reply->buf);
+	reply->buf = NULL;
+	reply->len = 0;
+}
+
+int kmip_exchange(struct kmip_client *c, const struct ttlv_buf *req,
+		  const uint32_t *ops, unsigned n, bool idempotent,
+		  struct kmip_reply *reply, struct kmip_resp_item *items)
+{
+	const struct kmip_resp_item *fail = NULL;
+	unsigned i, fail_i = 0;
+	int r;
+
+	memset(reply, 0, sizeof(*reply));
+	kmip_result_reset(c);
+	r = ttlv_buf_finish(req);
+	if (r < 0)
+		goto out;
+	r = c->rt(c->rt_ctx, req->data, req->len, &reply->buf, &reply->len, idempotent);
+	if (r < 0) {
+		log_debug("KMIP %s: no answer: %s", kmip_operation_name(ops[0]), strerror(-r));
+		goto out;
+	}
+	r = kmip_response_parse(reply->buf, reply->len, c->max_message, ops, n,
+				&reply->version, items);
+	if (r < 0) {
+		log_debug("KMIP %s: malformed response (%zu bytes)",
+			  kmip_operation_name(ops[0]), reply->len);
+		goto out;
+	}
+	/* The first failure is the one worth reporting. */
+	for (i = 0; i < n && !fail; i++) {
+		if (items[i].answered && items[i].status != KMIP_STATUS_SUCCESS) {
+			fail = &items[i];
+			fail_i = i;
+		}
+	}
+	result_record(c, fail ? ops[fail_i] : ops[0], fail ? fail : &items[0]);
+	if (fail)
+		log_debug("KMIP %s: %s", kmip_operation_name(ops[fail_i]), c->last_text);
+out:
+	if (r < 0)
+		kmip_reply_free(reply);
+	return r;
+}
+
+/* ---------------------------------------------------------- negotiation */
+
+/*
+ * Discover Versions in a header of version hdr.  *answered: the server
+ * reacted (an answer, something unreadable, or it dropped the connection
+ * on us), as opposed to not being reachable at all.
+ */
+static int discover_at(struct kmip_client *c, int hdr, int *versions, size_t max,
+		       size_t *n, bool *answered)
+{
+	static const uint32_t op = KMIP_OP_DISCOVER_VERSIONS;
+	struct kmip_resp_item item;
+	struct kmip_reply reply = { 0 };
+	struct ttlv_buf b;
+	struct ttlv_iter it;
+	struct ttlv_item ch;
+	int r, v;
+
+	*n = 0;
+	*answered = false;
+	ttlv_buf_init(&b, c->max_message);
+	r = kmip_build_discover_versions(&b, hdr, offer_all, N_OFFER);
+	if (r < 0)
+		goto out;
+	r = kmip_exchange(c, &b, &op, 1, true, &reply, &item);
+	if (r < 0) {
+		*answered = r == -EBADMSG || r == -EMSGSIZE || r == -ECONNRESET || r == -EPIPE;
+		goto out;
+	}
+	*answered = true;
+	r = item.err;
+	if (r < 0)
+		goto out;
+	r = -EBADMSG;
+	if (!item.has_payload)
+		goto out;
+	ttlv_iter_init(&it, &item.payload);
+	while (ttlv_iter_next(&it, &ch)) {
+		if (ch.tag != KMIP_TAG_PROTOCOL_VERSION)
+			continue;
+		if (kmip_parse_protocol_version(&ch, &v) < 0)
+			goto out;
+		if (*n < max)
+			versions[(*n)++] = v;
+	}
+	r = 0;
+out:
+	kmip_reply_free(&reply);
+	ttlv_buf_free(&b);
+	return r;
+}
+
+int kmip_negotiate(struct kmip_client *c)
+{
+	static const int headers[] = {
+		KMIP_VERSION(2, 1), KMIP_VERSION(1, 4), KMIP_VERSION(1, 1),
+	};
+	int versions[16];
+	char vb[8];
+	bool answered;
+	size_t i, k, n;
+	int r = 0;
+
+	if (c->version)
+		goto out;
+	if (c->pinned) {
+		c->version = c->pinned;
+		goto out;
+	}
+	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		r = discover_at(c, headers[i], versions, sizeof(versions) / sizeof(versions[0]),
+				&n, &answered);
+		if (r < 0 && !answered)
+			goto out;	/* no server: not a version question */
+		if (r < 0) {
+			log_debug("KMIP Discover Versions in a %s header: %s",
+				  kmip_version_str(headers[i], vb, sizeof(vb)),
+				  c->last_failed ? c->last_text : strerror(-r));
+			continue;
+		}
+		/* The server's order is its preference: take its first one we speak. */
+		for (k = 0; k < n; k++) {
+			if (kmip_version_supported(versions[k])) {
+				c->version = versions[k];
+				log_debug("KMIP version %s negotiated",
+					  kmip_version_str(c->version, vb, sizeof(vb)));
+				r = 0;
+				goto out;
+			}
+		}
+		r = log_error_errno(-EPROTONOSUPPORT,
+				    "KMIP server supports none of the versions 1.0 to 2.1");
+		goto out;
+	}
+	log_debug("KMIP server does not answer Discover Versions; using KMIP 1.0");
+	c->version = KMIP_VERSION(1, 0);
+	r = 0;
+out:
+	return r;
+}
+
+int kmip_client_version(struct kmip_client *c)
+{
+	int r = kmip_negotiate(c);
+
+	return r < 0 ? r : c->version;
+}
+
+int kmip_discover_versions(struct kmip_client *c, int *versions, size_t max, size_t *n)
+{
+	bool answered;
+	int r;
+
+	r = kmip_negotiate(c);
+	if (r < 0)
+		return r;
+	return discover_at(c, c->version, versions, max, n, &answered);
+}

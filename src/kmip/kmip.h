@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * KMIP client: request building, response parsing, the operations
+ * kmipcrypt needs, version negotiation and local key unwrapping.
+ *
+ * Three layers, each usable on its own:
+ *
+ *  1. Builders (kmip_build_*) write one complete request message into a
+ *     ttlv_buf for a given protocol version, with no I/O, so that tests can
+ *     compare them byte for byte with captures of other implementations.
+ *  2. Parsers (kmip_response_parse, kmip_parse_*) validate a response and
+ *     read its payloads; they never trust a length or a type from the wire.
+ *  3. The client (kmip_client_*, kmip_<operation>) adds the transport, the
+ *     negotiated version and error bookkeeping.
+ *
+ * Versions are ints made with KMIP_VERSION(major, minor) (util/config.h);
+ * 1.0-1.4, 2.0 and 2.1 are supported.  1.x requests use Template-Attribute /
+ * Attribute Name encodings, 2.x requests use Attributes / Attribute
+ * Reference; responses are accepted in either form whatever the version.
+ *
+ * Errors are negative errno values.  A failure reported by the server
+ * (Result Status Operation Failed) maps its Result Reason to an errno, see
+ * kmip_reason_errno(); the reason and the server's message stay available
+ * through kmip_last_error() until the next operation on that client.
+ * Malformed responses give -EBADMSG, never a crash.
+ *
+ * A client is not thread-safe: use one per thread.
+ */
+#ifndef KMIPCRYPT_KMIP_H
+#define KMIPCRYPT_KMIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kmip/kmip_defs.h"
+#include "ttlv/ttlv.h"
+#include "util/config.h"
+
+#define KMIP_UID_MAX		255u	/* bytes of a Unique Identifier we accept */
+#define KMIP_UID_SIZE		(KMIP_UID_MAX + 1)
+#define KMIP_TEXT_MAX		255u	/* names, object groups, vendor text */
+#define KMIP_TEXT_SIZE		(KMIP_TEXT_MAX + 1)
+#define KMIP_RESULT_MESSAGE_MAX	255u	/* bytes of a Result Message kept */
+#define KMIP_LOCATE_MAX		4096u	/* identifiers accepted from one Locate */
+#define KMIP_BATCH_MAX		128u	/* items per request message (kmip_get_states splits) */
+#define KMIP_MATERIAL_MAX	8192u	/* bytes of key material / crypto data accepted */
+#define KMIP_IV_MAX		32u
+#define KMIP_QUERY_MAX		64u
+#define KMIP_ATTR_VALUES_MAX	4u	/* multi-valued attributes: values kept */
+
+/* ------------------------------------------------------------ versions */
+
+bool kmip_version_supported(int version);
+/* "1.2", "2.0"... into buf (at least 8 bytes); returns buf. */
+const char *kmip_version_str(int version, char *buf, size_t len);
+
+/* --------------------------------------------------------- names, errno */
+
+/* Spec name of a Result Reason, "Unknown Reason" for others. */
+const char *kmip_reason_name(uint32_t reason);
+/*
+ * Result Reason -> negative errno:
+ *   Item Not Found, Object Not Found, Object Destroyed    -ENOENT
+ *   Permission Denied, Not Authorised, Illegal Operation,
+ *   Sensitive, Not Extractable                           -EPERM
+ *   Authentication Not Successful                        -EKEYREJECTED
+ *   Wrong Key Lifecycle State                            -EKEYREVOKED
+ *   Operation/Feature/Key Format/... Not Supported       -EOPNOTSUPP
+ *   Unsupported Protocol Version                         -EPROTONOSUPPORT
+ *   Invalid Message, Codec Error, Unknown Tag/Enumeration -EPROTO
+ *   Missing Data, Invalid Field, Invalid Attribute (Value),
+ *   Bad Cryptographic Parameters                          -EINVAL
+ *   Wrapping Object Not Found/Destroyed/Archived          -ENOKEY
+ *   Object Already Exists, Non Unique Name               -EEXIST
+ *   Response Too Large                                   -EMSGSIZE
+ *   Server Limit Exceeded                                -EAGAIN
+ *   General Failure, Cryptographic Failure, others       -EIO
+ */
+int kmip_reason_errno(uint32_t reason);
+/* "Pre-Active", "Active", ... "Destroyed Compromised", "Unknown State". */
+const char *kmip_state_name(int state);
+const char *kmip_operation_name(uint32_t op);
+const char *kmip_revocation_reason_name(uint32_t reason);
+
+/* --------------------------------------------------------- attributes */
+
+/* Attributes a Get Attributes request can ask for (a bit mask). */
+enum kmip_attr {
+	KMIP_ATTR_UNIQUE_IDENTIFIER	= 1u << 0,
+	KMIP_ATTR_NAME			= 1u << 1,
+	KMIP_ATTR_OBJECT_TYPE		= 1u << 2,
+	KMIP_ATTR_CRYPTO_ALGORITHM	= 1u << 3,
+	KMIP_ATTR_CRYPTO_LENGTH		= 1u << 4,
+	KMIP_ATTR_USAGE_MASK		= 1u << 5,
+	KMIP_ATTR_STATE			= 1u << 6,
+	KMIP_ATTR_OBJECT_GROUP		= 1u << 7,
+	KMIP_ATTR_INITIAL_DATE		= 1u << 8,
+	KMIP_ATTR_ACTIVATION_DATE	= 1u << 9,
+	KMIP_ATTR_DEACTIVATION_DATE	= 1u << 10,
+	KMIP_ATTR_COMPROMISE_DATE	= 1u << 11,
+	KMIP_ATTR_COMPROMISE_OCCURRENCE_DATE = 1u << 12,
+	KMIP_ATTR_DESTROY_DATE		= 1u << 13,
+	KMIP_ATTR_LAST_CHANGE_DATE	= 1u << 14,
+};
+#define KMIP_ATTR_ALL	0x7FFFu
+
+/* What a Get Attributes response said; `present` has a bit per attribute seen. */
+struct kmip_attrs {
+	uint32_t present;
+	char uid[KMIP_UID_SIZE];		/* the payload's Unique Identifier */
+	char attr_uid[KMIP_UID_SIZE];		/* the Unique Identifier attribute */
+	unsigned n_names;			/* values kept (<= KMIP_ATTR_VALUES_MAX) */
+	char names[KMIP_ATTR_VALUES_MAX][KMIP_TEXT_SIZE];
+	unsigned n_groups;
+	char groups[KMIP_ATTR_VALUES_MAX][KMIP_TEXT_SIZE];
+	uint32_t object_type;
+	uint32_t algorithm;
+	int32_t length;
+	uint32_t usage_mask;
+	int state;
+	int64_t initial_date, activation_date, deactivation_date;
+	int64_t compromise_date, compromise_occurrence_date;
+	int64_t destroy_date, last_change_date;	/* POSIX seconds */
+};
+
+/* Attributes of a new object (Create, Register). */
+struct kmip_new_object {
+	const char *name;	/* Name (Uninterpreted Text String); NULL: none */
+	const char *group;	/* Object Group; NULL: none */
+	uint32_t usage_mask;	/* always sent (Vault rejects objects without); 0: Encrypt|Decrypt */
+	bool activate;		/* then Activate it (a second request) */
+};
+
+/* ---------------------------------------------------- request arguments */
+
+/* Key Wrapping Specification for Get: Encrypt, no encoding. */
+struct kmip_key_wrap {
+	const char *kek_uid;	/* wrapping key on the server */
+	uint32_t mode;		/* KMIP_BCM_NIST_KEY_WRAP (0 means this) or KMIP_BCM_AES_KEY_WRAP_PADDING */
+	const uint8_t *kek;	/* local copy of the KEK: kmip_get() unwraps; NULL: stays wrapped */
+	size_t kek_len;
+};
+
+struct kmip_locate_filter {
+	const char *name;	/* NULL: any */
+	uint32_t object_type;	/* 0: any */
+	int state;		/* 0: any */
+	const char *group;	/* NULL: any */
+	uint32_t max_items;	/* 0: not sent */
+	uint32_t offset_items;	/* 0: not sent (KMIP 1.3 and later only) */
+};
+
+struct kmip_revoke {
+	uint32_t reason;	/* KMIP_REVOKE_* 1..7 */
+	const char *message;	/* Revocation Message, NULL: none */
+	int64_t compromise_date; /* Key/CA Compromise only; 0: now */
+};
+
+struct kmip_crypt_params {
+	uint32_t algorithm;	/* 0: AES */
+	uint32_t mode;		/* 0: CBC */
+	uint32_t padding;	/* 0: PKCS5 */
+	uint8_t iv[KMIP_IV_MAX];
+	size_t iv_len;		/* 0: the server picks an IV (encrypt returns it here) */
+};
+
+/* ------------------------------------------------------------- results */
+
+/* A Get result.  material is in locked memory: kmip_object_clear(). */
+struct kmip_object {
+	uint32_t object_type;
+	char uid[KMIP_UID_SIZE];
+	uint32_t key_format;
+	uint32_t secret_data_type;	/* Secret Data only */
+	uint32_t algorithm;		/* 0 if absent */
+	int32_t length;			/* bits, 0 if absent */
+	bool wrapped;			/* material is (still) wrapped */
+	uint32_t wrap_mode;		/* Block Cipher Mode from Key Wrapping Data, 0 if absent */
+	char wrap_kek_uid[KMIP_UID_SIZE];
+	uint8_t *material;
+	size_t material_len;
+};
+void kmip_object_clear(struct kmip_object *o);
+
+struct kmip_uid_list {
+	size_t n;
+	char **uids;		/* n NUL-terminated identifiers */
+	int32_t located_items;	/* the server's Located Items, -1 if absent */
+};
+void kmip_uid_list_free(struct kmip_uid_list *l);
+
+struct kmip_server_info {
+	size_t n_ops;		/* all seen; ops[] keeps KMIP_QUERY_MAX */
+	uint32_t ops[KMIP_QUERY_MAX];
+	size_t n_objects;
+	uint32_t objects[KMIP_QUERY_MAX];
+	char vendor[KMIP_TEXT_SIZE];	/* sanitized */
+	char info[512];			/* text strings of Server Information, sanitized */
+};
+bool kmip_server_has_op(const struct kmip_server_info *s, uint32_t op);
+
+/* The last server answer on a client (failed or not). */
+struct kmip_result {
+	uint32_t op;		/* operation it answered, 0: none yet */
+	uint32_t status;	/* KMIP_STATUS_* */
+	bool has_reason;
+	uint32_t reason;
+	char message[KMIP_RESULT_MESSAGE_MAX + 1];	/* sanitized: printable ASCII */
+};
+
+/* ------------------------------------------------------ message layer */
+
+/*
+ * Request framing.  kmip_msg_begin() writes the header: Protocol Version,
+ * Batch Error Continuation Option Continue when count > 1 (so that one
+ * missing key does not hide the answers for the others), Batch Count; never
+ * a Time Stamp.  Each item: Operation, Unique Batch Item ID (4 bytes,
+ * index + 1) when count > 1, then the Request Payload opened for the
+ * caller.  kmip_msg_end() returns ttlv_buf_finish().
+ */
+int kmip_msg_begin(struct ttlv_buf *b, int version, unsigned count);
+int kmip_msg_item_begin(struct ttlv_buf *b, uint32_t op, unsigned index, unsigned count);
+int kmip_msg_item_end(struct ttlv_buf *b);
+int kmip_msg_end(struct ttlv_buf *b);
+
+/* One answered (or not) request item, pointing into the response buffer. */
+struct kmip_resp_item {
+	bool answered;		/* false: the server did not answer this item */
+	uint32_t op;		/* 0 if the response item had none */
+	uint32_t status;
+	bool has_reason;
+	uint32_t reason;
+	const char *message;	/* raw Result Message (not NUL-terminated), or NULL */
+	size_t message_len;
+	bool has_payload;
+	struct ttlv_item payload;
+	int err;		/* 0, the reason's errno, -EINPROGRESS (pending),
+				 * -ECANCELED (undone or not answered) */
+};
+
+/*
+ * Validate a Response Message answering a request of n items (ops[i]: the
+ * operation of item i, or ops NULL) and correlate its batch items with the
+ * request: by Unique Batch Item ID when the request had IDs and the item has
+ * one, else by position.  A single failed item without ID answering an
+ * n-item request is a message-level error and is copied to every item.  The
+ * header's protocol version may differ from the request's (*version gets
+ * it).  Unknown tags are skipped.  -EBADMSG: not a response, missing or
+ * ill-typed header fields, Batch Count not matching the items, more items
+ * than asked, unknown or repeated IDs, an Operation that differs from the
+ * request's, an unknown Result Status.
+ */
+int kmip_response_parse(const uint8_t *msg, size_t len, size_t max_len,
+			const uint32_t *ops, unsigned n, int *version,
+			struct kmip_resp_item *items);
+
+/* ----------------------------------------------------------- builders */
+
+int kmip_build_discover_versions(struct ttlv_buf *b, int version,
+				 const int *offer, size_t n);
+int kmip_build_query(struct ttlv_buf *b, int version);
+int kmip_build_create(struct ttlv_buf *b, int version, unsigned bits,
+		      const struct kmip_new_object *a);
+/* Secret Data, type Password, Key Format Type Opaque (as SASED and PyKMIP). */
+int kmip_build_register_secret(struct ttlv_buf *b, int version, const uint8_t *secret,
+			       size_t len, const struct kmip_new_object *a);
+/* Symmetric Key, AES, Key Format Type Raw; len 16, 24 or 32. */
+int kmip_build_register_key(struct ttlv_buf *b, int version, const uint8_t *key,
+			    size_t len, const struct kmip_new_object *a);
+int kmip_build_activate(struct ttlv_buf *b, int version, const char *uid);
+int kmip_build_get(struct ttlv_buf *b, int version, const char *uid,
+		   const struct kmip_key_wrap *wrap);
+int kmip_build_get_attributes(struct ttlv_buf *b, int version, const char *uid,
+			      uint32_t attrs);
+/* n (1..KMIP_BATCH_MAX) Get Attributes (State) items in one message. */
+int kmip_build_get_states(struct ttlv_buf *b, int version,
+			  const char *const *uids, size_t n);
+int kmip_build_locate(struct ttlv_buf *b, int version, const struct kmip_locate_filter *f);
+int kmip_build_revoke(struct ttlv_buf *b, int version, const char *uid,
+		      const struct kmip_revoke *r);
+int kmip_build_destroy(struct ttlv_buf *b, int version, const char *uid);
+int kmip_build_encrypt(struct ttlv_buf *b, int version, const char *uid,
+		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len);
+int kmip_build_decrypt(struct ttlv_buf *b, int version, const char *uid,
+		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len);
+int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid);
+
+/* ----------------------------------------------------- payload parsers */
+
+/* Both encodings: 1.x Attribute structures and a 2.x Attributes structure. */
+int kmip_parse_get_attributes(const struct ttlv_item *payload, struct kmip_attrs *out);
+/* Key Value as Byte String or as Structure {Key Material}; copies to secmem. */
+int kmip_parse_get(const struct ttlv_item *payload, struct kmip_object *out);
+/* At most KMIP_LOCATE_MAX identifiers, else -E2BIG. */
+int kmip_parse_locate(const struct ttlv_item *payload, struct kmip_uid_list *out);
+
+/* ------------------------------------------------------------- client */
+
+struct kmip_client;
+struct transport;
+
+/*
+ * Send req[0..req_len) and return one response in locked memory
+ * (secmem_free()), like transport_roundtrip().  For tests and proxies.
+ */
+typedef int (*kmip_roundtrip_fn)(void *ctx, const uint8_t *req, size_t req_len,
+				 uint8_t **resp, size_t *resp_len, bool idempotent);
+
+/* From a server group: its transport options and kmip_version (0 = auto).  Does not connect. */
+int kmip_client_new(const struct config_group *g, struct kmip_client **out);
+/* Over any roundtrip function (version 0 = auto). */
+int kmip_client_new_custom(kmip_roundtrip_fn fn, void *ctx, int version,
+			   struct kmip_client **out);
+void kmip_client_free(struct kmip_client *c);
+/*
+ * The protocol version in use, negotiating on first use: pinned, or
+ * Discover Versions offering 2.1..1.0 and taking the server's first
+ * choice; a server that cannot answer it is spoken to in 1.0.
+ * Returns the version (> 0) or a negative errno.
+ */
+int kmip_client_version(struct kmip_client *c);
+/* "host:port" of the connected server, or NULL. */
+const char *kmip_client_peer(const struct kmip_client *c);
+
+/* The last server answer; status 0 and op 0 before any. */
+const struct kmip_result *kmip_last_result(const struct kmip_client *c);
+/*
+ * The last failure as one printable line, "Item Not Found: <server message>",
+ * or "" if the last operation succeeded or failed before the server answered.
+ */
+const char *kmip_last_error(const struct kmip_client *c);
+
+/* ---------------------------------------------------------- operations */
+
+/* Versions the server supports among the offered (2.1..1.0), its order. */
+int kmip_discover_versions(struct kmip_client *c, int *versions, size_t max, size_t *n);
+int kmip_query(struct kmip_client *c, struct kmip_server_info *out);
+/* AES key of bits 128/192/256; uid receives its identifier (also on activation failure). */
+int kmip_create(struct kmip_client *c, unsigned bits, const struct kmip_new_object *a,
+		char uid[KMIP_UID_SIZE]);
+int kmip_register_secret(struct kmip_client *c, const uint8_t *secret, size_t len,
+			 const struct kmip_new_object *a, char uid[KMIP_UID_SIZE]);
+int kmip_register_key(struct kmip_client *c, const uint8_t *key, size_t len,
+		      const struct kmip_new_object *a, char uid[KMIP_UID_SIZE]);
+int kmip_activate(struct kmip_client *c, const char *uid);
+/*
+ * Get an object.  With wrap, the server wraps the key with wrap->kek_uid;
+ * with wrap->kek as well it is unwrapped here and must have been wrapped
+ * (a server that ignored the wrapping request gives -EPROTO).
+ */
+int kmip_get(struct kmip_client *c, const char *uid, const struct kmip_key_wrap *wrap,
+	     struct kmip_object *out);
+int kmip_get_attributes(struct kmip_client *c, const char *uid, uint32_t attrs,
+			struct kmip_attrs *out);
+/*
+ * State of n keys, KMIP_BATCH_MAX per request message.  Returns 0 when the
+ * server answered (then per key: errs[i] 0 and states[i], or errs[i] < 0:
+ * -ENOENT not found, -ENODATA no State in the answer, -ECANCELED not
+ * answered, other errno from the reason), or a negative errno if a request
+ * failed as a whole.
+ */
+int kmip_get_states(struct kmip_client *c, const char *const *uids, size_t n,
+		    int *states, int *errs);
+/* Identifiers matching f.  Servers ignore filters: check with kmip_locate_verify(). */
+int kmip_locate(struct kmip_client *c, const struct kmip_locate_filter *f,
+		struct kmip_uid_list *out);
+/*
+ * Does uid match f by its attributes (Get Attributes: Name, Object Type,
+ * State, Object Group must be present and equal where f sets them)?
+ * 1 yes, 0 no, negative errno.
+ */
+int kmip_locate_verify(struct kmip_client *c, const char *uid, const struct kmip_locate_filter *f);
+int kmip_revoke(struct kmip_client *c, const char *uid, const struct kmip_revoke *r);
+int kmip_destroy(struct kmip_client *c, const char *uid);
+/* Output in locked memory (secmem_free()). */
+int kmip_encrypt(struct kmip_client *c, const char *uid, struct kmip_crypt_params *p,
+		 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+int kmip_decrypt(struct kmip_client *c, const char *uid, const struct kmip_crypt_params *p,
+		 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+/* Re-key (op 0x04): new_uid gets the replacement's identifier.  -EOPNOTSUPP if the server lacks it. */
+int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZE]);
+
+/* -------------------------------------------------------- key wrapping */
+
+/*
+ * Unwrap with AES key wrap: mode KMIP_BCM_NIST_KEY_WRAP (RFC 3394) or
+ * KMIP_BCM_AES_KEY_WRAP_PADDING (RFC 5649); kek 16, 24 or 32 bytes.
+ * *out is locked memory (secmem_free()).  -EINVAL bad lengths,
+ * -EOPNOTSUPP other modes, -EBADMSG integrity check failed (wrong KEK or
+ * corrupted data).
+ */
+int kmip_unwrap(uint32_t mode, const uint8_t *kek, size_t kek_len,
+		const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+/* The inverse, for enrolment and tests.  *out is locked memory. */
+int kmip_wrap(uint32_t mode, const uint8_t *kek, size_t kek_len,
+	      const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+
+#endif
