@@ -580,8 +580,8 @@ static int key_get(struct kmip_client *c, const struct key_opts *o, const char *
 			       enum_name(KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, obj.algorithm), obj.length);
 		printf("%-20s %s\n", "Key Format Type", enum_name(KMIP_TAG_KEY_FORMAT_TYPE, obj.key_format));
 		if (o->wrap_key)
-			printf("%-20s %s by %s (%s)\n", "Transport", obj.wrapped ? "wrapped" : "unwrapped here, wrapped",
-			       o->wrap_key, "NIST AES key wrap, RFC 3394");
+			printf("%-20s wrapped by %s (NIST AES key wrap, RFC 3394)%s\n", "Transport",
+			       o->wrap_key, obj.wrapped ? "" : ", unwrapped here");
 		printf("%-20s %zu bytes, SHA-256 %s...\n", "Material", obj.material_len, fp);
 		if (obj.wrapped)
 			printf("%-20s %s\n", "Wrapped Material", hex);
