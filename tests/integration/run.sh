@@ -14,7 +14,7 @@ for t in $tests; do
 	n=$((n + 1))
 	log="build/integration-$(basename "$t" .sh).log"
 	start=$(date +%s)
-	if sh "$t" >"$log" 2>&1; then
+	if bash "$t" >"$log" 2>&1; then
 		echo "PASS $(basename "$t") ($(( $(date +%s) - start )) s, $(grep -c '^ok ' "$log") checks)"
 	else
 		echo "FAIL $(basename "$t"); log $log:"
