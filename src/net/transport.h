@@ -23,6 +23,7 @@
 #define KMIP_DEFAULT_PORT       5696
 #define TRANSPORT_MAX_SERVERS   16
 #define TRANSPORT_HOST_MAX      256
+#define TRANSPORT_DEFAULT_TIMEOUT_MS 10000	/* timeout_ms 0 */
 
 struct server_addr {
 	char host[TRANSPORT_HOST_MAX];	/* DNS name, IPv4, or IPv6 without brackets */
@@ -33,7 +34,7 @@ struct transport_opts {
 	struct server_addr servers[TRANSPORT_MAX_SERVERS];
 	unsigned n_servers;
 	const char *ca_file;
-	const char *cert_file;
+	const char *cert_file;		/* with key_file; both NULL: no client certificate */
 	const char *key_file;
 	const char *key_password;	/* locked memory, or NULL */
 	unsigned timeout_ms;		/* each of: connect, handshake, read, write */
@@ -58,6 +59,12 @@ int transport_connect(struct transport *t);
  * TTLV header, size-capped).  Connects if needed.  If the connection turns
  * out to have been dropped while idle and the request is idempotent, it
  * reconnects and sends once more.  *resp is in locked memory: secmem_free().
+ *
+ * A drop seen before the write (poll + SSL_peek: EOF, reset, close_notify)
+ * reconnects for any request, since nothing was sent.  A drop seen only
+ * after the write (EOF with no byte of response) resends once if
+ * idempotent, else returns -ECONNRESET.  A timeout is never resent.  Any
+ * error closes the connection (the stream may be out of step).
  */
 int transport_roundtrip(struct transport *t, const uint8_t *req, size_t req_len,
 			uint8_t **resp, size_t *resp_len, bool idempotent);
