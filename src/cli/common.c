@@ -80,13 +80,15 @@ int cli_fail(int r, struct kmip_client *c, const char *what, const char *uid)
 	const char *peer = c ? kmip_client_peer(c) : NULL;
 	const char *server = c ? kmip_last_error(c) : "";
 	const char *h = hint(r);
+	/* strerror(EKEYREJECTED) is "Key was rejected by service": not what happened. */
+	const char *why = r == -EKEYREJECTED ? "TLS or authentication failure" : strerror(-r);
 
 	log_error("%s%s%s%s%s%s failed: %s%s%s%s",
 		  what,
 		  uid ? " of key '" : "", uid ? uid : "", uid ? "'" : "",
 		  peer ? " on " : "", peer ? peer : "",
 		  server && *server ? "server says " : "",
-		  server && *server ? server : strerror(-r),
+		  server && *server ? server : why,
 		  h ? "; " : "", h ? h : "");
 	return exit_code_from_errno(r);
 }

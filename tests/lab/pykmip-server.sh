@@ -51,14 +51,25 @@ is_ours() {
 # sockets; PID 1 on these machines reaps them only about once a second.
 group_gone() { ! ps -o stat= -g "$1" 2>/dev/null | grep -q '^[^Z]'; }
 
+remove_tmpdir() {
+    local t
+    t=$(cat "$1/tmpdir" 2>/dev/null) || return 0
+    case "$t" in
+        "$1/tmp") rm -rf "$t"/pymp-* ;;
+        /tmp/kmipcrypt-pykmip.*) rm -rf "$t" ;;
+    esac
+    rm -f "$1/tmpdir"
+}
+
 do_stop() {
     local dir=$1 pid
     [ -f "$dir/pid" ] || return 0
     pid=$(cat "$dir/pid")
     case "$pid" in ''|*[!0-9]*) rm -f "$dir/pid"; return 0 ;; esac
     if ! is_ours "$dir" "$pid"; then
-        # Gone already, or the PID now belongs to someone else: touch nothing.
+        # Gone already, or the PID now belongs to someone else: kill nothing.
         rm -f "$dir/pid"
+        remove_tmpdir "$dir"
         return 0
     fi
     kill -KILL -- "-$pid" 2>/dev/null
@@ -69,6 +80,7 @@ do_stop() {
     done
     group_gone "$pid" || die "process group $pid still alive after SIGKILL"
     rm -f "$dir/pid"
+    remove_tmpdir "$dir"
 }
 
 write_conf() {
@@ -107,7 +119,18 @@ launch() {
     # Not a job-control shell: the background child is no group leader, so
     # setsid(1) execs instead of forking and $! is the server's own PID,
     # PGID and SID. ("ip netns exec" execs too.)
-    "${ns[@]}" setsid /usr/bin/pykmip-server -f "$dir/server.conf" -l "$dir/server.log" \
+    # TMPDIR: PyKMIP's multiprocessing Manager makes a pymp-* directory
+    # there that a SIGKILL leaves behind; keep it inside DIR, not in /tmp.
+    # Its Unix socket path must stay under 108 bytes: for a deep DIR use a
+    # short private directory in /tmp instead (removed by stop).
+    local tmpd=$dir/tmp
+    if [ ${#tmpd} -gt 60 ]; then
+        tmpd=$(mktemp -d /tmp/kmipcrypt-pykmip.XXXXXX) || return 1
+    else
+        mkdir -p "$tmpd"
+    fi
+    echo "$tmpd" > "$dir/tmpdir"
+    TMPDIR=$tmpd "${ns[@]}" setsid /usr/bin/pykmip-server -f "$dir/server.conf" -l "$dir/server.log" \
         </dev/null >"$dir/server.out" 2>&1 &
     PID=$!
     disown "$PID" 2>/dev/null   # no "Killed" job report when stopped
