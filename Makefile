@@ -46,9 +46,11 @@ unit: $(UNIT_BINS)
 integration: $(CLI)
 	@./tests/integration/run.sh $(CLI)
 
+# Everything: build, unit tests, the same under ASan/UBSan, integration tests.
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) asan
 	$(MAKE) integration
 
 asan:
