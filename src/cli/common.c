@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,6 +12,83 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/secmem.h"
+
+/* PEM marks encrypted keys ("BEGIN ENCRYPTED PRIVATE KEY", "Proc-Type: 4,ENCRYPTED"). */
+static bool key_file_encrypted(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, "ENCRYPTED") != NULL;
+}
+
+/*
+ * Ask for the client key's password on the terminal, echo off, into locked
+ * memory.  Only when a terminal is there: at boot and in scripts the
+ * password comes from key_password_file.
+ */
+static int prompt_key_password(struct config_group *g)
+{
+	struct termios old, quiet;
+	char *pw = NULL;
+	size_t len = 0;
+	int fd = -1, r;
+	bool restore = false;
+	char c;
+
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 0;	/* no terminal: let TLS report the missing password */
+	pw = secmem_alloc(CONFIG_PASSWORD_MAX + 1);
+	if (!pw) {
+		r = -ENOMEM;
+		goto out;
+	}
+	dprintf(fd, "Password for the client key %s: ", g->key);
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	for (;;) {
+		ssize_t k = read(fd, &c, 1);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || c == '\n')
+			break;
+		if (len >= CONFIG_PASSWORD_MAX) {
+			r = log_error_errno(-EINVAL, "the key password is longer than %d bytes",
+					    CONFIG_PASSWORD_MAX);
+			goto out;
+		}
+		pw[len++] = c;
+	}
+	dprintf(fd, "\n");
+	pw[len] = '\0';
+	secmem_free(g->key_password);
+	g->key_password = pw;
+	g->tls.key_password = pw;
+	pw = NULL;
+	r = 0;
+out:
+	explicit_bzero(&c, sizeof(c));
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (fd >= 0)
+		close(fd);
+	secmem_free(pw);
+	return r;
+}
 
 int cli_open_client(struct config **cfg, struct kmip_client **client)
 {
@@ -40,6 +118,10 @@ int cli_open_client(struct config **cfg, struct kmip_client **client)
 	if (r < 0) {
 		log_error("cannot read key_password_file %s of group [%s]: %s",
 			  g->key_password_file, name, strerror(-r));
+		r = EXIT_USAGE;
+		goto fail;
+	}
+	if (!g->key_password && g->key && key_file_encrypted(g->key) && prompt_key_password(g) < 0) {
 		r = EXIT_USAGE;
 		goto fail;
 	}

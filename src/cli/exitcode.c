@@ -13,6 +13,7 @@ int exit_code_from_errno(int r)
 	case 0:
 		return EXIT_OK;
 	case -EINVAL:
+	case -EACCES:	/* wrong client key password, unreadable credentials */
 	case -E2BIG:
 	case -ENAMETOOLONG:
 		return EXIT_USAGE;

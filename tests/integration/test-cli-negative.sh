@@ -40,6 +40,15 @@ expect_rc 3 "client certificate of an unknown CA: exit 3" \
 	k "$(cfg clientunknown "$good" client=client-unknownca)" key show "$uid"
 expect_rc 0 "password-protected client key (key_password_file): works" \
 	k "$(cfg enc "$good" client=client-enc)" key show "$uid"
+# Without key_password_file, the password is asked on the terminal (echo off).
+cfg prompt "$good" client=client-enc key_password_file= >/dev/null
+expect_rc 0 "password-protected client key, password typed at the prompt" \
+	"$LAB_PY" tests/integration/pty-answer.py "Password for the client key" "$(cat "$C/client-enc.pass")" \
+	"$KMIPCRYPT" -c "$LAB_TMP/prompt.conf" key show "$uid"
+expect_nogrep "$(cat "$C/client-enc.pass")" "the typed password is not echoed" cat "$LAB_TMP/out"
+expect_rc 1 "wrong password typed: exit 1" \
+	"$LAB_PY" tests/integration/pty-answer.py "Password for the client key" "wrong-password" \
+	"$KMIPCRYPT" -c "$LAB_TMP/prompt.conf" key show "$uid"
 expect_rc 4 "another owner's key: exit 4" k "$(cfg other "$good" client=other)" key show "$uid"
 
 expect_rc 2 "server refused: exit 2" k "$(cfg refused "$refused" timeout_ms=$T)" key show "$uid"
