@@ -28,6 +28,8 @@ int exit_code_from_errno(int r)
 		return EXIT_UNREACHABLE;
 	case -EKEYREJECTED:
 		return EXIT_TLS;
+	case -EMEDIUMTYPE:	/* ELUKS, see luks/luks.h */
+		return EXIT_LUKS;
 	case -ENOENT:
 	case -ENOKEY:
 	case -EKEYREVOKED:
