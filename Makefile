@@ -46,11 +46,13 @@ unit: $(UNIT_BINS)
 integration: $(CLI)
 	@./tests/integration/run.sh $(CLI)
 
-# Everything: build, unit tests, the same under ASan/UBSan, integration tests.
+# Everything: build, unit tests, the same under ASan/UBSan and valgrind,
+# integration tests against real servers.
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) asan
+	$(MAKE) valgrind
 	$(MAKE) integration
 
 asan:
