@@ -317,10 +317,14 @@ int kmip_response_parse(const uint8_t *msg, size_t len, size_t max_len,
 	if (count < 0 || (uint32_t)count != k || k == 0)
 		goto out;
 	/*
-	 * One failed item without ID for a multi-item request: the server
-	 * rejected the message as a whole (PyKMIP does so for parse errors).
+	 * One failed item without ID and without Operation for a multi-item
+	 * request: the server rejected the message as a whole (PyKMIP does so
+	 * for parse errors).  An item that names an Operation answers item 0
+	 * only (a server that stopped at the first failure): copying its
+	 * "Item Not Found" to every key would make the daemon lock volumes
+	 * whose keys are fine.  The others stay unanswered (-ECANCELED).
 	 */
-	if (n > 1 && k == 1 && !any_id && !first.has_id &&
+	if (n > 1 && k == 1 && !any_id && !first.has_id && !first.has_op &&
 	    first.r.status != KMIP_STATUS_SUCCESS) {
 		for (i = 0; i < n; i++)
 			items[i] = first.r;

@@ -773,6 +773,25 @@ static void test_parse_batch_out_of_order(void **state)
 	assert_int_equal(items[1].err, -EPROTO);
 	assert_int_equal(items[2].err, -EPROTO);
 	ttlv_buf_free(&b);
+
+	/*
+	 * One failed item without ID but WITH an Operation: the answer to item 0
+	 * only (a server that stopped at the first failure).  Copying its "not
+	 * found" to every key would lock volumes whose keys are fine (found by
+	 * fuzz_kmip_response).
+	 */
+	rsp_begin(&b, V(1, 4), 1);
+	rsp_item(&b, KMIP_OP_GET_ATTRIBUTES, 0, KMIP_STATUS_OPERATION_FAILED,
+		 KMIP_REASON_ITEM_NOT_FOUND, "no such object");
+	ttlv_end(&b);
+	rsp_end(&b);
+	assert_int_equal(kmip_response_parse(b.data, b.len, 0, ops, 3, &v, items), 0);
+	assert_int_equal(items[0].err, -ENOENT);
+	assert_false(items[1].answered);
+	assert_int_equal(items[1].err, -ECANCELED);
+	assert_false(items[2].answered);
+	assert_int_equal(items[2].err, -ECANCELED);
+	ttlv_buf_free(&b);
 }
 
 /* Pending and Undone, which we never ask for, still map cleanly. */
