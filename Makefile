@@ -19,7 +19,7 @@ UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/%)
 LIB        := $(BUILD)/libkmipcrypt.a
 CLI        := $(BUILD)/kmipcrypt
 
-.PHONY: all deps check unit integration demo clean asan valgrind install
+.PHONY: all deps check unit integration demo clean asan valgrind install fuzz bench
 all: $(CLI) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
@@ -53,6 +53,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) asan
 	$(MAKE) valgrind
+	./tests/fuzz/run.sh --replay
 	$(MAKE) integration
 
 asan:
@@ -65,6 +66,12 @@ valgrind: $(UNIT_BINS)
 demo: deps
 	$(MAKE) $(CLI)
 	@./tools/demo.sh $(CLI)
+
+fuzz:
+	./tests/fuzz/run.sh $(SECONDS)
+
+bench:
+	./bench/run.sh && ./bench/latency.sh
 
 clean:
 	rm -rf build build-asan

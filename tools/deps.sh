@@ -4,7 +4,7 @@
 set -eu
 pkgs="gcc make pkg-config libcryptsetup-dev libssl-dev libdevmapper-dev
 libjson-c-dev libxml2-dev libcmocka-dev cryptsetup-bin python3-pykmip
-openssl iproute2 nftables valgrind xxd"
+openssl iproute2 nftables valgrind xxd clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
