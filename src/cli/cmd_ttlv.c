@@ -26,6 +26,7 @@
 #include "ttlv/text.h"
 #include "ttlv/ttlv.h"
 #include "ttlv/xml.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -216,7 +217,7 @@ static int close_output(FILE *f, const char *path)
 
 static int write_messages(FILE *f, const struct ttlv_msgs *l, enum fmt to, bool show_secrets)
 {
-	size_t i, j;
+	size_t i;
 	int r = 0;
 
 	if (to == FMT_XML && l->n > 1)
@@ -230,8 +231,7 @@ static int write_messages(FILE *f, const struct ttlv_msgs *l, enum fmt to, bool 
 				r = -EIO;
 			break;
 		case FMT_HEX:
-			for (j = 0; j < m->len; j++)
-				fprintf(f, "%02x", m->data[j]);
+			hex_fput(f, m->data, m->len);
 			fputc('\n', f);
 			break;
 		case FMT_XML:

@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "kmip/kmip.h"
 #include "util/config.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -18,6 +19,7 @@ static bool key_file_encrypted(const char *path)
 {
 	char buf[4096];
 	ssize_t n;
+	bool enc;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -28,7 +30,9 @@ static bool key_file_encrypted(const char *path)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	return strstr(buf, "ENCRYPTED") != NULL;
+	enc = strstr(buf, "ENCRYPTED") != NULL;
+	explicit_bzero(buf, sizeof(buf));	/* it held the private key */
+	return enc;
 }
 
 /*
@@ -187,49 +191,18 @@ const char *cli_time(int64_t t, char *buf, size_t len)
 
 int cli_read_secret(const char *path, size_t max, uint8_t **out, size_t *len)
 {
-	uint8_t *buf = NULL;
+	char *buf = NULL;
 	size_t n = 0;
-	ssize_t k;
-	int fd = -1, r;
+	int r;
 
-	buf = secmem_alloc(max + 1);
-	if (!buf) {
-		r = -errno;
-		goto out;
-	}
-	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : STDIN_FILENO;
-	if (fd < 0) {
-		r = log_error_errno(-errno, "cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* Read one byte past max so that an oversized file is an error, not a cut. */
-	while (n <= max) {
-		k = read(fd, buf + n, max + 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = log_error_errno(-errno, "cannot read %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	if (n > max) {
-		r = log_error_errno(-EFBIG, "%s is larger than %zu bytes", path, max);
-		goto out;
-	}
+	r = read_file_locked(path, max, &buf, &n);
+	if (r < 0)
+		return r;
 	if (n == 0) {
-		r = log_error_errno(-EINVAL, "%s is empty", path);
-		goto out;
+		secmem_free(buf);
+		return log_error_errno(-EINVAL, "%s is empty", path);
 	}
-	*out = buf;
+	*out = (uint8_t *)buf;
 	*len = n;
-	buf = NULL;
-	r = 0;
-out:
-	if (fd > STDIN_FILENO)
-		close(fd);
-	secmem_free(buf);
-	return r;
+	return 0;
 }

@@ -134,16 +134,23 @@ static void put_key_value(struct ttlv_buf *b, const uint8_t *v, size_t len)
 	ttlv_end(b);
 }
 
+/* Register up to the object itself: Object Type, then the attributes. */
+static void register_begin(struct ttlv_buf *b, int version, uint32_t obj_type,
+			   const struct kmip_new_object *a)
+{
+	single_begin(b, version, KMIP_OP_REGISTER);
+	ttlv_put_enum(b, KMIP_TAG_OBJECT_TYPE, obj_type);
+	kmip_attrs_begin(b, version, true);
+	put_common_attrs(b, version, a);
+	kmip_attrs_end(b, version, true);
+}
+
 int kmip_build_register_secret(struct ttlv_buf *b, int version, const uint8_t *secret,
 			       size_t len, const struct kmip_new_object *a)
 {
 	if (!secret || !len || len > KMIP_MATERIAL_MAX)
 		return fail(b, -EINVAL);
-	single_begin(b, version, KMIP_OP_REGISTER);
-	ttlv_put_enum(b, KMIP_TAG_OBJECT_TYPE, KMIP_OBJ_SECRET_DATA);
-	kmip_attrs_begin(b, version, true);
-	put_common_attrs(b, version, a);
-	kmip_attrs_end(b, version, true);
+	register_begin(b, version, KMIP_OBJ_SECRET_DATA, a);
 	/* Password, Opaque: as the SASED profile test cases and PyKMIP do. */
 	ttlv_begin(b, KMIP_TAG_SECRET_DATA);
 	ttlv_put_enum(b, KMIP_TAG_SECRET_DATA_TYPE, KMIP_SECRET_PASSWORD);
@@ -160,11 +167,7 @@ int kmip_build_register_key(struct ttlv_buf *b, int version, const uint8_t *key,
 {
 	if (!key || (len != 16 && len != 24 && len != 32))
 		return fail(b, -EINVAL);
-	single_begin(b, version, KMIP_OP_REGISTER);
-	ttlv_put_enum(b, KMIP_TAG_OBJECT_TYPE, KMIP_OBJ_SYMMETRIC_KEY);
-	kmip_attrs_begin(b, version, true);
-	put_common_attrs(b, version, a);
-	kmip_attrs_end(b, version, true);
+	register_begin(b, version, KMIP_OBJ_SYMMETRIC_KEY, a);
 	ttlv_begin(b, KMIP_TAG_SYMMETRIC_KEY);
 	ttlv_begin(b, KMIP_TAG_KEY_BLOCK);
 	ttlv_put_enum(b, KMIP_TAG_KEY_FORMAT_TYPE, KMIP_KFT_RAW);
@@ -578,9 +581,14 @@ static void call_end(struct call *k)
 	ttlv_buf_free(&k->b);	/* wipes: requests may carry key material */
 }
 
-/* A success answer must carry a payload for the operations that read one. */
-static int call_payload(struct call *k, const struct ttlv_item **p)
+/* Send, for an operation that reads the answer: it must carry a payload. */
+static int call_read(struct kmip_client *c, struct call *k, uint32_t op, bool idempotent,
+		     const struct ttlv_item **p)
 {
+	int r = call_send(c, k, op, idempotent);
+
+	if (r < 0)
+		return r;
 	if (!k->item.has_payload)
 		return -EBADMSG;
 	*p = &k->item.payload;
@@ -623,10 +631,7 @@ int kmip_query(struct kmip_client *c, struct kmip_server_info *out)
 	r = kmip_build_query(&k.b, c->version);
 	if (r < 0)
 		goto out;
-	r = call_send(c, &k, KMIP_OP_QUERY, true);
-	if (r < 0)
-		goto out;
-	r = call_payload(&k, &p);
+	r = call_read(c, &k, KMIP_OP_QUERY, true, &p);
 	if (r < 0)
 		goto out;
 	r = -EBADMSG;
@@ -697,10 +702,7 @@ static int new_object(struct kmip_client *c, struct call *k, uint32_t op,
 	const struct ttlv_item *p;
 	int r;
 
-	r = call_send(c, k, op, false);
-	if (r < 0)
-		goto out;
-	r = call_payload(k, &p);
+	r = call_read(c, k, op, false, &p);
 	if (r < 0)
 		goto out;
 	r = payload_uid(p, uid);
@@ -736,8 +738,9 @@ out:
 	return r;
 }
 
-int kmip_register_secret(struct kmip_client *c, const uint8_t *secret, size_t len,
-			 const struct kmip_new_object *a, char uid[KMIP_UID_SIZE])
+/* Register Secret Data, or (key) an AES Symmetric Key. */
+static int register_object(struct kmip_client *c, bool key, const uint8_t *v, size_t len,
+			   const struct kmip_new_object *a, char uid[KMIP_UID_SIZE])
 {
 	struct call k;
 	int r;
@@ -746,7 +749,10 @@ int kmip_register_secret(struct kmip_client *c, const uint8_t *secret, size_t le
 	r = call_begin(c, &k);
 	if (r < 0)
 		goto out;
-	r = kmip_build_register_secret(&k.b, c->version, secret, len, a);
+	if (key)
+		r = kmip_build_register_key(&k.b, c->version, v, len, a);
+	else
+		r = kmip_build_register_secret(&k.b, c->version, v, len, a);
 	if (r < 0)
 		goto out;
 	r = new_object(c, &k, KMIP_OP_REGISTER, a, uid);
@@ -755,23 +761,16 @@ out:
 	return r;
 }
 
+int kmip_register_secret(struct kmip_client *c, const uint8_t *secret, size_t len,
+			 const struct kmip_new_object *a, char uid[KMIP_UID_SIZE])
+{
+	return register_object(c, false, secret, len, a, uid);
+}
+
 int kmip_register_key(struct kmip_client *c, const uint8_t *key, size_t len,
 		      const struct kmip_new_object *a, char uid[KMIP_UID_SIZE])
 {
-	struct call k;
-	int r;
-
-	uid[0] = '\0';
-	r = call_begin(c, &k);
-	if (r < 0)
-		goto out;
-	r = kmip_build_register_key(&k.b, c->version, key, len, a);
-	if (r < 0)
-		goto out;
-	r = new_object(c, &k, KMIP_OP_REGISTER, a, uid);
-out:
-	call_end(&k);
-	return r;
+	return register_object(c, true, key, len, a, uid);
 }
 
 /* Operations whose answer is only the Unique Identifier. */
@@ -858,10 +857,7 @@ int kmip_get(struct kmip_client *c, const char *uid, const struct kmip_key_wrap 
 	r = kmip_build_get(&k.b, c->version, uid, wrap);
 	if (r < 0)
 		goto out;
-	r = call_send(c, &k, KMIP_OP_GET, true);
-	if (r < 0)
-		goto out;
-	r = call_payload(&k, &p);
+	r = call_read(c, &k, KMIP_OP_GET, true, &p);
 	if (r < 0)
 		goto out;
 	r = kmip_parse_get(p, out);
@@ -892,10 +888,7 @@ int kmip_get_attributes(struct kmip_client *c, const char *uid, uint32_t attrs,
 	r = kmip_build_get_attributes(&k.b, c->version, uid, attrs);
 	if (r < 0)
 		goto out;
-	r = call_send(c, &k, KMIP_OP_GET_ATTRIBUTES, true);
-	if (r < 0)
-		goto out;
-	r = call_payload(&k, &p);
+	r = call_read(c, &k, KMIP_OP_GET_ATTRIBUTES, true, &p);
 	if (r < 0)
 		goto out;
 	r = kmip_parse_get_attributes(p, out);
@@ -997,10 +990,7 @@ int kmip_locate(struct kmip_client *c, const struct kmip_locate_filter *f,
 	r = kmip_build_locate(&k.b, c->version, f);
 	if (r < 0)
 		goto out;
-	r = call_send(c, &k, KMIP_OP_LOCATE, true);
-	if (r < 0)
-		goto out;
-	r = call_payload(&k, &p);
+	r = call_read(c, &k, KMIP_OP_LOCATE, true, &p);
 	if (r < 0)
 		goto out;
 	r = kmip_parse_locate(p, out);
@@ -1072,10 +1062,7 @@ static int crypt_op(struct kmip_client *c, uint32_t op, const char *uid,
 	r = build_crypt(&k.b, c->version, op, uid, p, in, in_len);
 	if (r < 0)
 		goto out;
-	r = call_send(c, &k, op, true);
-	if (r < 0)
-		goto out;
-	r = call_payload(&k, &pl);
+	r = call_read(c, &k, op, true, &pl);
 	if (r < 0)
 		goto out;
 	r = -EBADMSG;
@@ -1125,10 +1112,7 @@ int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZ
 	r = kmip_build_rekey(&k.b, c->version, uid);
 	if (r < 0)
 		goto out;
-	r = call_send(c, &k, KMIP_OP_REKEY, false);
-	if (r < 0)
-		goto out;
-	r = call_payload(&k, &p);
+	r = call_read(c, &k, KMIP_OP_REKEY, false, &p);
 	if (r < 0)
 		goto out;
 	r = payload_uid(p, new_uid);

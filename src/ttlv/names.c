@@ -265,6 +265,24 @@ const char *ttlv_enum_set_name(uint32_t tag)
 	return s ? s->name : NULL;
 }
 
+uint32_t ttlv_value_tag(const struct ttlv_item *it, const struct ttlv_item *parent)
+{
+	const char *s;
+	size_t len;
+	char name[128];
+	uint32_t tag;
+
+	if (it->tag != TAG_ATTRIBUTE_VALUE || !parent)
+		return it->tag;
+	if (ttlv_find_text(parent, TAG_ATTRIBUTE_NAME, &s, &len) < 0 || len >= sizeof(name))
+		return it->tag;
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (ttlv_tag_by_name(name, &tag) < 0)
+		return it->tag;
+	return tag;
+}
+
 static const struct tn_entry *enum_entry(uint32_t tag, uint32_t value)
 {
 	bool tags;

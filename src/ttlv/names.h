@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ttlv_item;
+
 /* Frequently used tags (spec v1.4 9.1.3.1, v2.1 11.56). */
 #define TAG_ATTRIBUTE			0x420008u
 #define TAG_ATTRIBUTE_NAME		0x42000Au
@@ -79,6 +81,12 @@ enum ttlv_value_names ttlv_tag_value_names(uint32_t tag);
 /* Name of the enumeration or mask the tag's value uses ("Hashing
  * Algorithm" for Mask Generator Hashing Algorithm), "Tag", or NULL. */
 const char *ttlv_enum_set_name(uint32_t tag);
+/*
+ * The tag whose names the value of item `it` (a child of `parent`, NULL
+ * for a root) takes: its own tag, except for a 1.x Attribute Value, which
+ * is named by the Attribute Name beside it ("State" -> State's values).
+ */
+uint32_t ttlv_value_tag(const struct ttlv_item *it, const struct ttlv_item *parent);
 
 /* Canonical spec / XML name of an Enumeration value of this tag, or NULL. */
 const char *ttlv_enum_name(uint32_t tag, uint32_t value);

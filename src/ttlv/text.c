@@ -8,6 +8,7 @@
 
 #include "ttlv/names.h"
 #include "ttlv/text.h"
+#include "util/hex.h"
 
 /* Tags that may carry secrets in their own value, whatever their type. */
 #define TAG_DERIVATION_DATA		0x420030u
@@ -163,17 +164,6 @@ int ttlv_datetime_parse(const char *s, bool ext, int64_t *v)
 
 /* -------------------------------------------------------------------- hex */
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -190,7 +180,7 @@ int ttlv_hex_read(const char *s, size_t slen, uint8_t *out, size_t max, size_t *
 
 		if (is_space(c))
 			continue;
-		x = hexval(c);
+		x = hex_nibble((char)c);
 		if (x < 0)
 			return -EINVAL;
 		if (hi < 0) {
@@ -218,7 +208,7 @@ bool ttlv_hex_looks_like(const uint8_t *s, size_t len)
 	for (i = 0; i < len; i++) {
 		if (is_space(s[i]))
 			continue;
-		if (hexval(s[i]) < 0)
+		if (hex_nibble((char)s[i]) < 0)
 			return false;
 		any = true;
 	}
@@ -289,34 +279,6 @@ static void put_text(FILE *f, const char *s, size_t len)
 	fputc('"', f);
 }
 
-static void put_hex(FILE *f, const uint8_t *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		fprintf(f, "%02x", b[i]);
-}
-
-/* The tag that names the values of `it`: a 1.x Attribute Value is named by
- * the Attribute Name beside it ("State" -> State's enumeration). */
-static uint32_t value_tag(const struct ttlv_item *it, const struct ttlv_item *parent)
-{
-	const char *s;
-	size_t len;
-	char name[128];
-	uint32_t tag;
-
-	if (it->tag != TAG_ATTRIBUTE_VALUE || !parent)
-		return it->tag;
-	if (ttlv_find_text(parent, TAG_ATTRIBUTE_NAME, &s, &len) < 0 || len >= sizeof(name))
-		return it->tag;
-	memcpy(name, s, len);
-	name[len] = '\0';
-	if (ttlv_tag_by_name(name, &tag) < 0)
-		return it->tag;
-	return tag;
-}
-
 static void dump_value(struct dump *d, const struct ttlv_item *it, uint32_t vtag)
 {
 	FILE *f = d->f;
@@ -363,12 +325,12 @@ static void dump_value(struct dump *d, const struct ttlv_item *it, uint32_t vtag
 		break;
 	case TTLV_BYTES:
 		ttlv_get_bytes(it, &b, &len);
-		put_hex(f, b, len);
+		hex_fput(f, b, len);
 		break;
 	case TTLV_BIGINT:
 		ttlv_get_bigint(it, &b, &len);
 		fputs("0x", f);
-		put_hex(f, b, len);
+		hex_fput(f, b, len);
 		break;
 	case TTLV_DATETIME:
 		ttlv_get_datetime(it, &i64);
@@ -423,7 +385,7 @@ static void dump_item(struct dump *d, const struct ttlv_item *it,
 	if (!d->show && ttlv_text_is_secret(it->tag, it->type, in_kv))
 		fprintf(f, "<redacted, %" PRIu32 " bytes>", it->len);
 	else
-		dump_value(d, it, value_tag(it, parent));
+		dump_value(d, it, ttlv_value_tag(it, parent));
 	fputc('\n', f);
 }
 

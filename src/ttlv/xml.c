@@ -5,14 +5,11 @@
  */
 #define _GNU_SOURCE		/* memmem() */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -20,6 +17,8 @@
 #include "ttlv/names.h"
 #include "ttlv/text.h"
 #include "ttlv/xml.h"
+#include "util/file.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -638,51 +637,16 @@ out:
 int ttlv_xml_parse_file(const char *path, const struct ttlv_xml_opts *opts,
 			struct ttlv_msgs *out)
 {
-	char *buf = NULL;
-	size_t n = 0, cap = TTLV_XML_MAX_DOCUMENT;
-	struct stat st;
-	ssize_t k;
-	int fd, r;
+	char *buf = NULL;	/* locked: the document may hold key material */
+	size_t n = 0;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = log_error_errno(-errno, "cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* A regular file needs no more than its size (re-checked while reading). */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < cap)
-		cap = (size_t)st.st_size;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* One byte past the cap, so that an oversized file is an error, not a cut. */
-	while (n <= cap) {
-		k = read(fd, buf + n, cap + 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = log_error_errno(-errno, "cannot read %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	if (n > cap) {
-		/* Grew while we read, or larger than the cap: refuse either way. */
-		r = log_error_errno(-EMSGSIZE, "%s: larger than %zu bytes", path, cap);
-		goto out;
-	}
-	r = ttlv_xml_parse(buf, n, path, opts, out);
-out:
-	if (buf) {
-		explicit_bzero(buf, n);	/* the document may hold key material */
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
+	r = read_file_locked_opts(path, TTLV_XML_MAX_DOCUMENT, NULL, &buf, &n);
+	if (r == -EFBIG)
+		r = -EMSGSIZE;
+	if (r == 0)
+		r = ttlv_xml_parse(buf, n, path, opts, out);
+	secmem_free(buf);
 	return r;
 }
 
@@ -691,6 +655,20 @@ out:
 static void indent(FILE *f, unsigned level)
 {
 	fprintf(f, "%*s", (int)(2 * level), "");
+}
+
+/*
+ * Does s[i] start a character that XML 1.0 cannot carry: a C0 control
+ * other than tab and line ends, or U+FFFE / U+FFFF?
+ */
+static bool xml_char_bad(const char *s, size_t len, size_t i)
+{
+	unsigned char ch = (unsigned char)s[i];
+
+	if (ch < 0x20)
+		return ch != '\t' && ch != '\n' && ch != '\r';
+	return ch == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf &&
+	       ((unsigned char)s[i + 2] == 0xbe || (unsigned char)s[i + 2] == 0xbf);
 }
 
 /*
@@ -728,43 +706,13 @@ static int put_escaped(FILE *f, const char *s, size_t len)
 			fputs("&#13;", f);
 			break;
 		default:
-			if (ch < 0x20)
-				return -EILSEQ;
-			if (ch == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf &&
-			    ((unsigned char)s[i + 2] == 0xbe || (unsigned char)s[i + 2] == 0xbf))
+			if (xml_char_bad(s, len, i))
 				return -EILSEQ;
 			fputc(ch, f);
 			break;
 		}
 	}
 	return 0;
-}
-
-static void put_hex(FILE *f, const uint8_t *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		fprintf(f, "%02x", b[i]);
-}
-
-/* The tag naming a value: a 1.x Attribute Value's is its Attribute Name's. */
-static uint32_t item_value_tag(const struct ttlv_item *it, const struct ttlv_item *parent)
-{
-	const char *s;
-	size_t len;
-	char name[128];
-	uint32_t tag;
-
-	if (it->tag != TAG_ATTRIBUTE_VALUE || !parent)
-		return it->tag;
-	if (ttlv_find_text(parent, TAG_ATTRIBUTE_NAME, &s, &len) < 0 || len >= sizeof(name))
-		return it->tag;
-	memcpy(name, s, len);
-	name[len] = '\0';
-	if (ttlv_tag_by_name(name, &tag) < 0)
-		return it->tag;
-	return tag;
 }
 
 static int write_value(FILE *f, const struct ttlv_item *it, uint32_t vtag)
@@ -794,7 +742,7 @@ static int write_value(FILE *f, const struct ttlv_item *it, uint32_t vtag)
 		return 0;
 	case TTLV_BIGINT:
 		ttlv_get_bigint(it, &b, &len);
-		put_hex(f, b, len);
+		hex_fput(f, b, len);
 		return 0;
 	case TTLV_ENUM:
 		ttlv_get_enum(it, &u32);
@@ -816,7 +764,7 @@ static int write_value(FILE *f, const struct ttlv_item *it, uint32_t vtag)
 		if (placeholder(b, len))
 			fwrite(b, 1, len, f);
 		else
-			put_hex(f, b, len);
+			hex_fput(f, b, len);
 		return 0;
 	case TTLV_DATETIME:
 	case TTLV_DATETIME_EXT:
@@ -873,7 +821,7 @@ static int write_item(FILE *f, const struct ttlv_item *it, const struct ttlv_ite
 		return 0;
 	}
 	fprintf(f, " type=\"%s\" value=\"", ttlv_type_name(it->type));
-	r = write_value(f, it, item_value_tag(it, parent));
+	r = write_value(f, it, ttlv_value_tag(it, parent));
 	if (r < 0)
 		return r;
 	fputs("\"/>\n", f);
@@ -891,15 +839,9 @@ static bool xml_text_ok(const struct ttlv_item *it)
 
 	if (it->type == TTLV_TEXT) {
 		ttlv_get_text(it, &s, &len);
-		for (i = 0; i < len; i++) {
-			unsigned char ch = (unsigned char)s[i];
-
-			if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
+		for (i = 0; i < len; i++)
+			if (xml_char_bad(s, len, i))
 				return false;
-			if (ch == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf &&
-			    ((unsigned char)s[i + 2] == 0xbe || (unsigned char)s[i + 2] == 0xbf))
-				return false;
-		}
 		return true;
 	}
 	if (it->type != TTLV_STRUCTURE)

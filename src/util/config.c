@@ -8,7 +8,6 @@
  * overrides use, so that the two cannot drift apart in what they accept.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 #include <openssl/tls1.h>
 
 #include "util/config.h"
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -783,93 +783,6 @@ void config_free(struct config *c)
 
 /* ---- reading files ------------------------------------------------- */
 
-/*
- * A whole regular file of at most max bytes into locked memory, with a NUL
- * after the content.  st_size is only a hint: the file may change while it
- * is read, so the bound is enforced on what read() returns.
- * Logs every failure, except -ENOENT when quiet_enoent (logged at debug).
- */
-static int read_locked(const char *path, size_t max, bool quiet_enoent,
-		       char **out, size_t *out_len, struct stat *st)
-{
-	size_t len = 0, cap;
-	char *buf = NULL, *n;
-	ssize_t got;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
-		if (r == -ENOENT && quiet_enoent)
-			log_debug("%s: %s", path, strerror(-r));
-		else
-			log_error("%s: %s", path, strerror(-r));
-		goto out;
-	}
-	if (fstat(fd, st) < 0) {
-		r = log_error_errno(-errno, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* A FIFO or a device would block or never end. */
-	if (!S_ISREG(st->st_mode)) {
-		r = log_error_errno(-EINVAL, "%s: not a regular file", path);
-		goto out;
-	}
-	/* Sized to the file, so that a small file locks little memory. */
-	if (st->st_size <= 0)
-		cap = max < 4096 ? max : 4096;
-	else if ((unsigned long long)st->st_size < max)
-		cap = (size_t)st->st_size;
-	else
-		cap = max;
-	/* One spare byte to notice a file over max, one for the NUL. */
-	buf = secmem_alloc(cap + 2);
-	if (!buf) {
-		r = log_error_errno(-errno, "%s: cannot lock memory: %s", path,
-				    strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		if (len == cap + 1) {
-			if (cap == max) {
-				r = log_error_errno(-EFBIG, "%s: larger than %zu bytes",
-						    path, max);
-				goto out;
-			}
-			cap = cap > max / 2 ? max : cap * 2 + 4096;
-			if (cap > max)
-				cap = max;
-			n = secmem_realloc(buf, cap + 2);
-			if (!n) {
-				r = log_error_errno(-errno, "%s: cannot lock memory: %s",
-						    path, strerror(errno));
-				goto out;
-			}
-			buf = n;
-		}
-		got = read(fd, buf + len, cap + 1 - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = log_error_errno(-errno, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*out_len = len;
-	buf = NULL;
-	r = 0;
-out:
-	secmem_free(buf);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 int config_group_load_password(struct config_group *g)
 {
 	struct stat st;
@@ -881,8 +794,9 @@ int config_group_load_password(struct config_group *g)
 		return -EINVAL;
 	if (g->key_password || !g->key_password_file)
 		goto out;
-	r = read_locked(g->key_password_file, CONFIG_PASSWORD_MAX + 2, false,
-			&buf, &len, &st);
+	r = read_file_locked_opts(g->key_password_file, CONFIG_PASSWORD_MAX + 2,
+				  &(struct read_file_opts){ .regular_only = true, .st = &st },
+				  &buf, &len);
 	if (r == -EFBIG)
 		r = log_error_errno(-EINVAL, "%s: a key password is at most %d bytes",
 				    g->key_password_file, CONFIG_PASSWORD_MAX);
@@ -1163,7 +1077,7 @@ static int parse_buffer(struct parser *ps, char *buf, size_t len)
 		snprintf(ps->where, sizeof(ps->where), "%s:%u", ps->path, ps->lineno);
 		nl = memchr(p, '\n', (size_t)(end - p));
 		llen = (size_t)((nl ? nl : end) - p);
-		/* The line ends at the newline, or at the NUL read_locked() put after the file. */
+		/* The line ends at the newline, or at the NUL the reader put after the file. */
 		r = parse_line(ps, p, llen);
 		if (r < 0 && r != -EINVAL)
 			goto out;
@@ -1235,7 +1149,11 @@ int config_load(const char *path, struct config **out)
 		goto out;
 	}
 	*out = NULL;
-	r = read_locked(path, CONFIG_FILE_MAX, true, &buf, &len, &ps.st);
+	/* A missing file is for the caller to report (or not). */
+	r = read_file_locked_opts(path, CONFIG_FILE_MAX,
+				  &(struct read_file_opts){ .regular_only = true,
+							    .quiet_enoent = true, .st = &ps.st },
+				  &buf, &len);
 	if (r < 0)
 		goto out;
 	/*

@@ -2,10 +2,11 @@
 /* Strict hex and base64 decoding: see hex.h. */
 #include <errno.h>
 #include <limits.h>
+#include <string.h>
 
 #include "util/hex.h"
 
-static int hex_nibble(char c)
+int hex_nibble(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -45,6 +46,19 @@ void hex_encode(const uint8_t *in, size_t len, char *out)
 		out[2 * i + 1] = digits[in[i] & 0xf];
 	}
 	out[2 * len] = '\0';
+}
+
+void hex_fput(FILE *f, const uint8_t *in, size_t len)
+{
+	char buf[2 * 256 + 1];
+	size_t n;
+
+	for (; len; in += n, len -= n) {
+		n = len < 256 ? len : 256;
+		hex_encode(in, n, buf);
+		fwrite(buf, 1, 2 * n, f);
+	}
+	explicit_bzero(buf, sizeof(buf));	/* may be key material (--show-secrets) */
 }
 
 static int b64_value(char c)

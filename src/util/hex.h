@@ -10,11 +10,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+/* The value of one hex digit (either case), or -1. */
+int hex_nibble(char c);
 /* Exactly 2 * out_len hex digits (either case) in s[0..slen).  0 or -EINVAL. */
 int hex_decode(const char *s, size_t slen, uint8_t *out, size_t out_len);
 /* Lower-case hex of in[0..len) into out, which holds 2 * len + 1 bytes. */
 void hex_encode(const uint8_t *in, size_t len, char *out);
+/* The same written to f (errors show in ferror(f)). */
+void hex_fput(FILE *f, const uint8_t *in, size_t len);
 /*
  * Base64 of s[0..slen) into out[0..out_max).  Returns the decoded length,
  * -EINVAL on bad input, -ENOBUFS if out_max is too small.

@@ -322,6 +322,39 @@ static void test_tables(void **state)
 	}
 }
 
+/* A 1.x Attribute Value is named by its sibling Attribute Name. */
+static void test_value_tag(void **state)
+{
+	static const struct ttlv_limits lim = { .max_len = 1024, .max_depth = 4 };
+	static const char *const names[] = { "State", "Nonsense", NULL };
+	uint8_t mem[256];
+	struct ttlv_buf b;
+	struct ttlv_item root, av, an;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		ttlv_buf_init_fixed(&b, mem, sizeof(mem));
+		ttlv_begin(&b, TAG_ATTRIBUTE);
+		if (names[i])
+			ttlv_put_str(&b, TAG_ATTRIBUTE_NAME, names[i]);
+		ttlv_put_enum(&b, TAG_ATTRIBUTE_VALUE, 2);
+		ttlv_end(&b);
+		assert_int_equal(b.err, 0);
+		assert_int_equal(ttlv_decode(mem, b.len, &lim, &root), 0);
+		assert_int_equal(ttlv_find(&root, TAG_ATTRIBUTE_VALUE, &av), 0);
+		/* Only a known name counts; otherwise the item's own tag. */
+		assert_int_equal(ttlv_value_tag(&av, &root),
+				 i == 0 ? TAG_STATE : TAG_ATTRIBUTE_VALUE);
+		assert_int_equal(ttlv_value_tag(&av, NULL), TAG_ATTRIBUTE_VALUE);
+		assert_int_equal(ttlv_value_tag(&root, NULL), TAG_ATTRIBUTE);
+		if (names[i]) {
+			assert_int_equal(ttlv_find(&root, TAG_ATTRIBUTE_NAME, &an), 0);
+			assert_int_equal(ttlv_value_tag(&an, &root), TAG_ATTRIBUTE_NAME);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_masks),
 		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_value_tag),
 	};
 
 	return cmocka_run_group_tests_name("names", tests, NULL, NULL);

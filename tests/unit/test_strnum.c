@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -135,6 +137,35 @@ static void test_hex(void **state)
 	assert_int_equal(hex_decode("deadbeefaa", 10, out, 4), -EINVAL);
 	assert_int_equal(hex_decode("deadbeeg", 8, out, 4), -EINVAL);
 	assert_int_equal(hex_decode("0xdeadbe", 8, out, 4), -EINVAL);
+	assert_int_equal(hex_nibble('7'), 7);
+	assert_int_equal(hex_nibble('b'), 11);
+	assert_int_equal(hex_nibble('F'), 15);
+	assert_int_equal(hex_nibble('g'), -1);
+	assert_int_equal(hex_nibble('\0'), -1);
+}
+
+/* hex_fput() writes what hex_encode() makes, across its chunks. */
+static void test_hex_fput(void **state)
+{
+	static uint8_t in[700];
+	static char want[2 * sizeof(in) + 1];
+	char *got = NULL;
+	size_t got_len = 0, i, n;
+	FILE *f;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 37 + 11);
+	for (n = 0; n <= sizeof(in); n += n < 3 ? 1 : 255) {
+		f = open_memstream(&got, &got_len);
+		assert_non_null(f);
+		hex_fput(f, in, n);
+		assert_int_equal(fclose(f), 0);
+		hex_encode(in, n, want);
+		assert_int_equal(got_len, 2 * n);
+		assert_string_equal(got, want);
+		free(got);
+		got = NULL;
+	}
 }
 
 static void test_base64(void **state)
@@ -169,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_uint_range),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_hex_fput),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_base64),
 	};

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -657,6 +658,30 @@ static void test_refused(void **state)
 	expect_refused(deep, -ELOOP);
 }
 
+/* Files: missing, over the size cap (sparse: nothing is read), fine. */
+static void test_file_errors(void **state)
+{
+	char path[] = "/tmp/kmipcrypt-test-xml.XXXXXX";
+	const char *xml = "<BatchCount type=\"Integer\" value=\"1\"/>";
+	struct ttlv_msgs l;
+	int fd;
+
+	(void)state;
+	ttlv_msgs_init(&l);
+	assert_int_equal(ttlv_xml_parse_file("/nonexistent/x.xml", &opts, &l), -ENOENT);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)TTLV_XML_MAX_DOCUMENT + 1), 0);
+	assert_int_equal(ttlv_xml_parse_file(path, &opts, &l), -EMSGSIZE);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(write(fd, xml, strlen(xml)), (ssize_t)strlen(xml));
+	assert_int_equal(ttlv_xml_parse_file(path, &opts, &l), 0);
+	assert_int_equal(l.n, 1);
+	close(fd);
+	unlink(path);
+	ttlv_msgs_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_write_unrepresentable),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_tc_wrap),
 		cmocka_unit_test(test_sklc_21),
 		cmocka_unit_test(test_all_testcases),
