@@ -181,8 +181,8 @@ int ttlv_tag_by_name(const char *name, uint32_t *tag)
 	r = set_by_name(&tn_tags, name, &v);
 	if (r < 0)
 		return r;
-	/* A hex tag is three bytes. */
-	if (v > 0xFFFFFFu || v == 0)
+	/* A hex tag is three bytes; 0x000000 too, as the decoder accepts any tag. */
+	if (v > 0xFFFFFFu)
 		return -EINVAL;
 	*tag = v;
 	return 0;

@@ -574,7 +574,9 @@ int ttlv_xml_parse(const char *xml, size_t len, const char *name,
 		r = -ENOMEM;
 		goto out;
 	}
-	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, p.name, NULL,
+	/* KMIP XML is UTF-8: a declared encoding is ignored, so that libxml2
+	 * converts nothing (and prints no conversion errors past our log). */
+	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, p.name, "UTF-8",
 				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 				XML_PARSE_BIG_LINES);
 	if (!doc) {
