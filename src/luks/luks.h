@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "luks/token.h"
 
@@ -26,6 +27,10 @@ struct kmip_client;
 /* PBKDF2 iterations of a kmip keyslot: the secret has full entropy (as systemd-cryptenroll). */
 #define KMIP_KEYSLOT_PBKDF2_ITERATIONS	1000
 #define KMIP_SECRET_BYTES		32
+/* The whole unlock of one device (every server, every request), unless told otherwise. */
+#define LUKS_DEADLINE_MS_DEFAULT	30000
+/* Test hook: enroll fails at this step (register|activate|keyslot|token|verify), see enroll.c. */
+#define LUKS_FAIL_AT_ENV		"KMIPCRYPT_FAIL_AT"
 
 struct enroll_opts {
 	enum kmip_secret_kind kind;
@@ -43,6 +48,13 @@ struct enroll_opts {
  * write the token.  On any failure the earlier steps are undone (keyslot
  * removed, KMS object revoked and destroyed) and logged; the volume is
  * never left half-bound.  *token_id gets the new token.
+ *
+ * Kind volume-key binds its token to a new *unbound* keyslot (LUKS2
+ * CRYPT_VOLUME_KEY_NO_SEGMENT) holding a random key under a random,
+ * discarded passphrase: LUKS2 tokens must name a keyslot, the user's own
+ * keyslot must never be the token's (unbind would remove it), and an
+ * unbound keyslot can unlock nothing, nor does it hold the volume key.
+ * See docs/token.md.
  */
 int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts *o,
 		int *token_id);
@@ -53,6 +65,10 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
  * Compromised, -ENOENT destroyed or not found, -EPERM another owner's), then
  * fetch (passphrase, volume-key) or decrypt (envelope).  *secret is locked
  * memory (secmem_free()).  For volume-key, *is_volume_key is set.
+ * -ENOKEY also for an object that is not what the kind needs (Secret Data
+ * for passphrase, a Symmetric Key for volume-key and envelope).
+ * volume-key with a wrap_uid needs kek_file (else -EINVAL).
+ * No global state, no prompt, no exit: usable from the token plugin.
  */
 int luks_fetch_secret(struct kmip_client *c, const struct kmip_token *t,
 		      const char *kek_file, uint8_t **secret, size_t *len, bool *is_volume_key);
@@ -62,6 +78,93 @@ int luks_fetch_secret(struct kmip_client *c, const struct kmip_token *t,
  * only (verify the secret against the header, create no mapping).
  */
 int luks_unlock(const char *device, const char *name, struct config *cfg);
+
+struct unlock_opts {
+	const char *kek_file;	/* volume-key with wrap_uid: the host copy of the KEK;
+				 * NULL: luks_kek_default_path() */
+	int token_id;		/* -1: every kmip token of the device in turn */
+	unsigned deadline_ms;	/* the whole unlock of this device; 0: LUKS_DEADLINE_MS_DEFAULT */
+};
+int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
+		   const struct unlock_opts *o);
+
+/*
+ * The default host copy of a key-encryption key: <directory of the
+ * configuration file>/kek/<WRAP_UID> (/etc/kmipcrypt/kek/<WRAP_UID>).  A
+ * wrap_uid with characters other than A-Z a-z 0-9 . _ : - (or starting with
+ * '.') has no default: -EINVAL, pass the file explicitly.
+ */
+int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *buf, size_t len);
+
+/* The keyslot passphrase of a secret: its base64 (RFC 4648, padded), NUL-terminated, locked memory. */
+int luks_secret_passphrase(const uint8_t *secret, size_t len, char **pass, size_t *pass_len);
+
+/* ---------------------------------------------------- many volumes (--all) */
+
+struct luks_volume {
+	char *device;		/* path, as found or listed */
+	char *name;		/* mapping name: crypttab's, the list's, or "luks-<UUID>" */
+};
+
+struct luks_volume_list {
+	struct luks_volume *v;
+	size_t n;
+};
+
+struct discover_opts {
+	const char *list_file;	/* one "DEVICE [NAME]" per line; if set, the only source */
+	const char *crypttab;	/* NULL: /etc/crypttab (missing is fine) */
+	bool no_blkid;		/* skip the libblkid scan of block devices */
+};
+
+/*
+ * The LUKS2 volumes with at least one kmip token: from list_file only, or
+ * else from libblkid (TYPE=crypto_LUKS) and crypttab, without duplicates
+ * (same device by st_rdev/inode).  Volumes without a kmip token are left out
+ * (logged at debug level).
+ */
+int luks_discover(const struct discover_opts *o, struct luks_volume_list *out);
+void luks_volume_list_free(struct luks_volume_list *l);
+
+/*
+ * Unlock every volume of l in parallel, one child process each, each with
+ * its own deadline (o->deadline_ms; a child still running a second after it
+ * is killed and reported -ETIMEDOUT).  check_only: create no mapping.
+ * results[i] gets each volume's result (0 or negative errno).
+ */
+int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct config *cfg,
+		     const struct unlock_opts *o, int *results);
+
+/* ---------------------------------------------------------------- status */
+
+#define LUKS_STATUS_TOKENS_MAX	32
+
+struct luks_token_status {
+	int token_id;
+	int keyslot;		/* from the LUKS2 metadata, -1 if none */
+	int parse_err;		/* 0 or -EINVAL: the token is not a valid kmip token */
+	struct kmip_token t;	/* valid if parse_err == 0 (no secret in it) */
+	int state;		/* KMIP State, 0 if unknown */
+	int state_err;		/* 0, or why the State could not be read (errno) */
+};
+
+struct luks_status {
+	char uuid[40];
+	size_t n_tokens;
+	struct luks_token_status tokens[LUKS_STATUS_TOKENS_MAX];
+	bool dm_available;	/* device-mapper usable on this system */
+	bool mapping_open;
+	char mapping[128];	/* its name if open */
+};
+
+/*
+ * What is known about a device: its kmip tokens, each key's State on the
+ * server (one request per token, within deadline_ms; 0: default), whether a
+ * dm-crypt mapping of this volume is open (by the LUKS2 UUID in the
+ * device-mapper UUIDs, or crypt_status(name) if name is given).
+ */
+int luks_status(const char *device, const char *name, struct config *cfg, unsigned deadline_ms,
+		struct luks_status *out);
 
 enum lock_action { LOCK_SUSPEND = 1, LOCK_CLOSE };
 /* Suspend (freeze I/O, wipe the key) or close (every further I/O fails, key wiped). */
