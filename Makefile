@@ -19,8 +19,10 @@ UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/%)
 LIB        := $(BUILD)/libkmipcrypt.a
 CLI        := $(BUILD)/kmipcrypt
 
+include mk/plugin.mk
+
 .PHONY: all deps check unit integration demo clean asan valgrind install fuzz bench
-all: $(CLI) $(UNIT_BINS)
+all: $(CLI) $(PLUGIN) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -43,7 +45,7 @@ deps:
 unit: $(UNIT_BINS)
 	@./tests/run-unit.sh $(UNIT_BINS)
 
-integration: $(CLI)
+integration: $(CLI) $(PLUGIN)
 	@./tests/integration/run.sh $(CLI)
 
 # Everything: build, unit tests, the same under ASan/UBSan and valgrind,
@@ -68,7 +70,7 @@ demo: deps
 	@./tools/demo.sh $(CLI)
 
 PREFIX     ?= /usr
-install: $(CLI)
+install: $(CLI) install-plugin
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/sbin/kmipcrypt
 	install -D -m 0644 docs/kmipcrypt.8 $(DESTDIR)$(PREFIX)/share/man/man8/kmipcrypt.8
 	install -D -m 0644 docs/kmipcrypt.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/kmipcrypt.conf.5

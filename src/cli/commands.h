@@ -30,5 +30,11 @@ int exit_code_from_errno(int r);
 
 int cmd_key(int argc, char **argv);
 int cmd_ttlv(int argc, char **argv);
+/* cmd_luks.c: binding LUKS2 volumes to KMIP keys */
+int cmd_enroll(int argc, char **argv);
+int cmd_unlock(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_lock(int argc, char **argv);
+int cmd_unbind(int argc, char **argv);
 
 #endif

@@ -22,6 +22,11 @@ static const struct verb {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } verbs[] = {
+	{ "enroll", cmd_enroll, "bind a LUKS2 volume to a new key on the KMIP server" },
+	{ "unlock", cmd_unlock, "unlock kmip-bound LUKS2 volumes (one, or --all; --test checks only)" },
+	{ "status", cmd_status, "kmip tokens of LUKS2 volumes, their keys' state, open mappings" },
+	{ "lock",   cmd_lock,   "suspend or close an open mapping (what the daemon does on revocation)" },
+	{ "unbind", cmd_unbind, "remove a kmip token and its keyslot (--destroy-key: and the key)" },
 	{ "key",  cmd_key,  "administer keys on the KMIP server (list, create, get, revoke, ...)" },
 	{ "ttlv", cmd_ttlv, "decode, encode and convert KMIP messages (TTLV, hex, XML)" },
 };

@@ -165,7 +165,7 @@ int kmip_build_register_secret(struct ttlv_buf *b, int version, const uint8_t *s
 int kmip_build_register_key(struct ttlv_buf *b, int version, const uint8_t *key,
 			    size_t len, const struct kmip_new_object *a)
 {
-	if (!key || (len != 16 && len != 24 && len != 32))
+	if (!key || (len != 16 && len != 24 && len != 32 && len != 64))
 		return fail(b, -EINVAL);
 	register_begin(b, version, KMIP_OBJ_SYMMETRIC_KEY, a);
 	ttlv_begin(b, KMIP_TAG_SYMMETRIC_KEY);

@@ -130,7 +130,8 @@ void luks_volume_list_free(struct luks_volume_list *l);
  * Unlock every volume of l in parallel, one child process each, each with
  * its own deadline (o->deadline_ms; a child still running a second after it
  * is killed and reported -ETIMEDOUT).  check_only: create no mapping.
- * results[i] gets each volume's result (0 or negative errno).
+ * results[i] gets each volume's result (0 or negative errno).  It forks: call it
+ * from a single-threaded process (the CLI), not from a threaded daemon.
  */
 int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct config *cfg,
 		     const struct unlock_opts *o, int *results);
@@ -170,7 +171,12 @@ enum lock_action { LOCK_SUSPEND = 1, LOCK_CLOSE };
 /* Suspend (freeze I/O, wipe the key) or close (every further I/O fails, key wiped). */
 int luks_lock(const char *name, enum lock_action a);
 
-/* Remove token and keyslot (refuses the last keyslot); optionally revoke+destroy the object. */
+/*
+ * Remove token and keyslot (refuses the last keyslot); optionally revoke+destroy the object.
+ * token_id -1: the device's only kmip token (-EINVAL if it has several).  The header is
+ * changed first; a KMS failure afterwards is returned (and says how to finish by hand).
+ * cfg may be NULL without destroy_key.
+ */
 int luks_unbind(const char *device, int token_id, bool destroy_key, struct config *cfg);
 
 #endif

@@ -8,8 +8,10 @@
  *    "kind":"passphrase"|"volume-key"|"envelope",
  *    "uid":"...","group":"default",
  *    "wrap_uid":"..."            (volume-key, optional: Key Wrapping Specification)
- *    "envelope_uid":"...", "ciphertext":"BASE64", "iv":"BASE64"   (envelope)
+ *    "ciphertext":"BASE64", "iv":"BASE64"   (envelope: AES-CBC, PKCS#5 padding,
+ *                                 by the server-side key "uid")
  *   }
+ * kind volume-key binds to an unbound keyslot (see luks.h, luks_enroll).
  */
 #ifndef KMIPCRYPT_TOKEN_H
 #define KMIPCRYPT_TOKEN_H

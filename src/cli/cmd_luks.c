@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * kmipcrypt enroll | unlock | status | lock | unbind: binding LUKS2 volumes
+ * to KMIP keys (src/luks).  On block devices and image files alike.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include <libcryptsetup.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "kmip/kmip.h"
+#include "luks/luks.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/secmem.h"
+#include "util/strnum.h"
+
+#define PASSPHRASE_MAX	(8u * 1024)	/* bytes of an existing passphrase (prompt or key file) */
+
+/* ------------------------------------------------------------ shared */
+
+/* The configuration without picking a group: tokens name their own. */
+static int load_config(struct config **cfg)
+{
+	const char *path = g_opts.config_path ? g_opts.config_path : KMIPCRYPT_CONF_PATH;
+	int r;
+
+	r = config_load(path, cfg);
+	if (r == -ENOENT) {
+		log_error("configuration file %s not found; create it (see kmipcrypt.conf(5)) or pass -c FILE",
+			  path);
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		log_error("configuration file %s is not usable (errors above)", path);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * libcryptsetup would load the kmip token plugin into this process when it
+ * meets a kmip token (crypt_token_status, crypt_token_json_set): we parse
+ * tokens ourselves, so keep external token handlers out.
+ */
+static void no_token_plugins(void)
+{
+	crypt_token_external_disable();
+}
+
+/* A usage error: what is wrong, and where the help is (not the whole help). */
+static int usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const char *verb, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s; see 'kmipcrypt %s --help'", msg, verb);
+	return EXIT_USAGE;
+}
+
+static int worst(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* An existing passphrase from the terminal, echo off, into locked memory. */
+static int prompt_passphrase(const char *device, char **out, size_t *len)
+{
+	struct termios old, quiet;
+	bool restore = false;
+	size_t n = 0;
+	char *pw, c;
+	int fd, r = 0;
+
+	*out = NULL;
+	*len = 0;
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return log_error_errno(-EINVAL, "no terminal to ask for the passphrase of %s; "
+				       "use --key-file", device);
+	pw = secmem_alloc(PASSPHRASE_MAX + 1);
+	if (!pw) {
+		close(fd);
+		return -ENOMEM;
+	}
+	dprintf(fd, "Enter an existing passphrase of %s: ", device);
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	for (;;) {
+		ssize_t k = read(fd, &c, 1);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || c == '\n')
+			break;
+		if (n >= PASSPHRASE_MAX) {
+			r = log_error_errno(-EINVAL, "the passphrase is longer than %u bytes",
+					    PASSPHRASE_MAX);
+			break;
+		}
+		pw[n++] = c;
+	}
+	explicit_bzero(&c, sizeof(c));
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	close(fd);
+	if (r == 0 && n == 0)
+		r = log_error_errno(-EINVAL, "empty passphrase");
+	if (r < 0) {
+		secmem_free(pw);
+		return r;
+	}
+	*out = pw;
+	*len = n;
+	return 0;
+}
+
+static int parse_timeout(const char *s, unsigned *ms)
+{
+	uint64_t v;
+
+	if (parse_duration_ms(s, &v) < 0 || v == 0 || v > 3600u * 1000u) {
+		log_error("invalid --timeout '%s': a duration from 1 ms to 1 h (\"30\", \"5s\", "
+			  "\"500ms\")", s);
+		return -EINVAL;
+	}
+	*ms = (unsigned)v;
+	return 0;
+}
+
+static int parse_token_id(const char *s, int *id)
+{
+	unsigned long long v;
+
+	if (parse_uint(s, 0, 31, &v) < 0) {
+		log_error("invalid --token '%s': a token number 0 to 31", s);
+		return -EINVAL;
+	}
+	*id = (int)v;
+	return 0;
+}
+
+/* The token just written, for the report (no secret in it). */
+static void print_enrolled(const char *device, int tid)
+{
+	struct crypt_device *cd = NULL;
+	struct kmip_token t;
+	const char *json = NULL;
+
+	if (crypt_init(&cd, device) == 0 && crypt_load(cd, CRYPT_LUKS2, NULL) == 0 &&
+	    crypt_token_json_get(cd, tid, &json) >= 0 && json &&
+	    kmip_token_parse(json, strlen(json), device, &t) == 0) {
+		printf("%s: token %d on keyslot %d%s, kind %s, key '%s' in group [%s]\n", device, tid,
+		       t.keyslot, t.kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
+		       kmip_kind_name(t.kind), t.uid, t.group);
+	} else {
+		printf("%s: token %d\n", device, tid);
+	}
+	crypt_free(cd);
+}
+
+/* ------------------------------------------------------------ enroll */
+
+static void enroll_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: kmipcrypt [-c FILE] [-g GROUP] enroll DEVICE [--kind K] [--name N]\n"
+"       [--object-group G] [--wrap-key UID [--kek-file F]] [--key-file F]\n\n"
+"Bind a LUKS2 volume (block device or image file) to a new object on the KMIP\n"
+"server of GROUP: prove an existing passphrase, create the object, add a keyslot,\n"
+"write a kmip token.  If a step fails, the earlier ones are undone.\n\n"
+"  --kind K          passphrase (default): a random 32-byte secret, stored on the\n"
+"                      KMS as Secret Data (Password), unlocks a new PBKDF2 keyslot\n"
+"                    volume-key: the volume key itself is registered on the KMS and\n"
+"                      unlock activates by volume key (token on an unbound keyslot)\n"
+"                    envelope: a new AES-256 key on the KMS encrypts the keyslot\n"
+"                      secret; unlock asks the KMS to decrypt it (the key never leaves)\n"
+"  --name N          KMIP Name (default kmipcrypt-<LUKS UUID>-<kind>)\n"
+"  --object-group G  KMIP Object Group (default kmipcrypt)\n"
+"  --wrap-key UID    volume-key: fetch the key wrapped by this key-encryption key\n"
+"                    (NIST AES key wrap); the host keeps a copy of that KEK\n"
+"  --kek-file F      the host copy of the KEK (raw 16/24/32 bytes, mode 600;\n"
+"                    default <config dir>/kek/<UID>)\n"
+"  --key-file F      the existing passphrase: the whole file, as cryptsetup reads\n"
+"                    --key-file (\"-\": standard input); default: ask on the terminal\n\n"
+"The token records GROUP (-g, default \"default\"); unlock uses that group.\n"
+"Test hook: KMIPCRYPT_FAIL_AT=register|activate|keyslot|token|verify makes that\n"
+"step fail (to test the undo).\n");
+}
+
+int cmd_enroll(int argc, char **argv)
+{
+	enum { O_KIND = 256, O_NAME, O_GROUP, O_WRAP, O_KEK, O_KEYFILE };
+	static const struct option opts[] = {
+		{ "kind",         required_argument, NULL, O_KIND },
+		{ "name",         required_argument, NULL, O_NAME },
+		{ "object-group", required_argument, NULL, O_GROUP },
+		{ "wrap-key",     required_argument, NULL, O_WRAP },
+		{ "kek-file",     required_argument, NULL, O_KEK },
+		{ "key-file",     required_argument, NULL, O_KEYFILE },
+		{ "help",         no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct enroll_opts o = { .kind = KMIP_KIND_PASSPHRASE };
+	struct config *cfg = NULL;
+	struct kmip_client *client = NULL;
+	const char *key_file = NULL, *device;
+	uint8_t *pass = NULL;
+	size_t pass_len = 0;
+	int c, r, tid = -1;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_KIND:
+			if (kmip_kind_parse(optarg, &o.kind) < 0)
+				return usage_error("enroll", "unknown --kind '%s' (passphrase, "
+						   "volume-key, envelope)", optarg);
+			break;
+		case O_NAME: o.name = optarg; break;
+		case O_GROUP: o.object_group = optarg; break;
+		case O_WRAP: o.wrap_uid = optarg; break;
+		case O_KEK: o.kek_file = optarg; break;
+		case O_KEYFILE: key_file = optarg; break;
+		case 'h':
+			enroll_usage(stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("enroll", "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("enroll", "enroll takes one DEVICE");
+	device = argv[optind];
+	if (o.wrap_uid && o.kind != KMIP_KIND_VOLUME_KEY)
+		return usage_error("enroll", "--wrap-key is for --kind volume-key only");
+	if (o.kek_file && !o.wrap_uid)
+		return usage_error("enroll", "--kek-file needs --wrap-key");
+	no_token_plugins();
+
+	r = cli_open_client(&cfg, &client);	/* the group, and its key password if asked for */
+	if (r)
+		return r;
+	kmip_client_free(client);
+	o.group = g_opts.group ? g_opts.group : "default";
+
+	if (key_file)
+		r = cli_read_secret(key_file, PASSPHRASE_MAX, &pass, &pass_len);
+	else
+		r = prompt_passphrase(device, (char **)&pass, &pass_len);
+	if (r < 0) {
+		r = exit_code_from_errno(r);
+		goto out;
+	}
+	o.passphrase = (const char *)pass;
+	o.passphrase_len = pass_len;
+	r = luks_enroll(device, cfg, &o, &tid);
+	if (r < 0) {
+		r = exit_code_from_errno(r);
+		goto out;
+	}
+	print_enrolled(device, tid);
+	r = EXIT_OK;
+out:
+	secmem_free(pass);
+	config_free(cfg);
+	return r;
+}
+
+/* ------------------------------------------------------------ unlock */
+
+static void unlock_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: kmipcrypt [-c FILE] unlock DEVICE [NAME] [--test] [--token ID] [--kek-file F]\n"
+"                 [--timeout T]\n"
+"       kmipcrypt [-c FILE] unlock --all [--test] [--from LIST | --crypttab FILE]\n"
+"                 [--no-blkid] [--kek-file F] [--timeout T]\n\n"
+"Unlock a kmip-bound LUKS2 volume: check the key's State on the KMS (only Active\n"
+"unlocks), fetch or decrypt the secret, and open /dev/mapper/NAME (default\n"
+"luks-<UUID>).  Each kmip token of the volume is tried in turn.\n\n"
+"  --test          verify the secret against the header; create no mapping\n"
+"  --token ID      only this token\n"
+"  --kek-file F    volume-key tokens with a wrapping key: the host copy of the KEK\n"
+"                  (default <config dir>/kek/<WRAP UID>)\n"
+"  --timeout T     time limit for each volume, every server and request included\n"
+"                  (default 30s; \"500ms\", \"10s\", \"2m\")\n"
+"  --all           every LUKS2 volume with a kmip token: block devices found by\n"
+"                  libblkid (TYPE=crypto_LUKS) and entries of /etc/crypttab (whose\n"
+"                  names are used), in parallel, each within its own time limit;\n"
+"                  the exit status is the worst of them\n"
+"  --from LIST     with --all: only the volumes listed in LIST, one \"DEVICE [NAME]\"\n"
+"                  per line (# comments)\n"
+"  --crypttab F    with --all: read F instead of /etc/crypttab\n"
+"  --no-blkid      with --all: do not scan block devices\n\n"
+"The server group comes from each token (enroll's -g).\n");
+}
+
+int cmd_unlock(int argc, char **argv)
+{
+	enum { O_TEST = 256, O_ALL, O_FROM, O_CRYPTTAB, O_NOBLKID, O_KEK, O_TIMEOUT, O_TOKEN };
+	static const struct option opts[] = {
+		{ "test",      no_argument,       NULL, O_TEST },
+		{ "all",       no_argument,       NULL, O_ALL },
+		{ "from",      required_argument, NULL, O_FROM },
+		{ "crypttab",  required_argument, NULL, O_CRYPTTAB },
+		{ "no-blkid",  no_argument,       NULL, O_NOBLKID },
+		{ "kek-file",  required_argument, NULL, O_KEK },
+		{ "timeout",   required_argument, NULL, O_TIMEOUT },
+		{ "token",     required_argument, NULL, O_TOKEN },
+		{ "help",      no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct unlock_opts uo = { .token_id = -1 };
+	struct discover_opts dopt = { 0 };
+	struct luks_volume_list l = { 0 };
+	struct config *cfg = NULL;
+	bool test = false, all = false;
+	char name[64];
+	int c, r, *results = NULL;
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_TEST: test = true; break;
+		case O_ALL: all = true; break;
+		case O_FROM: dopt.list_file = optarg; break;
+		case O_CRYPTTAB: dopt.crypttab = optarg; break;
+		case O_NOBLKID: dopt.no_blkid = true; break;
+		case O_KEK: uo.kek_file = optarg; break;
+		case O_TIMEOUT:
+			if (parse_timeout(optarg, &uo.deadline_ms) < 0)
+				return EXIT_USAGE;
+			break;
+		case O_TOKEN:
+			if (parse_token_id(optarg, &uo.token_id) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			unlock_usage(stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("unlock", "unknown option");
+		}
+	}
+	if (all) {
+		if (argc - optind != 0)
+			return usage_error("unlock", "unlock --all takes no DEVICE (got '%s')",
+					   argv[optind]);
+		if (uo.token_id >= 0)
+			return usage_error("unlock", "--token is for one DEVICE");
+	} else {
+		if (argc - optind < 1 || argc - optind > 2)
+			return usage_error("unlock", "unlock takes DEVICE [NAME], or --all");
+		if (dopt.list_file || dopt.crypttab || dopt.no_blkid)
+			return usage_error("unlock", "--from, --crypttab and --no-blkid go with "
+					   "--all%s", "");
+		if (test && argc - optind == 2)
+			return usage_error("unlock", "--test creates no mapping: no NAME");
+	}
+	no_token_plugins();
+	r = load_config(&cfg);
+	if (r)
+		return r;
+
+	if (!all) {
+		const char *device = argv[optind], *mapname = NULL;
+
+		if (!test) {
+			if (argc - optind == 2) {
+				mapname = argv[optind + 1];
+			} else {
+				struct crypt_device *cd = NULL;
+
+				/* systemd's default name for an unnamed LUKS volume */
+				if (crypt_init(&cd, device) == 0 && crypt_load(cd, CRYPT_LUKS2, NULL) == 0 &&
+				    crypt_get_uuid(cd)) {
+					snprintf(name, sizeof(name), "luks-%s", crypt_get_uuid(cd));
+					mapname = name;
+				}
+				crypt_free(cd);
+				if (!mapname)
+					mapname = "luks-kmip";	/* luks_unlock_ex reports the header */
+			}
+		}
+		r = luks_unlock_ex(device, mapname, cfg, &uo);
+		if (r == 0)
+			printf("%s: %s\n", device, test ? "verified (check only, no mapping)" : "unlocked");
+		r = exit_code_from_errno(r);
+		goto out;
+	}
+
+	r = luks_discover(&dopt, &l);
+	if (r < 0) {
+		r = exit_code_from_errno(r);
+		goto out;
+	}
+	if (l.n == 0) {
+		log_warn("no LUKS2 volume with a kmip token found");
+		r = EXIT_OK;
+		goto out;
+	}
+	results = calloc(l.n, sizeof(*results));
+	if (!results) {
+		r = EXIT_OTHER;
+		goto out;
+	}
+	r = luks_unlock_many(&l, test, cfg, &uo, results);
+	if (r < 0) {
+		r = exit_code_from_errno(r);
+		goto out;
+	}
+	r = EXIT_OK;
+	for (i = 0; i < l.n; i++) {
+		int code = exit_code_from_errno(results[i]);
+
+		if (results[i] == 0)
+			printf("%s: %s\n", l.v[i].device, test ? "verified (check only, no mapping)" :
+			       "unlocked");
+		else
+			printf("%s: FAILED (exit %d: %s)\n", l.v[i].device, code,
+			       results[i] == -ELUKS ? "LUKS error" : results[i] == -EKEYREJECTED ?
+			       "TLS or authentication failure" : strerror(-results[i]));
+		r = worst(r, code);
+	}
+out:
+	free(results);
+	luks_volume_list_free(&l);
+	config_free(cfg);
+	return r;
+}
+
+/* ------------------------------------------------------------ status */
+
+static void status_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: kmipcrypt [-c FILE] [--json] status [DEVICE...] [--json] [--timeout T]\n"
+"       [--from LIST | --crypttab FILE] [--no-blkid]\n\n"
+"For each kmip-bound volume (the DEVICEs given, else those `unlock --all` would\n"
+"find): each kmip token with its keyslot, kind, key UID and server group, the\n"
+"key's State on the KMS, and whether a dm-crypt mapping of the volume is open.\n"
+"Exit status: 0 if every key is Active; otherwise the worst of the volumes' (2\n"
+"no server reachable, 3 TLS, 4 key not Active or not found, 5 invalid token or\n"
+"not LUKS2).\n");
+}
+
+static const char *state_text(const struct luks_token_status *ts, char *buf, size_t len)
+{
+	if (ts->parse_err)
+		return "invalid token";
+	if (ts->state_err == -ENOENT)
+		return "not found (destroyed?)";
+	if (ts->state_err == -EPERM)
+		return "permission denied (another owner's?)";
+	if (ts->state_err == -EINVAL) {
+		snprintf(buf, len, "unknown: no usable server group [%s] in the configuration",
+			 ts->t.group);
+		return buf;
+	}
+	if (ts->state_err) {
+		snprintf(buf, len, "unknown: %s", ts->state_err == -EKEYREJECTED ?
+			 "TLS or authentication failure" : strerror(-ts->state_err));
+		return buf;
+	}
+	return kmip_state_name(ts->state);
+}
+
+static int token_code(const struct luks_token_status *ts)
+{
+	if (ts->parse_err)
+		return EXIT_LUKS;
+	if (ts->state_err)
+		return exit_code_from_errno(ts->state_err);
+	return ts->state == KMIP_STATE_ACTIVE ? EXIT_OK : EXIT_KEY;
+}
+
+static void json_add(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static json_object *status_json(const char *device, const struct luks_status *s, int err)
+{
+	json_object *o = json_object_new_object(), *toks;
+	char buf[128];
+	size_t i;
+
+	json_add(o, "device", json_object_new_string(device));
+	if (err) {
+		json_add(o, "error", json_object_new_string(err == -ELUKS ? "not a usable LUKS2 volume"
+							    : strerror(-err)));
+		return o;
+	}
+	json_add(o, "uuid", json_object_new_string(s->uuid));
+	json_add(o, "dm_available", json_object_new_boolean(s->dm_available));
+	json_add(o, "mapping_open", json_object_new_boolean(s->mapping_open));
+	json_add(o, "mapping", s->mapping_open ? json_object_new_string(s->mapping) : NULL);
+	toks = json_object_new_array();
+	for (i = 0; i < s->n_tokens; i++) {
+		const struct luks_token_status *ts = &s->tokens[i];
+		json_object *t = json_object_new_object();
+
+		json_add(t, "token", json_object_new_int(ts->token_id));
+		json_add(t, "keyslot", ts->keyslot >= 0 ? json_object_new_int(ts->keyslot) : NULL);
+		json_add(t, "valid", json_object_new_boolean(!ts->parse_err));
+		if (!ts->parse_err) {
+			json_add(t, "kind", json_object_new_string(kmip_kind_name(ts->t.kind)));
+			json_add(t, "uid", json_object_new_string(ts->t.uid));
+			json_add(t, "group", json_object_new_string(ts->t.group));
+			if (ts->t.wrap_uid[0])
+				json_add(t, "wrap_uid", json_object_new_string(ts->t.wrap_uid));
+			json_add(t, "state", ts->state_err ? NULL :
+				 json_object_new_string(kmip_state_name(ts->state)));
+			if (ts->state_err)
+				json_add(t, "state_error", json_object_new_string(
+						 state_text(ts, buf, sizeof(buf))));
+		}
+		json_object_array_add(toks, t);
+	}
+	json_add(o, "tokens", toks);
+	return o;
+}
+
+static void status_text(const char *device, const struct luks_status *s, int err)
+{
+	char buf[128];
+	size_t i;
+
+	printf("%s\n", device);
+	if (err) {
+		printf("  error: %s\n", err == -ELUKS ? "not a usable LUKS2 volume (see above)" :
+		       strerror(-err));
+		return;
+	}
+	printf("  uuid:    %s\n", s->uuid);
+	printf("  mapping: %s%s\n", s->mapping_open ? "open as " : "not open",
+	       s->mapping_open ? s->mapping : s->dm_available ? "" : " (no device-mapper here)");
+	if (s->n_tokens == 0)
+		printf("  no kmip token\n");
+	for (i = 0; i < s->n_tokens; i++) {
+		const struct luks_token_status *ts = &s->tokens[i];
+
+		if (ts->parse_err) {
+			printf("  token %d: keyslot %d, INVALID kmip token (see above)\n", ts->token_id,
+			       ts->keyslot);
+			continue;
+		}
+		printf("  token %d: keyslot %d%s, kind %s, key '%s', group [%s]%s%s%s, state %s\n",
+		       ts->token_id, ts->keyslot, ts->t.kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
+		       kmip_kind_name(ts->t.kind), ts->t.uid, ts->t.group,
+		       ts->t.wrap_uid[0] ? ", wrapped by '" : "", ts->t.wrap_uid,
+		       ts->t.wrap_uid[0] ? "'" : "", state_text(ts, buf, sizeof(buf)));
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	enum { O_JSON = 256, O_FROM, O_CRYPTTAB, O_NOBLKID, O_TIMEOUT };
+	static const struct option opts[] = {
+		{ "json",     no_argument,       NULL, O_JSON },
+		{ "from",     required_argument, NULL, O_FROM },
+		{ "crypttab", required_argument, NULL, O_CRYPTTAB },
+		{ "no-blkid", no_argument,       NULL, O_NOBLKID },
+		{ "timeout",  required_argument, NULL, O_TIMEOUT },
+		{ "help",     no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct discover_opts dopt = { 0 };
+	struct luks_volume_list l = { 0 };
+	struct config *cfg = NULL;
+	struct luks_status *s = NULL;
+	json_object *arr = NULL;
+	bool json = g_opts.json;
+	unsigned timeout = 0;
+	int c, r, code = EXIT_OK;
+	size_t i, n;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_JSON: json = true; break;
+		case O_FROM: dopt.list_file = optarg; break;
+		case O_CRYPTTAB: dopt.crypttab = optarg; break;
+		case O_NOBLKID: dopt.no_blkid = true; break;
+		case O_TIMEOUT:
+			if (parse_timeout(optarg, &timeout) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			status_usage(stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("status", "unknown option");
+		}
+	}
+	if (argc > optind && (dopt.list_file || dopt.crypttab || dopt.no_blkid))
+		return usage_error("status", "--from, --crypttab and --no-blkid are for finding "
+				   "volumes: not with DEVICEs%s", "");
+	no_token_plugins();
+	r = load_config(&cfg);
+	if (r)
+		return r;
+	if (argc == optind) {
+		r = luks_discover(&dopt, &l);
+		if (r < 0) {
+			code = exit_code_from_errno(r);
+			goto out;
+		}
+	}
+	n = argc > optind ? (size_t)(argc - optind) : l.n;
+	s = calloc(n ? n : 1, sizeof(*s));
+	if (!s) {
+		code = EXIT_OTHER;
+		goto out;
+	}
+	if (json)
+		arr = json_object_new_array();
+	else if (n == 0)
+		printf("no LUKS2 volume with a kmip token found\n");
+	for (i = 0; i < n; i++) {
+		const char *dev = argc > optind ? argv[optind + (int)i] : l.v[i].device;
+		const char *name = argc > optind ? NULL : l.v[i].name;
+		size_t k;
+
+		r = luks_status(dev, name, cfg, timeout, &s[i]);
+		if (r < 0)
+			code = worst(code, exit_code_from_errno(r));
+		for (k = 0; r == 0 && k < s[i].n_tokens; k++)
+			code = worst(code, token_code(&s[i].tokens[k]));
+		if (json)
+			json_object_array_add(arr, status_json(dev, &s[i], r));
+		else
+			status_text(dev, &s[i], r);
+	}
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+out:
+	json_object_put(arr);
+	free(s);
+	luks_volume_list_free(&l);
+	config_free(cfg);
+	return code;
+}
+
+/* -------------------------------------------------------------- lock */
+
+static void lock_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: kmipcrypt lock NAME [--action suspend|close]\n\n"
+"Lock the open dm-crypt mapping /dev/mapper/NAME of a LUKS volume by hand, as\n"
+"kmipcryptd does when its key is revoked:\n"
+"  suspend (default)  freeze I/O and wipe the volume key from the kernel; queued\n"
+"                     writes are kept; 'cryptsetup luksResume NAME' resumes\n"
+"  close              the same, then replace the mapping's table by an error\n"
+"                     target: every further I/O fails; unmount, then\n"
+"                     'cryptsetup close NAME'\n");
+}
+
+int cmd_lock(int argc, char **argv)
+{
+	enum { O_ACTION = 256 };
+	static const struct option opts[] = {
+		{ "action", required_argument, NULL, O_ACTION },
+		{ "help",   no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	enum lock_action a = LOCK_SUSPEND;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_ACTION:
+			if (!strcmp(optarg, "suspend"))
+				a = LOCK_SUSPEND;
+			else if (!strcmp(optarg, "close"))
+				a = LOCK_CLOSE;
+			else
+				return usage_error("lock", "unknown --action '%s' (suspend, close)",
+						   optarg);
+			break;
+		case 'h':
+			lock_usage(stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("lock", "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("lock", "lock takes one mapping NAME");
+	no_token_plugins();
+	r = luks_lock(argv[optind], a);
+	if (r == 0)
+		printf("%s: %s\n", argv[optind], a == LOCK_SUSPEND ?
+		       "suspended, key wiped" : "closed: key wiped, every I/O fails");
+	return exit_code_from_errno(r);
+}
+
+/* ------------------------------------------------------------ unbind */
+
+static void unbind_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: kmipcrypt [-c FILE] unbind DEVICE [--token ID] [--destroy-key]\n\n"
+"Remove a kmip token and its keyslot (the device's only kmip token, or --token\n"
+"ID).  Refused if no other keyslot would unlock the volume.  With --destroy-key\n"
+"the KMS object is then revoked (Cessation of Operation) and destroyed: only\n"
+"when nothing else needs it.\n");
+}
+
+int cmd_unbind(int argc, char **argv)
+{
+	enum { O_TOKEN = 256, O_DESTROY };
+	static const struct option opts[] = {
+		{ "token",       required_argument, NULL, O_TOKEN },
+		{ "destroy-key", no_argument,       NULL, O_DESTROY },
+		{ "help",        no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct config *cfg = NULL;
+	bool destroy = false;
+	int c, r, tid = -1;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_TOKEN:
+			if (parse_token_id(optarg, &tid) < 0)
+				return EXIT_USAGE;
+			break;
+		case O_DESTROY: destroy = true; break;
+		case 'h':
+			unbind_usage(stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("unbind", "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("unbind", "unbind takes one DEVICE");
+	no_token_plugins();
+	if (destroy) {
+		r = load_config(&cfg);
+		if (r)
+			return r;
+	}
+	r = luks_unbind(argv[optind], tid, destroy, cfg);
+	if (r == 0)
+		printf("%s: unbound%s\n", argv[optind], destroy ? ", key revoked and destroyed" : "");
+	config_free(cfg);
+	return exit_code_from_errno(r);
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The unlock secret of a kmip token: the key's State on the server first,
+ * then Get (passphrase, volume-key) or Decrypt (envelope).
+ *
+ * Shared by the CLI and the token plugin: no global state, no prompt, no
+ * exit; messages through util/log.h; secrets only in locked memory, wiped on
+ * every path.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kmip/kmip.h"
+#include "luks/luks_internal.h"
+#include "util/config.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/secmem.h"
+
+#define SECRET_MIN	16u	/* bytes of a keyslot secret we accept from the server */
+#define SECRET_MAX	256u
+
+static uint32_t kind_object_type(enum kmip_secret_kind k)
+{
+	return k == KMIP_KIND_PASSPHRASE ? KMIP_OBJ_SECRET_DATA : KMIP_OBJ_SYMMETRIC_KEY;
+}
+
+static const char *object_type_name(uint32_t t)
+{
+	switch (t) {
+	case KMIP_OBJ_SYMMETRIC_KEY:
+		return "a Symmetric Key";
+	case KMIP_OBJ_SECRET_DATA:
+		return "Secret Data";
+	default:
+		return "another kind of object";
+	}
+}
+
+/* Why the server refused a request about uid, as errno of luks.h, logged. */
+static int server_refusal(struct kmip_client *c, int r, const char *uid, const char *what)
+{
+	const char *srv = kmip_last_error(c);
+	const char *says = srv && *srv ? "; server says " : "";
+
+	if (!srv)
+		srv = "";
+	switch (r) {
+	case -ENOENT:
+		return log_error_errno(r, "key '%s' was not found on the server: destroyed, or never "
+				       "there; refusing to unlock%s%s", uid, says, srv);
+	case -EPERM:
+		return log_error_errno(r, "key '%s': permission denied: it belongs to another client "
+				       "(certificate), or this client may not %s it%s%s", uid, what,
+				       says, srv);
+	case -EKEYREVOKED:
+		return log_error_errno(r, "key '%s' is not in a state that allows %s it (revoked?)%s%s",
+				       uid, what, says, srv);
+	default:
+		/* Network, TLS, malformed answers: the caller's summary says which server. */
+		return log_error_errno(r, "%s key '%s' failed: %s%s%s", what, uid,
+				       r == -EKEYREJECTED ? "TLS or authentication failure" : strerror(-r),
+				       says, srv);
+	}
+}
+
+int luks_check_key(struct kmip_client *c, const struct kmip_token *t, int *state)
+{
+	struct kmip_attrs a;
+	uint32_t want = kind_object_type(t->kind);
+	int r;
+
+	*state = 0;
+	memset(&a, 0, sizeof(a));
+	r = kmip_get_attributes(c, t->uid, KMIP_ATTR_STATE | KMIP_ATTR_OBJECT_TYPE, &a);
+	if (r < 0)
+		return server_refusal(c, r, t->uid, "reading the State of");
+	if (!(a.present & KMIP_ATTR_STATE))
+		return log_error_errno(-ENODATA, "key '%s': the server did not say its State; "
+				       "refusing to unlock", t->uid);
+	*state = a.state;
+	switch (a.state) {
+	case KMIP_STATE_ACTIVE:
+		break;
+	case KMIP_STATE_PRE_ACTIVE:
+		return log_error_errno(-ENOKEY, "key '%s' is Pre-Active (never activated); refusing "
+				       "to unlock (activate it on the KMS if it should unlock)", t->uid);
+	case KMIP_STATE_DEACTIVATED:
+		return log_error_errno(-EKEYREVOKED, "key '%s' is Deactivated (revoked); refusing to "
+				       "unlock", t->uid);
+	case KMIP_STATE_COMPROMISED:
+		return log_error_errno(-EKEYREVOKED, "key '%s' is Compromised (revoked as compromised); "
+				       "refusing to unlock", t->uid);
+	case KMIP_STATE_DESTROYED:
+	case KMIP_STATE_DESTROYED_COMPROMISED:
+		return log_error_errno(-ENOENT, "key '%s' is %s; refusing to unlock", t->uid,
+				       kmip_state_name(a.state));
+	default:
+		return log_error_errno(-ENOKEY, "key '%s' is in an unknown State (%d); refusing to "
+				       "unlock", t->uid, a.state);
+	}
+	if ((a.present & KMIP_ATTR_OBJECT_TYPE) && a.object_type != want)
+		return log_error_errno(-ENOKEY, "key '%s' is %s; a %s token needs %s: the token names "
+				       "the wrong object", t->uid, object_type_name(a.object_type),
+				       kmip_kind_name(t->kind), object_type_name(want));
+	return 0;
+}
+
+int luks_read_kek(const char *path, uint8_t **kek, size_t *len)
+{
+	struct read_file_opts fo = { .regular_only = true };
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	int r;
+
+	*kek = NULL;
+	*len = 0;
+	fo.st = &st;
+	/* A missing or unreadable file is this host's configuration (exit 1), not the key's state. */
+	r = read_file_locked_opts(path, 64, &fo, &buf, &n);
+	if (r == -EFBIG)
+		return log_error_errno(-EINVAL, "%s: a key-encryption key is 16, 24 or 32 raw bytes",
+				       path);
+	if (r < 0)
+		return log_error_errno(r == -EACCES ? -EACCES : -EINVAL, "the host copy of the "
+				       "key-encryption key, %s, cannot be read", path);
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		secmem_free(buf);
+		return log_error_errno(-EACCES, "%s: a key-encryption key must not be accessible to "
+				       "others (chmod 600)", path);
+	}
+	if (n != 16 && n != 24 && n != 32) {
+		secmem_free(buf);
+		return log_error_errno(-EINVAL, "%s: %zu bytes; a key-encryption key is 16, 24 or 32 "
+				       "raw bytes", path, n);
+	}
+	*kek = (uint8_t *)buf;
+	*len = n;
+	return 0;
+}
+
+int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *buf, size_t len)
+{
+	const char *dir = "/etc/kmipcrypt", *slash;
+	size_t dlen, i;
+	int n;
+
+	if (!wrap_uid || !*wrap_uid || wrap_uid[0] == '.')
+		return -EINVAL;
+	for (i = 0; wrap_uid[i]; i++) {
+		char ch = wrap_uid[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+			return -EINVAL;
+	}
+	dlen = strlen(dir);
+	if (cfg && cfg->path && (slash = strrchr(cfg->path, '/'))) {
+		dir = cfg->path;
+		dlen = (size_t)(slash - cfg->path);
+		if (dlen == 0)
+			dir = "/", dlen = 1;
+	} else if (cfg && cfg->path) {
+		dir = ".";
+		dlen = 1;
+	}
+	n = snprintf(buf, len, "%.*s/kek/%s", (int)dlen, dir, wrap_uid);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int fetch_get(struct kmip_client *c, const struct kmip_token *t, const char *kek_file,
+		     uint8_t **secret, size_t *len)
+{
+	struct kmip_object obj;
+	struct kmip_key_wrap wrap = { 0 };
+	uint8_t *kek = NULL;
+	size_t kek_len = 0;
+	uint32_t want = kind_object_type(t->kind);
+	int r;
+
+	memset(&obj, 0, sizeof(obj));
+	if (t->kind == KMIP_KIND_VOLUME_KEY && t->wrap_uid[0]) {
+		if (!kek_file)
+			return log_error_errno(-EINVAL, "key '%s' is fetched wrapped by '%s': the host "
+					       "copy of that key-encryption key is needed (--kek-file)",
+					       t->uid, t->wrap_uid);
+		r = luks_read_kek(kek_file, &kek, &kek_len);
+		if (r < 0)
+			return r;
+		wrap.kek_uid = t->wrap_uid;
+		wrap.mode = KMIP_BCM_NIST_KEY_WRAP;
+		wrap.kek = kek;
+		wrap.kek_len = kek_len;
+	}
+	r = kmip_get(c, t->uid, wrap.kek_uid ? &wrap : NULL, &obj);
+	secmem_free(kek);
+	if (r == -EBADMSG && wrap.kek_uid)
+		return log_error_errno(-EBADMSG, "key '%s' wrapped by '%s' does not unwrap with %s "
+				       "(integrity check failed): the file is not the host copy of "
+				       "that key, or the answer was damaged", t->uid, t->wrap_uid,
+				       kek_file);
+	if (r < 0)
+		return server_refusal(c, r, t->uid, "fetching");
+	if (obj.object_type != want) {
+		uint32_t got = obj.object_type;
+
+		kmip_object_clear(&obj);
+		return log_error_errno(-ENOKEY, "key '%s' is %s; a %s token needs %s", t->uid,
+				       object_type_name(got), kmip_kind_name(t->kind),
+				       object_type_name(want));
+	}
+	if (obj.wrapped) {	/* kmip_get() unwraps when given the KEK; never use wrapped bytes */
+		kmip_object_clear(&obj);
+		return log_error_errno(-EPROTO, "key '%s' came back still wrapped", t->uid);
+	}
+	if (t->kind == KMIP_KIND_PASSPHRASE &&
+	    (obj.material_len < SECRET_MIN || obj.material_len > SECRET_MAX)) {
+		size_t n = obj.material_len;
+
+		kmip_object_clear(&obj);
+		return log_error_errno(-ENOKEY, "key '%s': a secret of %zu bytes; a keyslot secret is "
+				       "%u to %u bytes", t->uid, n, SECRET_MIN, SECRET_MAX);
+	}
+	if (obj.material_len == 0) {
+		kmip_object_clear(&obj);
+		return log_error_errno(-ENOKEY, "key '%s' has no key material", t->uid);
+	}
+	*secret = obj.material;	/* locked memory, ours now */
+	*len = obj.material_len;
+	obj.material = NULL;
+	obj.material_len = 0;
+	kmip_object_clear(&obj);
+	return 0;
+}
+
+static int fetch_decrypt(struct kmip_client *c, const struct kmip_token *t,
+			 uint8_t **secret, size_t *len)
+{
+	struct kmip_crypt_params p = {
+		.algorithm = KMIP_ALG_AES, .mode = KMIP_BCM_CBC, .padding = KMIP_PAD_PKCS5,
+	};
+	uint8_t *out = NULL;
+	size_t n = 0;
+	int r;
+
+	if (t->iv_len > sizeof(p.iv))
+		return -EINVAL;
+	memcpy(p.iv, t->iv, t->iv_len);
+	p.iv_len = t->iv_len;
+	r = kmip_decrypt(c, t->uid, &p, t->ciphertext, t->ciphertext_len, &out, &n);
+	if (r < 0)
+		return server_refusal(c, r, t->uid, "decrypting with");
+	if (n < SECRET_MIN || n > SECRET_MAX) {
+		secmem_free(out);
+		return log_error_errno(-ENOKEY, "key '%s' decrypted the envelope to %zu bytes; a "
+				       "keyslot secret is %u to %u bytes", t->uid, n, SECRET_MIN,
+				       SECRET_MAX);
+	}
+	*secret = out;
+	*len = n;
+	return 0;
+}
+
+int luks_fetch_secret(struct kmip_client *c, const struct kmip_token *t,
+		      const char *kek_file, uint8_t **secret, size_t *len, bool *is_volume_key)
+{
+	int state, r;
+
+	*secret = NULL;
+	*len = 0;
+	if (is_volume_key)
+		*is_volume_key = false;
+	if (!c || !t)
+		return -EINVAL;
+	r = luks_check_key(c, t, &state);
+	if (r < 0)
+		return r;
+	switch (t->kind) {
+	case KMIP_KIND_PASSPHRASE:
+		return fetch_get(c, t, NULL, secret, len);
+	case KMIP_KIND_VOLUME_KEY:
+		r = fetch_get(c, t, kek_file, secret, len);
+		if (r == 0 && is_volume_key)
+			*is_volume_key = true;
+		return r;
+	case KMIP_KIND_ENVELOPE:
+		return fetch_decrypt(c, t, secret, len);
+	default:
+		return log_error_errno(-EINVAL, "unknown token kind %d", (int)t->kind);
+	}
+}

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The LUKS2 token of type "kmip": strict parsing and formatting.  The format
+ * is in docs/token.md; this file is its reference implementation.
+ *
+ * The parser is used on text from a disk header (hostile input): the whole
+ * text is bounded (KMIP_TOKEN_JSON_MAX), the nesting depth is capped, every
+ * field must have exactly the JSON type and size the format gives it, and
+ * anything unknown is an error, so that a token has one meaning only.  It
+ * keeps no state and never exits: the token plugin calls it from inside
+ * someone else's process.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "luks/token.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#define TOKEN_JSON_DEPTH	4	/* object > keyslots array > string, and one spare */
+#define LUKS2_KEYSLOTS		32	/* LUKS2 keyslot numbers are 0..31 */
+#define ENVELOPE_BLOCK		16	/* AES block: CBC ciphertext and IV sizes */
+
+static const char *const kind_names[] = {
+	[KMIP_KIND_PASSPHRASE] = "passphrase",
+	[KMIP_KIND_VOLUME_KEY] = "volume-key",
+	[KMIP_KIND_ENVELOPE] = "envelope",
+};
+
+const char *kmip_kind_name(enum kmip_secret_kind k)
+{
+	if ((unsigned)k < sizeof(kind_names) / sizeof(kind_names[0]) && kind_names[k])
+		return kind_names[k];
+	return "unknown";
+}
+
+int kmip_kind_parse(const char *s, enum kmip_secret_kind *k)
+{
+	size_t i;
+
+	if (!s)
+		return -EINVAL;
+	for (i = 1; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+		if (strcmp(s, kind_names[i]) == 0) {
+			*k = (enum kmip_secret_kind)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* ---------------------------------------------------------------- parse */
+
+struct ctx {
+	const char *where;
+	char prefix[96];
+};
+
+#define bad(where, fmt, ...) \
+	log_error_errno(-EINVAL, "%s: invalid kmip token: " fmt, (where), ##__VA_ARGS__)
+
+/* Printable ASCII (no control characters, no DEL, no bytes >= 0x80). */
+static bool printable(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* A server group name as kmipcrypt.conf allows it: 1..63 of A-Z a-z 0-9 _ . - */
+static bool group_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len >= CONFIG_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* A string field: JSON string, 1..max bytes, printable ASCII.  Copied to out (max + 1 bytes). */
+static int get_text(const char *where, json_object *o, const char *key, size_t max, char *out)
+{
+	const char *s;
+	int len;
+
+	if (!json_object_is_type(o, json_type_string))
+		return bad(where, "%s is not a JSON string", key);
+	s = json_object_get_string(o);
+	len = json_object_get_string_len(o);
+	if (len <= 0)
+		return bad(where, "%s is empty", key);
+	if ((size_t)len > max)
+		return bad(where, "%s is longer than %zu bytes", key, max);
+	if (!printable(s, (size_t)len))
+		return bad(where, "%s has characters other than printable ASCII", key);
+	memcpy(out, s, (size_t)len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* A base64 field decoding to min..max bytes, a multiple of `multiple`. */
+static int get_base64(const char *where, json_object *o, const char *key, size_t min,
+		      size_t max, size_t multiple, uint8_t *out, size_t *out_len)
+{
+	const char *s;
+	int len, n;
+
+	if (!json_object_is_type(o, json_type_string))
+		return bad(where, "%s is not a JSON string", key);
+	s = json_object_get_string(o);
+	len = json_object_get_string_len(o);
+	if (len <= 0)
+		return bad(where, "%s is empty", key);
+	n = base64_decode(s, (size_t)len, out, max);
+	if (n == -ENOBUFS)
+		return bad(where, "%s decodes to more than %zu bytes", key, max);
+	if (n < 0)
+		return bad(where, "%s is not valid base64 (RFC 4648, padded, no whitespace)", key);
+	if ((size_t)n < min || (size_t)n > max || (size_t)n % multiple)
+		return bad(where, "%s is %d bytes; it must be %zu to %zu bytes, a multiple of %zu",
+			   key, n, min, max, multiple);
+	*out_len = (size_t)n;
+	return 0;
+}
+
+/* "keyslots": exactly one keyslot number as a decimal string ("0".."31"). */
+static int get_keyslot(const char *where, json_object *o, int *keyslot)
+{
+	json_object *e;
+	const char *s;
+	int len, i, v = 0;
+
+	if (!json_object_is_type(o, json_type_array))
+		return bad(where, "keyslots is not a JSON array");
+	if (json_object_array_length(o) != 1)
+		return bad(where, "keyslots has %zu entries; a kmip token is bound to exactly one "
+			   "keyslot", json_object_array_length(o));
+	e = json_object_array_get_idx(o, 0);
+	if (!json_object_is_type(e, json_type_string))
+		return bad(where, "keyslots[0] is not a string (LUKS2 writes keyslot numbers as "
+			   "strings)");
+	s = json_object_get_string(e);
+	len = json_object_get_string_len(e);
+	if (len < 1 || len > 2 || (len == 2 && s[0] == '0'))
+		return bad(where, "keyslots[0] is not a keyslot number 0 to %d",
+			   LUKS2_KEYSLOTS - 1);
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return bad(where, "keyslots[0] is not a keyslot number 0 to %d",
+				   LUKS2_KEYSLOTS - 1);
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v >= LUKS2_KEYSLOTS)
+		return bad(where, "keyslots[0] is %d; LUKS2 keyslots are 0 to %d", v,
+			   LUKS2_KEYSLOTS - 1);
+	*keyslot = v;
+	return 0;
+}
+
+/* Which fields each kind has: 1 required, 2 optional, 0 not allowed. */
+enum { F_TYPE, F_KEYSLOTS, F_VERSION, F_KIND, F_UID, F_GROUP, F_WRAP_UID, F_CIPHERTEXT, F_IV, F_N };
+static const char *const field_names[F_N] = {
+	"type", "keyslots", "kmip_version", "kind", "uid", "group", "wrap_uid", "ciphertext", "iv",
+};
+static const unsigned char field_rule[4][F_N] = {
+	/*                         type keysl ver kind uid grp wrap ct iv */
+	[KMIP_KIND_PASSPHRASE] = { 1,   1,    1,  1,   1,  1,  0,   0, 0 },
+	[KMIP_KIND_VOLUME_KEY] = { 1,   1,    1,  1,   1,  1,  2,   0, 0 },
+	[KMIP_KIND_ENVELOPE]   = { 1,   1,    1,  1,   1,  1,  0,   1, 1 },
+};
+
+static int parse_object(json_object *root, const char *where, struct kmip_token *t)
+{
+	json_object *f[F_N] = { 0 };
+	bool have[F_N] = { 0 };	/* present, even as null */
+	const char *s;
+	int64_t v;
+	int i, r;
+
+	if (!json_object_is_type(root, json_type_object))
+		return bad(where, "not a JSON object");
+
+	/* Every member must be a known field. */
+	json_object_object_foreach(root, key, val) {
+		for (i = 0; i < F_N; i++)
+			if (strcmp(key, field_names[i]) == 0)
+				break;
+		if (i == F_N) {
+			char shown[40];
+			size_t n = strnlen(key, sizeof(shown) - 1);
+
+			memcpy(shown, key, n);
+			shown[n] = '\0';
+			for (size_t k = 0; k < n; k++)
+				if ((unsigned char)shown[k] < 0x20 || (unsigned char)shown[k] > 0x7e)
+					shown[k] = '?';
+			return bad(where, "unknown field '%s'%s", shown,
+				   strlen(key) > n ? "..." : "");
+		}
+		f[i] = val;
+		have[i] = true;
+	}
+
+	/* type, then the format version, before anything that depends on them. */
+	if (!have[F_TYPE])
+		return bad(where, "no type");
+	if (!json_object_is_type(f[F_TYPE], json_type_string))
+		return bad(where, "type is not a JSON string");
+	s = json_object_get_string(f[F_TYPE]);
+	if (strcmp(s, KMIP_TOKEN_TYPE) != 0 ||
+	    json_object_get_string_len(f[F_TYPE]) != (int)strlen(KMIP_TOKEN_TYPE))
+		return bad(where, "type is not \"%s\"", KMIP_TOKEN_TYPE);
+
+	if (!have[F_VERSION])
+		return bad(where, "no kmip_version (the token format version)");
+	if (!json_object_is_type(f[F_VERSION], json_type_int))
+		return bad(where, "kmip_version is not a JSON integer");
+	v = json_object_get_int64(f[F_VERSION]);
+	if (v != KMIP_TOKEN_VERSION)
+		return bad(where, "format version %lld is not supported (this kmipcrypt reads "
+			   "version %d); it was written by a newer kmipcrypt, or is not kmipcrypt's",
+			   (long long)v, KMIP_TOKEN_VERSION);
+	t->version = (int)v;
+
+	if (!have[F_KIND])
+		return bad(where, "no kind");
+	if (!json_object_is_type(f[F_KIND], json_type_string))
+		return bad(where, "kind is not a JSON string");
+	if (kmip_kind_parse(json_object_get_string(f[F_KIND]), &t->kind) < 0 ||
+	    strlen(json_object_get_string(f[F_KIND])) !=
+	    (size_t)json_object_get_string_len(f[F_KIND])) {
+		char shown[24];
+		int n = json_object_get_string_len(f[F_KIND]);
+
+		snprintf(shown, sizeof(shown), "%.*s", n > 20 ? 20 : n,
+			 json_object_get_string(f[F_KIND]));
+		for (i = 0; shown[i]; i++)
+			if ((unsigned char)shown[i] < 0x20 || (unsigned char)shown[i] > 0x7e)
+				shown[i] = '?';
+		return bad(where, "unknown kind '%s%s' (known: passphrase, volume-key, envelope)",
+			   shown, n > 20 ? "..." : "");
+	}
+
+	/* Each field present, absent or forbidden as the kind says. */
+	for (i = 0; i < F_N; i++) {
+		unsigned char rule = field_rule[t->kind][i];
+
+		if (rule == 1 && !have[i])
+			return bad(where, "no %s (kind %s needs it)", field_names[i],
+				   kmip_kind_name(t->kind));
+		if (rule == 0 && have[i])
+			return bad(where, "field %s is not used by kind %s", field_names[i],
+				   kmip_kind_name(t->kind));
+	}
+
+	r = get_keyslot(where, f[F_KEYSLOTS], &t->keyslot);
+	if (r < 0)
+		return r;
+	r = get_text(where, f[F_UID], "uid", KMIP_UID_MAX, t->uid);
+	if (r < 0)
+		return r;
+	if (!json_object_is_type(f[F_GROUP], json_type_string) ||
+	    !group_name_ok(json_object_get_string(f[F_GROUP]),
+			   (size_t)json_object_get_string_len(f[F_GROUP])))
+		return bad(where, "group is not a server group name (1 to %d of A-Z a-z 0-9 _ . -)",
+			   CONFIG_NAME_MAX - 1);
+	memcpy(t->group, json_object_get_string(f[F_GROUP]),
+	       (size_t)json_object_get_string_len(f[F_GROUP]) + 1);
+	if (have[F_WRAP_UID]) {
+		r = get_text(where, f[F_WRAP_UID], "wrap_uid", KMIP_UID_MAX, t->wrap_uid);
+		if (r < 0)
+			return r;
+	}
+	if (t->kind == KMIP_KIND_ENVELOPE) {
+		r = get_base64(where, f[F_CIPHERTEXT], "ciphertext", ENVELOPE_BLOCK,
+			       KMIP_ENVELOPE_MAX, ENVELOPE_BLOCK, t->ciphertext, &t->ciphertext_len);
+		if (r < 0)
+			return r;
+		r = get_base64(where, f[F_IV], "iv", ENVELOPE_BLOCK, ENVELOPE_BLOCK, 1,
+			       t->iv, &t->iv_len);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int kmip_token_parse(const char *json, size_t len, const char *where, struct kmip_token *t)
+{
+	struct json_tokener *tok = NULL;
+	json_object *root = NULL;
+	enum json_tokener_error jerr;
+	size_t end;
+	int r;
+
+	if (!where)
+		where = "LUKS2 header";
+	if (!t)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	if (!json)
+		return bad(where, "no JSON text");
+	if (len > KMIP_TOKEN_JSON_MAX)
+		return bad(where, "%zu bytes of JSON, more than the %d accepted", len,
+			   KMIP_TOKEN_JSON_MAX);
+	if (len == 0)
+		return bad(where, "empty JSON text");
+	if (memchr(json, '\0', len))
+		return bad(where, "a NUL byte in the JSON text");
+
+	tok = json_tokener_new_ex(TOKEN_JSON_DEPTH);
+	if (!tok)
+		return log_error_errno(-ENOMEM, "%s: out of memory parsing the kmip token", where);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_success && !root) {		/* "null" */
+		r = bad(where, "not a JSON object");
+		goto out;
+	}
+	if (!root || jerr != json_tokener_success) {
+		/* A bare number or literal waits for a delimiter that never comes. */
+		size_t k = 0;
+
+		while (k < len && (json[k] == ' ' || json[k] == '\t' || json[k] == '\r' ||
+				   json[k] == '\n'))
+			k++;
+
+		if (k < len && json[k] != '{') {
+			r = bad(where, "not a JSON object");
+			goto out;
+		}
+		r = bad(where, "not valid JSON (%s)",
+			jerr == json_tokener_continue ? "text ends early" :
+			jerr == json_tokener_error_depth ? "nested too deeply" :
+			json_tokener_error_desc(jerr));
+		goto out;
+	}
+	/* Nothing but white space after the object. */
+	end = json_tokener_get_parse_end(tok);
+	for (; end < len; end++) {
+		if (json[end] != ' ' && json[end] != '\t' && json[end] != '\n' && json[end] != '\r') {
+			r = bad(where, "text after the JSON object");
+			goto out;
+		}
+	}
+	r = parse_object(root, where, t);
+out:
+	if (r < 0)
+		memset(t, 0, sizeof(*t));
+	json_object_put(root);
+	json_tokener_free(tok);
+	return r;
+}
+
+/* --------------------------------------------------------------- format */
+
+/* Standard padded base64 of public data (the envelope ciphertext and IV). */
+static char *b64(const uint8_t *in, size_t len)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc(4 * ((len + 2) / 3) + 1), *p = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		*p++ = tbl[v >> 18 & 63];
+		*p++ = tbl[v >> 12 & 63];
+		*p++ = tbl[v >> 6 & 63];
+		*p++ = tbl[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+
+		*p++ = tbl[v >> 18 & 63];
+		*p++ = tbl[v >> 12 & 63];
+		*p++ = i + 1 < len ? tbl[v >> 6 & 63] : '=';
+		*p++ = '=';
+	}
+	*p = '\0';
+	return out;
+}
+
+static int add_str(json_object *o, const char *key, const char *val)
+{
+	json_object *s = json_object_new_string(val);
+
+	if (!s)
+		return -ENOMEM;
+	if (json_object_object_add(o, key, s) < 0) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_b64(json_object *o, const char *key, const uint8_t *in, size_t len)
+{
+	char *s = b64(in, len);
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = add_str(o, key, s);
+	free(s);
+	return r;
+}
+
+int kmip_token_format(const struct kmip_token *t, char **json)
+{
+	json_object *o = NULL, *slots = NULL, *x;
+	char slot[16];
+	const char *text;
+	struct kmip_token check;
+	int r = -ENOMEM;
+
+	*json = NULL;
+	if (t->keyslot < 0 || t->keyslot >= LUKS2_KEYSLOTS ||
+	    (t->kind != KMIP_KIND_PASSPHRASE && t->kind != KMIP_KIND_VOLUME_KEY &&
+	     t->kind != KMIP_KIND_ENVELOPE))
+		return log_error_errno(-EINVAL, "cannot format a kmip token: bad kind or keyslot");
+	o = json_object_new_object();
+	slots = json_object_new_array();
+	if (!o || !slots)
+		goto out;
+	if (add_str(o, "type", KMIP_TOKEN_TYPE) < 0)
+		goto out;
+	snprintf(slot, sizeof(slot), "%d", t->keyslot);
+	x = json_object_new_string(slot);
+	if (!x || json_object_array_add(slots, x) < 0) {
+		json_object_put(x);
+		goto out;
+	}
+	if (json_object_object_add(o, "keyslots", slots) < 0)
+		goto out;
+	slots = NULL;
+	x = json_object_new_int(KMIP_TOKEN_VERSION);
+	if (!x || json_object_object_add(o, "kmip_version", x) < 0) {
+		json_object_put(x);
+		goto out;
+	}
+	if (add_str(o, "kind", kmip_kind_name(t->kind)) < 0 ||
+	    add_str(o, "uid", t->uid) < 0 ||
+	    add_str(o, "group", t->group[0] ? t->group : "default") < 0)
+		goto out;
+	if (t->kind == KMIP_KIND_VOLUME_KEY && t->wrap_uid[0] && add_str(o, "wrap_uid", t->wrap_uid) < 0)
+		goto out;
+	if (t->kind == KMIP_KIND_ENVELOPE &&
+	    (add_b64(o, "ciphertext", t->ciphertext, t->ciphertext_len) < 0 ||
+	     add_b64(o, "iv", t->iv, t->iv_len) < 0))
+		goto out;
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text)
+		goto out;
+	/* What we write must be what we read: the same strict check. */
+	r = kmip_token_parse(text, strlen(text), "new token", &check);
+	if (r < 0)
+		goto out;
+	*json = strdup(text);
+	r = *json ? 0 : -ENOMEM;
+out:
+	json_object_put(slots);
+	json_object_put(o);
+	return r;
+}

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unlock: for each kmip token of the device (in token order, or the one
+ * asked for), check the key's State, fetch or decrypt the secret, and hand
+ * it to libcryptsetup: the token's keyslot by passphrase (passphrase,
+ * envelope) or the volume key itself (volume-key).  With no name it only
+ * verifies the secret against the header and creates no mapping.
+ *
+ * Many volumes (--all): one child process per volume, all at once, each
+ * bounded by its own deadline; the parent kills a child that overruns it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "luks/luks_internal.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/secmem.h"
+
+#define TOKENS_MAX	32
+#define KILL_GRACE_MS	1000	/* a child's own deadline, then this, then SIGKILL */
+
+/* Activate (or check, name NULL) with a fetched secret. */
+static int activate(struct crypt_device *cd, const char *device, const char *name,
+		    const struct kmip_token *t, const uint8_t *secret, size_t len, bool is_vk,
+		    bool *fatal)
+{
+	char *pass = NULL;
+	size_t pass_len = 0;
+	int r, want;
+
+	if (is_vk) {
+		/* 0 when no keyslot is bound any more: then the digest alone decides. */
+		want = crypt_get_volume_key_size(cd);
+		if (want > 0 && (size_t)want != len)
+			return log_error_errno(-ELUKS, "%s: key '%s' is %zu bytes; the volume key of "
+					       "this volume is %d bytes: the token names the wrong "
+					       "key", device, t->uid, len, want);
+		r = crypt_activate_by_volume_key(cd, name, (const char *)secret, len, 0);
+	} else {
+		r = luks_secret_passphrase(secret, len, &pass, &pass_len);
+		if (r < 0)
+			return r;
+		r = crypt_activate_by_passphrase(cd, name, t->keyslot, pass, pass_len, 0);
+		secmem_free(pass);
+	}
+	if (r >= 0)
+		return 0;
+	if (r == -EPERM)	/* a wrong secret is this token's problem only */
+		return log_error_errno(-ELUKS, "%s: the secret of key '%s' does not unlock %s%d: "
+				       "the token names the wrong object, or the keyslot was changed",
+				       device, t->uid, is_vk ? "this volume (volume key), token keyslot "
+				       : "keyslot ", t->keyslot);
+	/* Anything else (no device-mapper, name in use...) no other token would avoid. */
+	*fatal = true;
+	return luks_crypt_fail(r, device, name ? "activating the mapping" : "checking the secret");
+}
+
+/* The network, TLS, a malformed or failed answer: the messages so far named no group. */
+static bool server_failure(int r)
+{
+	switch (r) {
+	case -ECONNREFUSED: case -ETIMEDOUT: case -EHOSTUNREACH: case -ENETUNREACH:
+	case -ENETDOWN: case -EHOSTDOWN: case -ECONNRESET: case -ECONNABORTED:
+	case -EADDRNOTAVAIL: case -EPIPE: case -EKEYREJECTED: case -EAGAIN:
+	case -EMSGSIZE: case -EPROTO: case -EPROTONOSUPPORT: case -EIO:
+	case -ECANCELED: case -ENODATA:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One token: fetch and activate.  *fatal: a LUKS failure no other token would avoid. */
+static int unlock_token(struct crypt_device *cd, const char *device, const char *name,
+			struct config *cfg, const struct unlock_opts *o, int64_t deadline,
+			int id, bool *fatal)
+{
+	struct kmip_token t;
+	struct luks_conn *conn = NULL;
+	uint8_t *secret = NULL;
+	size_t len = 0;
+	char kek[4096];
+	const char *kek_file = NULL;
+	bool is_vk = false;
+	int r;
+
+	*fatal = false;
+	r = luks_token_read(cd, device, id, &t);
+	if (r < 0)
+		return -ELUKS;
+	if (t.kind == KMIP_KIND_VOLUME_KEY && t.wrap_uid[0]) {
+		kek_file = o->kek_file;
+		if (!kek_file) {
+			if (luks_kek_default_path(cfg, t.wrap_uid, kek, sizeof(kek)) < 0) {
+				r = log_error_errno(-EINVAL, "%s token %d: wrapping key '%s' has no "
+						    "default key file name; pass --kek-file", device,
+						    id, t.wrap_uid);
+				goto out;
+			}
+			kek_file = kek;
+		}
+	}
+	r = luks_conn_open(cfg, t.group, deadline, &conn);
+	if (r < 0)
+		goto out;
+	log_debug("%s token %d: %s key '%s' from group [%s]", device, id, kmip_kind_name(t.kind),
+		  t.uid, t.group);
+	r = luks_fetch_secret(luks_conn_client(conn), &t, kek_file, &secret, &len, &is_vk);
+	if (r < 0) {
+		if (server_failure(r))
+			log_error("%s token %d: no usable answer from the server(s) of group [%s]: %s",
+				  device, id, t.group, r == -EKEYREJECTED ?
+				  "TLS or authentication failure" : strerror(-r));
+		goto out;
+	}
+	r = activate(cd, device, name, &t, secret, len, is_vk, fatal);
+	if (r == 0)
+		log_info("%s: %s with token %d (key '%s', kind %s)", device,
+			 name ? "unlocked" : "verified, no mapping created (check only)", id, t.uid,
+			 kmip_kind_name(t.kind));
+out:
+	secmem_free(secret);
+	luks_conn_close(conn);
+	explicit_bzero(&t, sizeof(t));
+	return r;
+}
+
+/*
+ * Is this volume open as name already?  Then unlocking is done (as
+ * systemd-cryptsetup does): nothing is fetched.  A mapping of that name of
+ * another volume is left to activation to refuse (-EEXIST).
+ */
+static bool already_open(struct crypt_device *cd, const char *device, const char *name)
+{
+	struct crypt_device *byname = NULL;
+	const char *mine = crypt_get_uuid(cd), *theirs;
+	bool same = false;
+
+	if (!luks_dm_available() || crypt_init_by_name(&byname, name) < 0)
+		return false;
+	luks_dev_log_to_ours(byname);
+	theirs = crypt_get_uuid(byname);
+	if (crypt_status(byname, name) >= CRYPT_ACTIVE && mine && theirs && !strcmp(mine, theirs)) {
+		log_info("%s: already unlocked as %s", device, name);
+		same = true;
+	}
+	crypt_free(byname);
+	return same;
+}
+
+int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
+		   const struct unlock_opts *o)
+{
+	static const struct unlock_opts defaults = { .token_id = -1 };
+	struct crypt_device *cd = NULL;
+	int ids[TOKENS_MAX], n, i, r, first = 0;
+	int64_t deadline;
+	bool fatal = false;
+
+	if (!o)
+		o = &defaults;
+	deadline = luks_now_ms() + (o->deadline_ms ? o->deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
+	r = luks_dev_open(device, &cd);
+	if (r < 0)
+		return r;
+	if (name && already_open(cd, device, name)) {
+		r = 0;
+		goto out;
+	}
+	n = luks_kmip_tokens(cd, ids, TOKENS_MAX);
+	if (o->token_id >= 0) {
+		for (i = 0; i < n && ids[i] != o->token_id; i++)
+			;
+		if (i == n) {
+			r = log_error_errno(-ELUKS, "%s: token %d is not a kmip token", device,
+					    o->token_id);
+			goto out;
+		}
+		ids[0] = o->token_id;
+		n = 1;
+	}
+	if (n == 0) {
+		r = log_error_errno(-ELUKS, "%s: no kmip token (bind it with 'kmipcrypt enroll %s')",
+				    device, device);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		r = unlock_token(cd, device, name, cfg, o, deadline, ids[i], &fatal);
+		if (r == 0)
+			goto out;
+		if (!first)
+			first = r;
+		if (fatal)
+			break;
+		if (i + 1 < n)
+			log_warn("%s: token %d did not unlock; trying token %d", device, ids[i],
+				 ids[i + 1]);
+	}
+	r = first;
+out:
+	crypt_free(cd);
+	return r;
+}
+
+int luks_unlock(const char *device, const char *name, struct config *cfg)
+{
+	return luks_unlock_ex(device, name, cfg, NULL);
+}
+
+/* ------------------------------------------------------------ many */
+
+struct child {
+	pid_t pid;
+	int64_t kill_at;
+	bool done;
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct config *cfg,
+		     const struct unlock_opts *o, int *results)
+{
+	static const struct unlock_opts defaults = { .token_id = -1 };
+	struct child *ch;
+	unsigned deadline_ms;
+	size_t i, left;
+	int status;
+
+	if (!o)
+		o = &defaults;
+	if (l->n == 0)
+		return 0;
+	deadline_ms = o->deadline_ms ? o->deadline_ms : LUKS_DEADLINE_MS_DEFAULT;
+	ch = calloc(l->n, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	fflush(NULL);
+	for (i = 0; i < l->n; i++) {
+		results[i] = -ECANCELED;
+		ch[i].pid = fork();
+		if (ch[i].pid < 0) {
+			results[i] = log_error_errno(-errno, "%s: cannot start a process: %m",
+						     l->v[i].device);
+			ch[i].done = true;
+			continue;
+		}
+		if (ch[i].pid == 0) {
+			int r = luks_unlock_ex(l->v[i].device, check_only ? NULL : l->v[i].name, cfg, o);
+
+			config_free(cfg);	/* this copy's key password: wiped, not just dropped */
+			fflush(NULL);
+			_exit(r < 0 && -r < 256 ? -r : r < 0 ? EIO : 0);
+		}
+		ch[i].kill_at = luks_now_ms() + deadline_ms + KILL_GRACE_MS;
+	}
+	for (;;) {
+		int64_t now = luks_now_ms();
+
+		left = 0;
+		for (i = 0; i < l->n; i++) {
+			pid_t p;
+
+			if (ch[i].done)
+				continue;
+			p = waitpid(ch[i].pid, &status, WNOHANG);
+			if (p == ch[i].pid) {
+				ch[i].done = true;
+				if (WIFEXITED(status))
+					results[i] = -WEXITSTATUS(status);
+				else if (results[i] != -ETIMEDOUT)
+					results[i] = log_error_errno(-EIO, "%s: the unlock process died "
+								     "(signal %d)", l->v[i].device,
+								     WTERMSIG(status));
+				continue;
+			}
+			if (now >= ch[i].kill_at && results[i] != -ETIMEDOUT) {
+				log_error("%s: no result within the time limit (%u ms); stopping it",
+					  l->v[i].device, deadline_ms);
+				kill(ch[i].pid, SIGKILL);
+				results[i] = -ETIMEDOUT;
+			}
+			left++;
+		}
+		if (left == 0)
+			break;
+		sleep_ms(10);
+	}
+	free(ch);
+	return 0;
+}

@@ -1,0 +1,65 @@
+#!/bin/bash
+# Shared by tests/integration/test-luks-*.sh (sourced after common.sh):
+# LUKS2 image files, token access, and the kmipcrypt wrapper.
+#
+# Images use PBKDF2 with 1000 iterations (LAB.md: argon2 costs 20 s here);
+# keyslot 0 holds the passphrase in $LAB_TMP/pass (no newline: a key file is
+# read whole, as cryptsetup does).
+
+printf 'old passphrase' >"$LAB_TMP/pass"
+
+# newimg NAME [luksFormat options]: a 32 MiB LUKS2 image, passphrase in keyslot 0
+newimg() {
+	local img=$LAB_TMP/$1.img
+	shift
+	rm -f "$img"
+	truncate -s 32M "$img"
+	cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+		--batch-mode "$@" "$img" "$LAB_TMP/pass" >/dev/null || fail "luksFormat $img"
+	echo "$img"
+}
+
+# The kmip token plugin may be installed on this machine (test-plugin.sh):
+# keep libcryptsetup's own tools from loading it, so that they show what is
+# in the header and accept hand-made (also broken) tokens.
+CS() { cryptsetup --disable-external-tokens "$@"; }
+
+# token_json IMG [ID]: the token's JSON
+token_json() { CS token export --token-id "${2:-0}" "$1"; }
+# json_field FIELD: one member of the JSON object on stdin ("" if absent)
+json_field() { "$LAB_PY" -c 'import json, sys; v = json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else (json.dumps(v) if isinstance(v, list) else v))' "$1"; }
+# token_put IMG ID JSON: replace token ID by JSON (no validation by a plugin)
+token_put() {
+	printf '%s' "$3" >"$LAB_TMP/token.json"
+	CS token import --token-replace --token-id "$2" --json-file "$LAB_TMP/token.json" "$1" ||
+		fail "token import into $1"
+}
+# token_edit IMG ID PYEXPR: rewrite token ID with a Python expression on t (a dict)
+token_edit() {
+	local j
+	j=$(token_json "$1" "$2" | "$LAB_PY" -c 'import json, sys
+t = json.load(sys.stdin)
+exec(sys.argv[1])
+print(json.dumps(t, separators=(",", ":")))' "$3") || fail "token_edit $3"
+	token_put "$1" "$2" "$j"
+}
+
+# header IMG: luksDump without the lines that change on every metadata write
+header() { CS luksDump "$1" | grep -v -E '^(Epoch|Metadata area|Keyslots area):'; }
+# keyslots IMG: the keyslot numbers in use, one line
+keyslots() { CS luksDump "$1" | sed -n 's/^  \([0-9]*\): luks2.*/\1/p' | tr '\n' ' '; }
+
+# ms_of CMD...: run CMD (output to $LAB_TMP/out, exit status to $LAB_TMP/rc), print its duration in ms
+ms_of() {
+	local t0
+	t0=$(lab_now_ms)
+	"$@" >"$LAB_TMP/out" 2>&1
+	echo $? >"$LAB_TMP/rc"
+	echo $(( $(lab_now_ms) - t0 ))
+}
+
+# expect_out RE WHAT: the output of the last expect_rc/expect_grep/ms_of matches RE
+expect_out() {
+	cp "$LAB_TMP/out" "$LAB_TMP/last"
+	expect_grep "$1" "$2" cat "$LAB_TMP/last"
+}

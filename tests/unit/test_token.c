@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Unit tests: the LUKS2 kmip token (src/luks/token.c) and the small pure
+ * helpers of src/luks (keyslot passphrase encoding, default KEK path).
+ *
+ * Good tokens of each kind parse to the right fields and survive a
+ * format/parse round trip byte for byte; every kind of invalid token is
+ * refused with -EINVAL and a message that names the problem: wrong JSON
+ * types, sizes, unknown kind, bad base64, extra, missing and misplaced
+ * fields, versions, keyslots, huge and deeply nested JSON, trailing text,
+ * NUL bytes.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "luks/luks.h"
+#include "luks/token.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/secmem.h"
+
+/* ------------------------------------------------------- log capture */
+
+static char last_log[LOG_LINE_MAX + 1];
+static unsigned n_logs;
+
+static void sink(enum log_level lvl, const char *msg, void *ctx)
+{
+	(void)lvl;
+	(void)ctx;
+	snprintf(last_log, sizeof(last_log), "%s", msg);
+	n_logs++;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	log_set_level(LOG_LVL_DEBUG);
+	log_set_sink(sink, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	log_set_sink(NULL, NULL);
+	return 0;
+}
+
+static int parse(const char *json, struct kmip_token *t)
+{
+	last_log[0] = '\0';
+	return kmip_token_parse(json, strlen(json), "test.img token 0", t);
+}
+
+/* --------------------------------------------------------- good tokens */
+
+#define UID_P	"5f6d7c1e-0a2b-4c3d-9e8f-0123456789ab"
+#define CT48	"rlnvqmcpkiUeMOY6MvSgMqcvjQjpFD7muePFrgGlUGNg7p/YfhfADxvFKG5T2ws/"
+#define IV16	"tcVkEOC3eTsMgRFch82XfQ=="
+
+static const char good_pass[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\","
+	"\"uid\":\"" UID_P "\",\"group\":\"default\"}";
+static const char good_vk[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"31\"],\"kmip_version\":1,\"kind\":\"volume-key\","
+	"\"uid\":\"42\",\"group\":\"dc-2.east_1\"}";
+static const char good_vk_wrap[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"0\"],\"kmip_version\":1,\"kind\":\"volume-key\","
+	"\"uid\":\"42\",\"group\":\"default\",\"wrap_uid\":\"kek-7\"}";
+static const char good_env[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"2\"],\"kmip_version\":1,\"kind\":\"envelope\","
+	"\"uid\":\"9\",\"group\":\"default\",\"ciphertext\":\"" CT48 "\",\"iv\":\"" IV16 "\"}";
+
+static void test_good_passphrase(void **state)
+{
+	struct kmip_token t;
+
+	(void)state;
+	assert_int_equal(parse(good_pass, &t), 0);
+	assert_int_equal(t.version, 1);
+	assert_int_equal(t.kind, KMIP_KIND_PASSPHRASE);
+	assert_int_equal(t.keyslot, 1);
+	assert_string_equal(t.uid, UID_P);
+	assert_string_equal(t.group, "default");
+	assert_string_equal(t.wrap_uid, "");
+	assert_int_equal(t.ciphertext_len, 0);
+	assert_int_equal(t.iv_len, 0);
+}
+
+static void test_good_volume_key(void **state)
+{
+	struct kmip_token t;
+
+	(void)state;
+	assert_int_equal(parse(good_vk, &t), 0);
+	assert_int_equal(t.kind, KMIP_KIND_VOLUME_KEY);
+	assert_int_equal(t.keyslot, 31);
+	assert_string_equal(t.group, "dc-2.east_1");
+	assert_string_equal(t.wrap_uid, "");
+	assert_int_equal(parse(good_vk_wrap, &t), 0);
+	assert_int_equal(t.keyslot, 0);
+	assert_string_equal(t.wrap_uid, "kek-7");
+}
+
+static void test_good_envelope(void **state)
+{
+	struct kmip_token t;
+	uint8_t ct[64], iv[16];
+
+	(void)state;
+	assert_int_equal(parse(good_env, &t), 0);
+	assert_int_equal(t.kind, KMIP_KIND_ENVELOPE);
+	assert_int_equal(t.ciphertext_len, 48);
+	assert_int_equal(t.iv_len, 16);
+	assert_int_equal(EVP_DecodeBlock(ct, (const unsigned char *)CT48, (int)strlen(CT48)), 48);
+	assert_memory_equal(t.ciphertext, ct, 48);
+	assert_int_equal(EVP_DecodeBlock(iv, (const unsigned char *)IV16, (int)strlen(IV16)), 18);
+	assert_memory_equal(t.iv, iv, 16);
+}
+
+/* White space around and inside is JSON; member order is free. */
+static void test_good_whitespace_order(void **state)
+{
+	struct kmip_token t;
+
+	(void)state;
+	assert_int_equal(parse(" {\n\t\"group\" : \"default\", \"uid\":\"1\", \"kind\":\"passphrase\",\n"
+			       "  \"kmip_version\": 1, \"keyslots\": [ \"7\" ], \"type\": \"kmip\" }\n ",
+			       &t), 0);
+	assert_int_equal(t.keyslot, 7);
+	assert_string_equal(t.uid, "1");
+}
+
+/* Not NUL-terminated: only len bytes are read. */
+static void test_good_not_terminated(void **state)
+{
+	struct kmip_token t;
+	size_t n = strlen(good_pass);
+	char *buf = malloc(n + 8);
+
+	(void)state;
+	memcpy(buf, good_pass, n);
+	memcpy(buf + n, "garbage!", 8);
+	assert_int_equal(kmip_token_parse(buf, n, "x", &t), 0);
+	assert_int_not_equal(kmip_token_parse(buf, n + 8, "x", &t), 0);
+	free(buf);
+}
+
+static void roundtrip(const char *json)
+{
+	struct kmip_token t, u;
+	char *out = NULL;
+
+	assert_int_equal(parse(json, &t), 0);
+	assert_int_equal(kmip_token_format(&t, &out), 0);
+	assert_non_null(out);
+	assert_string_equal(out, json);	/* the canonical spelling is what enroll writes */
+	assert_int_equal(parse(out, &u), 0);
+	assert_memory_equal(&t, &u, sizeof(t));
+	free(out);
+}
+
+static void test_roundtrip(void **state)
+{
+	(void)state;
+	roundtrip(good_pass);
+	roundtrip(good_vk);
+	roundtrip(good_vk_wrap);
+	roundtrip(good_env);
+}
+
+static void test_format_fields(void **state)
+{
+	struct kmip_token t, u;
+	char *out = NULL;
+	size_t i;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.version = 1;
+	t.kind = KMIP_KIND_ENVELOPE;
+	t.keyslot = 12;
+	strcpy(t.uid, "a/b\"c\\d");	/* JSON escapes, no slash escaping needed */
+	strcpy(t.group, "g");
+	for (i = 0; i < KMIP_ENVELOPE_MAX; i++)
+		t.ciphertext[i] = (uint8_t)(i * 7);
+	t.ciphertext_len = KMIP_ENVELOPE_MAX;
+	t.iv_len = 16;
+	assert_int_equal(kmip_token_format(&t, &out), 0);
+	assert_int_equal(parse(out, &u), 0);
+	assert_string_equal(u.uid, "a/b\"c\\d");
+	assert_int_equal(u.ciphertext_len, KMIP_ENVELOPE_MAX);
+	assert_memory_equal(u.ciphertext, t.ciphertext, KMIP_ENVELOPE_MAX);
+	assert_int_equal(u.keyslot, 12);
+	free(out);
+
+	/* Bad kind or keyslot: nothing written. */
+	t.kind = 0;
+	out = NULL;
+	assert_int_equal(kmip_token_format(&t, &out), -EINVAL);
+	assert_null(out);
+	t.kind = KMIP_KIND_PASSPHRASE;
+	t.keyslot = 32;
+	assert_int_equal(kmip_token_format(&t, &out), -EINVAL);
+	t.keyslot = -1;
+	assert_int_equal(kmip_token_format(&t, &out), -EINVAL);
+	/* An empty uid would not parse back: refused. */
+	t.keyslot = 1;
+	t.uid[0] = '\0';
+	assert_int_equal(kmip_token_format(&t, &out), -EINVAL);
+	assert_null(out);
+}
+
+/* ------------------------------------------------------- bad tokens */
+
+static const struct bad {
+	const char *json;
+	const char *why;	/* in the message */
+} bad[] = {
+	/* not a JSON object */
+	{ "", "empty JSON" },
+	{ "[]", "not a JSON object" },
+	{ "\"kmip\"", "not a JSON object" },
+	{ "null", "not a JSON object" },
+	{ "{", "not valid JSON" },
+	{ "{\"type\":\"kmip\",}", "not valid JSON" },
+	{ "{'type':'kmip'}", "not valid JSON" },
+	{ "{\"type\":\"kmip\"} {}", "JSON" },
+	{ "{\"type\":\"kmip\"} x", "JSON" },
+	/* type */
+	{ "{\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "no type" },
+	{ "{\"type\":\"kmipx\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "type is not" },
+	{ "{\"type\":\"KMIP\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "type is not" },
+	{ "{\"type\":1,\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "type is not a JSON string" },
+	/* format version */
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "no kmip_version" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "format version 2 is not supported" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":0,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "format version 0" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":-1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "format version -1" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":4294967297,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "format version" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":\"1\",\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "kmip_version is not a JSON integer" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1.0,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "kmip_version is not a JSON integer" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":true,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "kmip_version is not a JSON integer" },
+	/* kind */
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"uid\":\"u\",\"group\":\"default\"}",
+	  "no kind" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"tpm\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "unknown kind 'tpm'" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"Passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "unknown kind" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\\u0000x\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "unknown kind" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":1,\"uid\":\"u\",\"group\":\"default\"}",
+	  "kind is not a JSON string" },
+	/* keyslots */
+	{ "{\"type\":\"kmip\",\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "no keyslots" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "exactly one keyslot" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\",\"2\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "exactly one keyslot" },
+	{ "{\"type\":\"kmip\",\"keyslots\":\"1\",\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "keyslots is not a JSON array" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[1],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "keyslots[0] is not a string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"32\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "keyslots[0] is 32" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"01\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "not a keyslot number" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"-1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "not a keyslot number" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "not a keyslot number" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1 \"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "not a keyslot number" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"100\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "not a keyslot number" },
+	/* uid */
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"group\":\"default\"}",
+	  "no uid" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"\",\"group\":\"default\"}",
+	  "uid is empty" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":7,\"group\":\"default\"}",
+	  "uid is not a JSON string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":null,\"group\":\"default\"}",
+	  "uid is not a JSON string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":[\"u\"],\"group\":\"default\"}",
+	  "uid is not a JSON string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"a\\nb\",\"group\":\"default\"}",
+	  "printable ASCII" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"a\\u0000b\",\"group\":\"default\"}",
+	  "printable ASCII" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"caf\\u00e9\",\"group\":\"default\"}",
+	  "printable ASCII" },
+	/* group */
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\"}",
+	  "no group" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"\"}",
+	  "group is not a server group name" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"a b\"}",
+	  "group is not a server group name" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"../etc\"}",
+	  "group is not a server group name" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":5}",
+	  "group is not a server group name" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\","
+	  "\"group\":\"0123456789012345678901234567890123456789012345678901234567890123\"}",
+	  "group is not a server group name" },
+	/* extra and misplaced fields */
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"passphrase\":\"c2VjcmV0\"}", "unknown field 'passphrase'" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"envelope_uid\":\"3\"}", "unknown field 'envelope_uid'" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"x\\u0001y\":1}", "unknown field 'x?y'" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"wrap_uid\":\"k\"}", "field wrap_uid is not used by kind passphrase" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\"}", "field ciphertext is not used by kind passphrase" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"volume-key\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"iv\":\"" IV16 "\"}", "field iv is not used by kind volume-key" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"" IV16 "\",\"wrap_uid\":\"k\"}", "field wrap_uid is not used by kind envelope" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"volume-key\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"wrap_uid\":\"\"}", "wrap_uid is empty" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"volume-key\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"wrap_uid\":{}}", "wrap_uid is not a JSON string" },
+	/* envelope: missing, sizes, base64 */
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"iv\":\"" IV16 "\"}", "no ciphertext" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\"}", "no iv" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"@@@@\",\"iv\":\"" IV16 "\"}", "ciphertext is not valid base64" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"tcVkEOC3eTsMgRFch82XfQ\"}", "iv is not valid base64" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"tcVkEOC3eTsMgRFch82XfR==\"}", "iv is not valid base64" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"tcVkEOC3 eTsMgRFch82XfQ==\"}", "iv is not valid base64" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"AAAAAAAAAAA=\"}", "iv is 8 bytes" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"AAAAAAAAAAAAAAAAAAAAAAAA\"}", "iv decodes to more than 16" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"AAAAAAAAAAAAAAAAAAAA\",\"iv\":\"" IV16 "\"}", "ciphertext is 15 bytes" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"\",\"iv\":\"" IV16 "\"}", "ciphertext is empty" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":48,\"iv\":\"" IV16 "\"}", "ciphertext is not a JSON string" },
+	/* nesting */
+	{ "{\"type\":\"kmip\",\"keyslots\":[[[[[\"1\"]]]]],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "nested too deeply" },
+};
+
+static void test_bad_tokens(void **state)
+{
+	struct kmip_token t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r;
+
+		memset(&t, 0xA5, sizeof(t));
+		r = parse(bad[i].json, &t);
+		if (r != -EINVAL || !strstr(last_log, bad[i].why)) {
+			print_error("case %zu: %s\n  result %d, message: %s\n  expected: %s\n", i,
+				    bad[i].json, r, last_log, bad[i].why);
+			fail();
+		}
+		/* the message says where, and the output holds nothing half-parsed */
+		assert_non_null(strstr(last_log, "test.img token 0: invalid kmip token: "));
+		assert_int_equal(t.kind, 0);
+		assert_int_equal(t.uid[0], 0);
+	}
+}
+
+/* Every required field of each kind, one at a time. */
+static void test_each_missing(void **state)
+{
+	static const char *const fields[] = { "type", "keyslots", "kmip_version", "kind", "uid",
+					      "group", "ciphertext", "iv" };
+	struct kmip_token t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		char json[1024], *p;
+		char key[32];
+
+		snprintf(json, sizeof(json), "%s", good_env);
+		snprintf(key, sizeof(key), "\"%s\":", fields[i]);
+		p = strstr(json, key);
+		assert_non_null(p);
+		/* cut "key":value, up to the next top-level comma or the closing brace */
+		{
+			char *end = p + strlen(key);
+			int depth = 0;
+			bool str = false;
+
+			for (; *end; end++) {
+				if (*end == '"' && end[-1] != '\\')
+					str = !str;
+				else if (!str && (*end == '[' || *end == '{'))
+					depth++;
+				else if (!str && (*end == ']' || *end == '}') && depth > 0)
+					depth--;
+				else if (!str && depth == 0 && (*end == ',' || *end == '}'))
+					break;
+			}
+			if (*end == ',')
+				memmove(p, end + 1, strlen(end + 1) + 1);
+			else {	/* last member: drop the comma before it */
+				memmove(p - 1, end, strlen(end) + 1);
+			}
+		}
+		assert_int_equal(parse(json, &t), -EINVAL);
+		assert_non_null(strstr(last_log, "no "));
+	}
+}
+
+static void test_huge(void **state)
+{
+	struct kmip_token t;
+	size_t n = KMIP_TOKEN_JSON_MAX + 100, i;
+	char *big = malloc(n + 1), *p;
+
+	(void)state;
+	/* one byte over the cap, else well-formed */
+	i = (size_t)snprintf(big, n, "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,"
+			     "\"kind\":\"passphrase\",\"group\":\"default\",\"uid\":\"");
+	memset(big + i, 'u', KMIP_TOKEN_JSON_MAX - i - 1);
+	strcpy(big + KMIP_TOKEN_JSON_MAX - 1, "\"}");
+	assert_int_equal(strlen(big), KMIP_TOKEN_JSON_MAX + 1);
+	assert_int_equal(parse(big, &t), -EINVAL);
+	assert_non_null(strstr(last_log, "more than the 16384 accepted"));
+
+	/* within the cap, uid longer than 255 */
+	p = big + i + 256;
+	strcpy(p, "\"}");
+	assert_int_equal(parse(big, &t), -EINVAL);
+	assert_non_null(strstr(last_log, "uid is longer than 255 bytes"));
+	/* exactly 255: fine */
+	strcpy(big + i + 255, "\"}");
+	assert_int_equal(parse(big, &t), 0);
+	assert_int_equal(strlen(t.uid), 255);
+
+	/* deep nesting within the cap */
+	memset(big, '[', 8000);
+	memset(big + 8000, ']', 8000);
+	big[16000] = '\0';
+	assert_int_equal(parse(big, &t), -EINVAL);
+
+	/* many members within the cap */
+	p = big;
+	p += sprintf(p, "{\"type\":\"kmip\"");
+	for (i = 0; p - big < 16000; i++)
+		p += sprintf(p, ",\"f%zu\":%zu", i, i);
+	strcpy(p, "}");
+	assert_int_equal(parse(big, &t), -EINVAL);
+	free(big);
+}
+
+static void test_nul_and_null(void **state)
+{
+	struct kmip_token t;
+	char buf[sizeof(good_pass) + 1];
+
+	(void)state;
+	memcpy(buf, good_pass, sizeof(good_pass));
+	buf[10] = '\0';
+	assert_int_equal(kmip_token_parse(buf, sizeof(good_pass) - 1, "x", &t), -EINVAL);
+	assert_non_null(strstr(last_log, "NUL byte"));
+	assert_int_equal(kmip_token_parse(NULL, 0, "x", &t), -EINVAL);
+	assert_int_equal(kmip_token_parse(good_pass, strlen(good_pass), NULL, &t), 0);
+	assert_int_equal(kmip_token_parse(good_pass, strlen(good_pass), "x", NULL), -EINVAL);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static void test_kind_names(void **state)
+{
+	enum kmip_secret_kind k;
+
+	(void)state;
+	assert_string_equal(kmip_kind_name(KMIP_KIND_PASSPHRASE), "passphrase");
+	assert_string_equal(kmip_kind_name(KMIP_KIND_VOLUME_KEY), "volume-key");
+	assert_string_equal(kmip_kind_name(KMIP_KIND_ENVELOPE), "envelope");
+	assert_string_equal(kmip_kind_name(0), "unknown");
+	assert_string_equal(kmip_kind_name(99), "unknown");
+	assert_int_equal(kmip_kind_parse("envelope", &k), 0);
+	assert_int_equal(k, KMIP_KIND_ENVELOPE);
+	assert_int_equal(kmip_kind_parse("volume_key", &k), -EINVAL);
+	assert_int_equal(kmip_kind_parse("", &k), -EINVAL);
+	assert_int_equal(kmip_kind_parse(NULL, &k), -EINVAL);
+}
+
+/* The keyslot passphrase is exactly base64 (as OpenSSL spells it), in locked memory. */
+static void test_passphrase_encoding(void **state)
+{
+	uint8_t in[300];
+	char ref[512];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(RAND_bytes(in, sizeof(in)), 1);
+	for (len = 1; len <= sizeof(in); len++) {
+		char *p = NULL;
+		size_t plen = 0;
+		size_t before = secmem_in_use(NULL);
+
+		assert_int_equal(luks_secret_passphrase(in, len, &p, &plen), 0);
+		EVP_EncodeBlock((unsigned char *)ref, in, (int)len);
+		assert_string_equal(p, ref);
+		assert_int_equal(plen, strlen(ref));
+		assert_int_equal(secmem_in_use(NULL), before + 1);
+		secmem_free(p);
+	}
+	/* all byte values, to reach every alphabet character */
+	for (len = 0; len < 256; len++)
+		in[len] = (uint8_t)len;
+	{
+		char *p = NULL;
+		size_t plen;
+
+		assert_int_equal(luks_secret_passphrase(in, 255, &p, &plen), 0);
+		EVP_EncodeBlock((unsigned char *)ref, in, 255);
+		assert_string_equal(p, ref);
+		secmem_free(p);
+	}
+	{
+		char *p = (char *)1;
+		size_t plen = 1;
+
+		assert_int_equal(luks_secret_passphrase(in, 0, &p, &plen), -EINVAL);
+		assert_null(p);
+		assert_int_equal(luks_secret_passphrase(NULL, 3, &p, &plen), -EINVAL);
+	}
+}
+
+static void test_kek_default_path(void **state)
+{
+	struct config c = { 0 };
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(luks_kek_default_path(NULL, "42", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/etc/kmipcrypt/kek/42");
+	c.path = "/etc/kmipcrypt/kmipcrypt.conf";
+	assert_int_equal(luks_kek_default_path(&c, "a-B_9.z:1", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/etc/kmipcrypt/kek/a-B_9.z:1");
+	c.path = "/tmp/lab/k.conf";
+	assert_int_equal(luks_kek_default_path(&c, "7", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/tmp/lab/kek/7");
+	c.path = "k.conf";
+	assert_int_equal(luks_kek_default_path(&c, "7", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "./kek/7");
+	c.path = "/k.conf";
+	assert_int_equal(luks_kek_default_path(&c, "7", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "//kek/7");
+	/* no path tricks */
+	assert_int_equal(luks_kek_default_path(&c, "../x", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(luks_kek_default_path(&c, "a/b", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(luks_kek_default_path(&c, ".hidden", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(luks_kek_default_path(&c, "", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(luks_kek_default_path(&c, "a b", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(luks_kek_default_path(&c, "7", buf, 6), -ENAMETOOLONG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_passphrase),
+		cmocka_unit_test(test_good_volume_key),
+		cmocka_unit_test(test_good_envelope),
+		cmocka_unit_test(test_good_whitespace_order),
+		cmocka_unit_test(test_good_not_terminated),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_format_fields),
+		cmocka_unit_test(test_bad_tokens),
+		cmocka_unit_test(test_each_missing),
+		cmocka_unit_test(test_huge),
+		cmocka_unit_test(test_nul_and_null),
+		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_passphrase_encoding),
+		cmocka_unit_test(test_kek_default_path),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
