@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include <libcryptsetup.h>
@@ -81,57 +80,15 @@ static int worst(int a, int b)
 /* An existing passphrase from the terminal, echo off, into locked memory. */
 static int prompt_passphrase(const char *device, char **out, size_t *len)
 {
-	struct termios old, quiet;
-	bool restore = false;
-	size_t n = 0;
-	char *pw, c;
-	int fd, r = 0;
+	char prompt[PATH_MAX + 48];
+	int r;
 
-	*out = NULL;
-	*len = 0;
-	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return log_error_errno(-EINVAL, "no terminal to ask for the passphrase of %s; "
-				       "use --key-file", device);
-	pw = secmem_alloc(PASSPHRASE_MAX + 1);
-	if (!pw) {
-		close(fd);
-		return -ENOMEM;
-	}
-	dprintf(fd, "Enter an existing passphrase of %s: ", device);
-	if (tcgetattr(fd, &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
-	}
-	for (;;) {
-		ssize_t k = read(fd, &c, 1);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0 || c == '\n')
-			break;
-		if (n >= PASSPHRASE_MAX) {
-			r = log_error_errno(-EINVAL, "the passphrase is longer than %u bytes",
-					    PASSPHRASE_MAX);
-			break;
-		}
-		pw[n++] = c;
-	}
-	explicit_bzero(&c, sizeof(c));
-	if (restore)
-		tcsetattr(fd, TCSAFLUSH, &old);
-	dprintf(fd, "\n");
-	close(fd);
-	if (r == 0 && n == 0)
-		r = log_error_errno(-EINVAL, "empty passphrase");
-	if (r < 0) {
-		secmem_free(pw);
-		return r;
-	}
-	*out = pw;
-	*len = n;
-	return 0;
+	snprintf(prompt, sizeof(prompt), "Enter an existing passphrase of %s", device);
+	r = cli_prompt_secret(prompt, PASSPHRASE_MAX, out, len);
+	if (r == -ENOTTY)
+		r = log_error_errno(-EINVAL, "no terminal to ask for the passphrase of %s; "
+				    "use --key-file", device);
+	return r;
 }
 
 static int parse_timeout(const char *s, unsigned *ms)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <termios.h>
 #include <time.h>
@@ -35,29 +36,25 @@ static bool key_file_encrypted(const char *path)
 	return enc;
 }
 
-/*
- * Ask for the client key's password on the terminal, echo off, into locked
- * memory.  Only when a terminal is there: at boot and in scripts the
- * password comes from key_password_file.
- */
-static int prompt_key_password(struct config_group *g)
+int cli_prompt_secret(const char *prompt, size_t max, char **out, size_t *len)
 {
 	struct termios old, quiet;
-	char *pw = NULL;
-	size_t len = 0;
-	int fd = -1, r;
 	bool restore = false;
-	char c;
+	size_t n = 0;
+	char *pw = NULL, c = 0;
+	int fd, r = 0;
 
+	*out = NULL;
+	*len = 0;
 	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return 0;	/* no terminal: let TLS report the missing password */
-	pw = secmem_alloc(CONFIG_PASSWORD_MAX + 1);
+		return -ENOTTY;
+	pw = secmem_alloc(max + 1);
 	if (!pw) {
 		r = -ENOMEM;
 		goto out;
 	}
-	dprintf(fd, "Password for the client key %s: ", g->key);
+	dprintf(fd, "%s: ", prompt);
 	if (tcgetattr(fd, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
@@ -70,28 +67,48 @@ static int prompt_key_password(struct config_group *g)
 			continue;
 		if (k <= 0 || c == '\n')
 			break;
-		if (len >= CONFIG_PASSWORD_MAX) {
-			r = log_error_errno(-EINVAL, "the key password is longer than %d bytes",
-					    CONFIG_PASSWORD_MAX);
-			goto out;
+		if (n >= max) {
+			r = log_error_errno(-EINVAL, "the answer is longer than %zu bytes", max);
+			break;
 		}
-		pw[len++] = c;
+		pw[n++] = c;
 	}
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
 	dprintf(fd, "\n");
-	pw[len] = '\0';
+	if (r == 0 && n == 0)
+		r = log_error_errno(-EINVAL, "empty answer at the prompt");
+	if (r < 0)
+		goto out;
+	pw[n] = '\0';
+	*out = pw;
+	*len = n;
+	pw = NULL;
+out:
+	explicit_bzero(&c, sizeof(c));
+	close(fd);
+	secmem_free(pw);
+	return r;
+}
+
+/* The client key's password on the terminal: at boot and in scripts it comes from key_password_file. */
+static int prompt_key_password(struct config_group *g)
+{
+	char prompt[PATH_MAX + 32];
+	char *pw;
+	size_t len;
+	int r;
+
+	snprintf(prompt, sizeof(prompt), "Password for the client key %s", g->key);
+	r = cli_prompt_secret(prompt, CONFIG_PASSWORD_MAX, &pw, &len);
+	if (r == -ENOTTY)
+		return 0;	/* no terminal: let TLS report the missing password */
+	if (r < 0)
+		return r;
 	secmem_free(g->key_password);
 	g->key_password = pw;
 	g->tls.key_password = pw;
-	pw = NULL;
-	r = 0;
-out:
-	explicit_bzero(&c, sizeof(c));
-	if (restore)
-		tcsetattr(fd, TCSAFLUSH, &old);
-	if (fd >= 0)
-		close(fd);
-	secmem_free(pw);
-	return r;
+	return 0;
 }
 
 int cli_open_client(struct config **cfg, struct kmip_client **client)

@@ -31,4 +31,10 @@ const char *cli_time(int64_t t, char *buf, size_t len);
 /* Read a whole file (or stdin for "-") into locked memory, at most max bytes. */
 int cli_read_secret(const char *path, size_t max, uint8_t **out, size_t *len);
 
+/*
+ * Ask on /dev/tty with echo off; the answer (at most max bytes, not empty)
+ * into locked memory, NUL-terminated.  -ENOTTY when there is no terminal.
+ */
+int cli_prompt_secret(const char *prompt, size_t max, char **out, size_t *len);
+
 #endif

@@ -83,6 +83,7 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks.h"
+#include "luks/luks_internal.h"
 #include "luks/token.h"
 #include "net/transport.h"
 #include "util/config.h"
@@ -95,7 +96,6 @@
 
 #define PLUGIN_CONFIG_ENV	"KMIPCRYPT_CONFIG"
 #define PLUGIN_DEADLINE_MS	LUKS_DEADLINE_MS_DEFAULT	/* a whole open (30 s), every server and request */
-#define PLUGIN_PHASE_MIN_MS	100	/* below this per connect/handshake/read, give up */
 
 /*
  * Not static so that the unit test (which links this object) can lower it;
@@ -179,14 +179,6 @@ static void log_leave(struct crypt_device *prev)
 
 /* ------------------------------------------------------------- helpers */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *config_path(void)
 {
 	const char *p = secure_getenv(PLUGIN_CONFIG_ENV);
@@ -233,65 +225,6 @@ static int plugin_errno(int r)
 	return r;
 }
 
-/* ------------------------------------------------ bounded KMIP roundtrip */
-
-/*
- * The KMIP client's roundtrip for the plugin: the group's transport, its
- * per-phase timeout lowered when needed so that the worst case of the next
- * request fits before the deadline.
- */
-struct bounded_rt {
-	const struct config_group *g;
-	struct transport *t;
-	unsigned timeout_ms;		/* of t */
-	int64_t deadline;		/* CLOCK_MONOTONIC ms */
-};
-
-static unsigned group_timeout_ms(const struct config_group *g)
-{
-	return g->tls.timeout_ms ? g->tls.timeout_ms : TRANSPORT_DEFAULT_TIMEOUT_MS;
-}
-
-/* Worst case of one request in timeouts: connect and handshake per server, write, read. */
-static unsigned request_phases(const struct config_group *g)
-{
-	return 2 * (g->tls.n_servers ? g->tls.n_servers : 1) + 2;
-}
-
-static int bounded_roundtrip(void *ctx, const uint8_t *req, size_t req_len,
-			     uint8_t **resp, size_t *resp_len, bool idempotent)
-{
-	struct bounded_rt *x = ctx;
-	unsigned phases = request_phases(x->g), want;
-	int64_t left = x->deadline - now_ms();
-	struct transport_opts o;
-	int r;
-
-	(void)idempotent;	/* never resent: a resend could double the worst case */
-	if (x->t && (int64_t)phases * x->timeout_ms <= left)
-		return transport_roundtrip(x->t, req, req_len, resp, resp_len, false);
-
-	/* Leave an eighth of what is left as slack so that later requests rarely need a new session. */
-	want = group_timeout_ms(x->g);
-	if (left > 0 && (uint64_t)(left - left / 8) / phases < want)
-		want = (unsigned)((uint64_t)(left - left / 8) / phases);
-	if (left <= 0 || want < PLUGIN_PHASE_MIN_MS)
-		return log_error_errno(-ETIMEDOUT, "the token's time limit (%u ms for the whole "
-				       "unlock) is used up", token_kmip_deadline_ms);
-	if (x->t)
-		log_debug("lowering the timeout to %u ms per phase to stay within the %u ms limit",
-			  want, token_kmip_deadline_ms);
-	transport_free(x->t);
-	x->t = NULL;
-	o = x->g->tls;
-	o.timeout_ms = want;
-	r = transport_new(&o, &x->t);
-	if (r < 0)
-		return r;
-	x->timeout_ms = want;
-	return transport_roundtrip(x->t, req, req_len, resp, resp_len, false);
-}
-
 /* ----------------------------------------------------------------- open */
 
 static int token_open(struct crypt_device *cd, int token, char **buffer, size_t *buffer_len)
@@ -300,13 +233,11 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 	const char *json = NULL, *path;
 	struct kmip_token t;
 	struct config *cfg = NULL;
-	struct config_group *g;
-	struct kmip_client *c = NULL;
-	struct bounded_rt rt = { 0 };
+	struct luks_conn *conn = NULL;
 	uint8_t *secret = NULL;
 	size_t secret_len = 0;
 	bool is_volume_key = false;
-	int64_t t0 = now_ms();
+	int64_t t0 = luks_now_ms();
 	int r;
 
 	where_fmt(cd, token, where, sizeof(where));
@@ -340,36 +271,22 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 		r = -ENOENT;
 		goto out;
 	}
-	g = config_group(cfg, t.group);
-	if (!g) {
-		log_error("%s: the token names server group [%s], which %s does not have",
-			  where, t.group, path);
-		r = -ENOENT;
-		goto out;
-	}
-	r = config_group_load_password(g);
+	/* The same time-bounded connection as kmipcrypt unlock (luks/client.c). */
+	r = luks_conn_open(cfg, t.group, t0 + token_kmip_deadline_ms, &conn);
 	if (r < 0) {
-		log_error("%s: cannot read key_password_file %s of group [%s]: %s", where,
-			  g->key_password_file ? g->key_password_file : "-", t.group, strerror(-r));
+		log_error("%s: server group [%s] of %s is not usable (see above)", where, t.group, path);
 		r = -ENOENT;
 		goto out;
 	}
+	log_debug("%s: %s key '%s' from group [%s] (limit %u ms)",
+		  where, kmip_kind_name(t.kind), t.uid, t.group, token_kmip_deadline_ms);
 
-	rt.g = g;
-	rt.deadline = t0 + token_kmip_deadline_ms;
-	r = kmip_client_new_custom(bounded_roundtrip, &rt, g->kmip_version, &c);
-	if (r < 0)
-		goto out;
-	log_debug("%s: %s key '%s' from group [%s] (%u server(s), timeout_ms %u, limit %u ms)",
-		  where, kmip_kind_name(t.kind), t.uid, t.group, g->tls.n_servers,
-		  group_timeout_ms(g), token_kmip_deadline_ms);
-
-	r = luks_fetch_secret(c, &t, NULL, &secret, &secret_len, &is_volume_key);
+	r = luks_fetch_secret(luks_conn_client(conn), &t, NULL, &secret, &secret_len, &is_volume_key);
 	if (r < 0) {
 		/* Why is logged above (library); this says what it means for the unlock. */
 		if (is_server_failure(r))
 			log_error("%s: no usable answer from the KMS (group [%s], %lld ms); this token "
-				  "cannot unlock now", where, t.group, (long long)(now_ms() - t0));
+				  "cannot unlock now", where, t.group, (long long)(luks_now_ms() - t0));
 		else
 			log_error("%s: the KMS refuses key '%s'; this token cannot unlock", where, t.uid);
 		/*
@@ -394,11 +311,10 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 		goto out;
 	}
 	log_debug("%s: keyslot passphrase ready after %lld ms", where,
-		  (long long)(now_ms() - t0));
+		  (long long)(luks_now_ms() - t0));
 out:
 	secmem_free(secret);
-	kmip_client_free(c);
-	transport_free(rt.t);
+	luks_conn_close(conn);
 	config_free(cfg);
 	explicit_bzero(&t, sizeof(t));
 	return r < 0 ? plugin_errno(r) : 0;
