@@ -1,5 +1,5 @@
 # kmipcrypt: top-level build.  `make deps`, `make`, `make check`, `make demo`.
-PKGS       := libcryptsetup libssl libcrypto devmapper json-c libxml-2.0
+PKGS       := libcryptsetup libssl libcrypto devmapper blkid json-c libxml-2.0
 CC         ?= gcc
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

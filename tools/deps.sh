@@ -3,8 +3,8 @@
 # Only what is missing; apt-get needs root.
 set -eu
 pkgs="gcc make pkg-config libcryptsetup-dev libssl-dev libdevmapper-dev
-libjson-c-dev libxml2-dev libcmocka-dev cryptsetup-bin python3-pykmip
-openssl iproute2 nftables valgrind xxd clang libclang-rt-14-dev"
+libjson-c-dev libxml2-dev libblkid-dev libcmocka-dev cryptsetup-bin python3-pykmip
+openssl iproute2 nftables valgrind xxd clang libclang-rt-14-dev groff-base"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

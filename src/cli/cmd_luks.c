@@ -248,12 +248,15 @@ static void unlock_usage(FILE *f)
 {
 	fprintf(f,
 "Usage: kmipcrypt [-c FILE] unlock DEVICE [NAME] [--test] [--token ID] [--kek-file F]\n"
-"                 [--timeout T]\n"
+"                 [--timeout T] [--crypttab FILE]\n"
 "       kmipcrypt [-c FILE] unlock --all [--test] [--from LIST | --crypttab FILE]\n"
 "                 [--no-blkid] [--kek-file F] [--timeout T]\n\n"
 "Unlock a kmip-bound LUKS2 volume: check the key's State on the KMS (only Active\n"
-"unlocks), fetch or decrypt the secret, and open /dev/mapper/NAME (default\n"
-"luks-<UUID>).  Each kmip token of the volume is tried in turn.\n\n"
+"unlocks), fetch or decrypt the secret, and open /dev/mapper/NAME (default: the\n"
+"name of the device's /etc/crypttab line, else luks-<UUID>).  The options of that\n"
+"line discard, readonly, same-cpu-crypt, submit-from-crypt-cpus,\n"
+"no-read-workqueue and no-write-workqueue apply.  Each kmip token of the volume\n"
+"is tried in turn.\n\n"
 "  --test          verify the secret against the header; create no mapping\n"
 "  --token ID      only this token\n"
 "  --kek-file F    volume-key tokens with a wrapping key: the host copy of the KEK\n"
@@ -262,11 +265,11 @@ static void unlock_usage(FILE *f)
 "                  (default 30s; \"500ms\", \"10s\", \"2m\")\n"
 "  --all           every LUKS2 volume with a kmip token: block devices found by\n"
 "                  libblkid (TYPE=crypto_LUKS) and entries of /etc/crypttab (whose\n"
-"                  names are used), in parallel, each within its own time limit;\n"
-"                  the exit status is the worst of them\n"
+"                  names are used; noauto lines are skipped), in parallel, each\n"
+"                  within its own time limit; the exit status is the worst of them\n"
 "  --from LIST     with --all: only the volumes listed in LIST, one \"DEVICE [NAME]\"\n"
 "                  per line (# comments)\n"
-"  --crypttab F    with --all: read F instead of /etc/crypttab\n"
+"  --crypttab F    read F instead of /etc/crypttab\n"
 "  --no-blkid      with --all: do not scan block devices\n\n"
 "The server group comes from each token (enroll's -g).\n");
 }
@@ -289,6 +292,7 @@ int cmd_unlock(int argc, char **argv)
 	struct unlock_opts uo = { .token_id = -1 };
 	struct discover_opts dopt = { 0 };
 	struct luks_volume_list l = { 0 };
+	struct luks_volume tab = { 0 };
 	struct config *cfg = NULL;
 	bool test = false, all = false;
 	char name[64];
@@ -327,9 +331,8 @@ int cmd_unlock(int argc, char **argv)
 	} else {
 		if (argc - optind < 1 || argc - optind > 2)
 			return usage_error("unlock", "unlock takes DEVICE [NAME], or --all");
-		if (dopt.list_file || dopt.crypttab || dopt.no_blkid)
-			return usage_error("unlock", "--from, --crypttab and --no-blkid go with "
-					   "--all%s", "");
+		if (dopt.list_file || dopt.no_blkid)
+			return usage_error("unlock", "--from and --no-blkid go with --all%s", "");
 		if (test && argc - optind == 2)
 			return usage_error("unlock", "--test creates no mapping: no NAME");
 	}
@@ -341,9 +344,18 @@ int cmd_unlock(int argc, char **argv)
 	if (!all) {
 		const char *device = argv[optind], *mapname = NULL;
 
+		/* The device's crypttab line: its name (unless given) and its options. */
+		r = luks_crypttab_find(dopt.crypttab, device, &tab);
+		if (r < 0 && r != -ENOENT) {
+			r = exit_code_from_errno(r);
+			goto out;
+		}
+		uo.activate_flags = tab.activate_flags;
 		if (!test) {
 			if (argc - optind == 2) {
 				mapname = argv[optind + 1];
+			} else if (tab.name) {
+				mapname = tab.name;
 			} else {
 				struct crypt_device *cd = NULL;
 
@@ -400,6 +412,8 @@ int cmd_unlock(int argc, char **argv)
 	}
 out:
 	free(results);
+	free(tab.device);
+	free(tab.name);
 	luks_volume_list_free(&l);
 	config_free(cfg);
 	return r;

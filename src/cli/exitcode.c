@@ -32,6 +32,7 @@ int exit_code_from_errno(int r)
 		return EXIT_LUKS;
 	case -ENOENT:
 	case -ENOKEY:
+	case -EBADSLT:	/* EKEYMISMATCH, see luks/luks.h */
 	case -EKEYREVOKED:
 	case -EKEYEXPIRED:
 	case -EPERM:

@@ -4,19 +4,20 @@
  * a kmip token among the block devices libblkid finds (TYPE=crypto_LUKS) and
  * the entries of /etc/crypttab, or only those of a list file.
  *
- * libblkid is opened at run time (dlopen of libblkid.so.1, which
- * libcryptsetup itself depends on), so that the build needs no extra
- * library; if it cannot be loaded the scan is skipped with a warning and
- * crypttab still counts.
+ * crypttab(5) as systemd reads it: NAME DEVICE [KEYFILE [OPTIONS]].  The
+ * options that change the mapping are applied (crypttab_options()); noauto
+ * keeps the volume out of --all; header= (detached header) is not supported
+ * and skips the line; the rest are systemd's and ignored.
  */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <blkid.h>
 
 #include "luks/luks_internal.h"
 #include "util/log.h"
@@ -26,8 +27,10 @@
 
 struct found {
 	struct luks_volume_list *l;
-	dev_t *ids;		/* st_rdev (block devices) or st_dev^st_ino (files), parallel to l->v */
-	ino_t *inos;
+	/* Every device seen so far, listed or not, so that each counts once. */
+	dev_t *ids;		/* st_rdev (block devices) or st_dev (files) */
+	ino_t *inos;		/* 0 (block devices) or st_ino (files) */
+	size_t n_seen;
 };
 
 void luks_volume_list_free(struct luks_volume_list *l)
@@ -73,31 +76,73 @@ static bool has_kmip_token(const char *device, char *uuid, size_t uuid_len)
 	return n > 0;
 }
 
-static int add(struct found *f, const char *device, const char *name)
+/* The identity of a device path: the same block device or file by any name. */
+static int device_id(const char *device, dev_t *id, ino_t *ino)
 {
-	struct luks_volume *v;
 	struct stat st;
-	char uuid[64] = "", def[80];
-	dev_t id;
-	ino_t ino = 0;
-	size_t i;
 
 	if (stat(device, &st) < 0) {
 		log_debug("%s: %m; skipped", device);
-		return 0;
+		return -errno;
 	}
+	*ino = 0;
 	if (S_ISBLK(st.st_mode)) {
-		id = st.st_rdev;
+		*id = st.st_rdev;
 	} else if (S_ISREG(st.st_mode)) {
-		id = st.st_dev;
-		ino = st.st_ino;
+		*id = st.st_dev;
+		*ino = st.st_ino;
 	} else {
 		log_debug("%s: neither a block device nor a file; skipped", device);
-		return 0;
+		return -ENOTBLK;
 	}
-	for (i = 0; i < f->l->n; i++)
+	return 0;
+}
+
+/* Remember (id, ino); false if it was seen before. */
+static int see(struct found *f, dev_t id, ino_t ino, bool *first)
+{
+	dev_t *ids;
+	ino_t *inos;
+	size_t i;
+
+	*first = false;
+	for (i = 0; i < f->n_seen; i++)
 		if (f->ids[i] == id && f->inos[i] == ino)
-			return 0;	/* seen: the first source (crypttab before blkid) names it */
+			return 0;
+	ids = realloc(f->ids, (f->n_seen + 1) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	f->ids = ids;
+	inos = realloc(f->inos, (f->n_seen + 1) * sizeof(*inos));
+	if (!inos)
+		return -ENOMEM;
+	f->inos = inos;
+	f->ids[f->n_seen] = id;
+	f->inos[f->n_seen] = ino;
+	f->n_seen++;
+	*first = true;
+	return 0;
+}
+
+/*
+ * Add device (named name, NULL: luks-<UUID>) if it is a LUKS2 volume with a
+ * kmip token and was not seen before.  skip: count it as seen, list it not
+ * (crypttab's noauto, an unsupported line), so that the scan does not add it.
+ */
+static int add(struct found *f, const char *device, const char *name, uint32_t flags, bool skip)
+{
+	struct luks_volume *v;
+	char uuid[64] = "", def[80];
+	dev_t id;
+	ino_t ino;
+	bool first;
+	int r;
+
+	if (device_id(device, &id, &ino) < 0)
+		return 0;
+	r = see(f, id, ino, &first);
+	if (r < 0 || !first || skip)
+		return r;	/* seen: the first source (crypttab before blkid) decides */
 	if (!has_kmip_token(device, uuid, sizeof(uuid))) {
 		log_debug("%s: no LUKS2 header with a kmip token; skipped", device);
 		return 0;
@@ -110,27 +155,15 @@ static int add(struct found *f, const char *device, const char *name)
 	if (!v)
 		return -ENOMEM;
 	f->l->v = v;
-	{
-		dev_t *ids = realloc(f->ids, (f->l->n + 1) * sizeof(*ids));
-		ino_t *inos;
-
-		if (!ids)
-			return -ENOMEM;
-		f->ids = ids;
-		inos = realloc(f->inos, (f->l->n + 1) * sizeof(*inos));
-		if (!inos)
-			return -ENOMEM;
-		f->inos = inos;
-	}
-	f->l->v[f->l->n].device = strdup(device);
-	f->l->v[f->l->n].name = strdup(name);
-	if (!f->l->v[f->l->n].device || !f->l->v[f->l->n].name) {
-		free(f->l->v[f->l->n].device);
-		free(f->l->v[f->l->n].name);
+	v = &f->l->v[f->l->n];
+	v->device = strdup(device);
+	v->name = strdup(name);
+	v->activate_flags = flags;
+	if (!v->device || !v->name) {
+		free(v->device);
+		free(v->name);
 		return -ENOMEM;
 	}
-	f->ids[f->l->n] = id;
-	f->inos[f->l->n] = ino;
 	f->l->n++;
 	log_debug("%s: kmip-bound volume, mapping name %s", device, name);
 	return 0;
@@ -179,7 +212,7 @@ static int read_list(struct found *f, const char *path)
 			r = log_error_errno(-EINVAL, "%s:%u: expected 'DEVICE [NAME]'", path, lineno);
 			break;
 		}
-		r = add(f, fl[0], n > 1 ? fl[1] : NULL);
+		r = add(f, fl[0], n > 1 ? fl[1] : NULL, 0, false);
 		if (r < 0)
 			break;
 	}
@@ -209,9 +242,61 @@ static void crypttab_device(const char *spec, char *buf, size_t len)
 	snprintf(buf, len, "%s", spec);
 }
 
-static int read_crypttab(struct found *f, const char *path, bool must_exist)
+struct crypttab_line {
+	const char *name;
+	char device[PATH_MAX];
+	uint32_t flags;		/* CRYPT_ACTIVATE_* */
+	bool noauto;
+	bool unsupported;	/* header=: a detached header, not ours to open */
+};
+
+/*
+ * The fourth field, comma-separated: the options that shape the mapping
+ * (as systemd-cryptsetup maps them); noauto; header=.  Everything else is
+ * systemd's business (nofail, _netdev, x-systemd.*, tries=, timeout=...).
+ */
+static void crypttab_options(char *opts, const char *where, struct crypttab_line *e)
 {
-	char line[LIST_LINE_MAX + 2], dev[PATH_MAX], *fl[4];
+	static const struct { const char *name; uint32_t flag; } flags[] = {
+		{ "discard", CRYPT_ACTIVATE_ALLOW_DISCARDS },
+		{ "readonly", CRYPT_ACTIVATE_READONLY },
+		{ "read-only", CRYPT_ACTIVATE_READONLY },
+		{ "same-cpu-crypt", CRYPT_ACTIVATE_SAME_CPU_CRYPT },
+		{ "submit-from-crypt-cpus", CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS },
+		{ "no-read-workqueue", CRYPT_ACTIVATE_NO_READ_WORKQUEUE },
+		{ "no-write-workqueue", CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE },
+	};
+	char *save = NULL, *o;
+	size_t i;
+
+	for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			if (strcmp(o, flags[i].name) == 0)
+				break;
+		if (i < sizeof(flags) / sizeof(flags[0]))
+			e->flags |= flags[i].flag;
+		else if (strcmp(o, "noauto") == 0)
+			e->noauto = true;
+		else if (strncmp(o, "header=", 7) == 0)
+			e->unsupported = true;
+		else
+			log_debug("%s: option '%s' is not kmipcrypt's; ignored", where, o);
+	}
+	if (e->unsupported)
+		log_warn("%s: %s has a detached header (header=), which kmipcrypt does not "
+			 "support; skipped", where, e->name);
+}
+
+/*
+ * Each line of a crypttab, parsed, to fn (nonzero return: stop with it).
+ * A missing file is no line at all unless must_exist.
+ */
+static int crypttab_each(const char *path, bool must_exist,
+			 int (*fn)(const struct crypttab_line *e, void *ctx), void *ctx)
+{
+	char line[LIST_LINE_MAX + 2], where[PATH_MAX + 16], *fl[4];
+	struct crypttab_line e;
+	unsigned lineno = 0;
 	FILE *fp;
 	int n, r = 0;
 
@@ -223,77 +308,112 @@ static int read_crypttab(struct found *f, const char *path, bool must_exist)
 		}
 		return log_error_errno(-errno, "cannot open %s: %m", path);
 	}
-	while (fgets(line, sizeof(line), fp)) {
+	while (r == 0 && fgets(line, sizeof(line), fp)) {
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		if (!strchr(line, '\n') && !feof(fp)) {
+			log_warn("%s: line too long; skipped", where);
+			while (fgets(line, sizeof(line), fp) && !strchr(line, '\n'))
+				;
+			continue;
+		}
 		n = fields(line, fl, 4);
 		if (n < 2)
 			continue;
-		crypttab_device(fl[1], dev, sizeof(dev));
-		r = add(f, dev, fl[0]);
-		if (r < 0)
-			break;
+		memset(&e, 0, sizeof(e));
+		e.name = fl[0];
+		crypttab_device(fl[1], e.device, sizeof(e.device));
+		if (n > 3)
+			crypttab_options(fl[3], where, &e);
+		r = fn(&e, ctx);
 	}
 	fclose(fp);
+	return r < 0 ? r : 0;
+}
+
+static int add_crypttab_line(const struct crypttab_line *e, void *ctx)
+{
+	if (e->noauto)
+		log_debug("%s: noauto in crypttab; not unlocked by --all", e->name);
+	return add(ctx, e->device, e->name, e->flags, e->noauto || e->unsupported);
+}
+
+struct lookup {
+	dev_t id;
+	ino_t ino;
+	struct luks_volume *out;
+	bool found;
+};
+
+static int match_crypttab_line(const struct crypttab_line *e, void *ctx)
+{
+	struct lookup *k = ctx;
+	dev_t id;
+	ino_t ino;
+
+	if (e->unsupported || device_id(e->device, &id, &ino) < 0 || id != k->id || ino != k->ino)
+		return 0;
+	k->out->name = strdup(e->name);
+	if (!k->out->name)
+		return -ENOMEM;
+	k->out->activate_flags = e->flags;
+	k->found = true;
+	return 1;	/* the first line for a device is the one systemd uses */
+}
+
+int luks_crypttab_find(const char *crypttab, const char *device, struct luks_volume *out)
+{
+	struct lookup k = { .out = out };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = device_id(device, &k.id, &k.ino);
+	if (r < 0)
+		return -ENOENT;
+	r = crypttab_each(crypttab ? crypttab : CRYPTTAB_PATH, crypttab != NULL,
+			  match_crypttab_line, &k);
+	if (r < 0)
+		goto fail;
+	if (!k.found)
+		return -ENOENT;
+	out->device = strdup(device);
+	if (!out->device) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	free(out->name);
+	out->name = NULL;
 	return r;
 }
 
-/* libblkid, loaded at run time: just the device iteration of its cache API. */
-struct blkid_api {
-	void *h;
-	int (*get_cache)(void **cache, const char *filename);
-	void (*put_cache)(void *cache);
-	int (*probe_all)(void *cache);
-	void *(*iterate_begin)(void *cache);
-	int (*set_search)(void *iter, const char *type, const char *value);
-	int (*next)(void *iter, void **dev);
-	void (*iterate_end)(void *iter);
-	const char *(*devname)(void *dev);
-};
-
+/* Every block device libblkid probes as crypto_LUKS (no cache file is read or written). */
 static int scan_blkid(struct found *f)
 {
-	struct blkid_api b = { 0 };
-	void *cache = NULL, *iter, *dev;
+	blkid_cache cache = NULL;
+	blkid_dev_iterate iter;
+	blkid_dev dev;
 	int r = 0;
 
-	b.h = dlopen("libblkid.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!b.h) {
-		log_warn("libblkid cannot be loaded (%s); block devices are not scanned, only "
-			 "crypttab", dlerror());
+	if (blkid_get_cache(&cache, "/dev/null") < 0) {
+		log_warn("libblkid: cannot make a cache; block devices are not scanned, only "
+			 "crypttab");
 		return 0;
 	}
-	*(void **)&b.get_cache = dlsym(b.h, "blkid_get_cache");
-	*(void **)&b.put_cache = dlsym(b.h, "blkid_put_cache");
-	*(void **)&b.probe_all = dlsym(b.h, "blkid_probe_all");
-	*(void **)&b.iterate_begin = dlsym(b.h, "blkid_dev_iterate_begin");
-	*(void **)&b.set_search = dlsym(b.h, "blkid_dev_set_search");
-	*(void **)&b.next = dlsym(b.h, "blkid_dev_next");
-	*(void **)&b.iterate_end = dlsym(b.h, "blkid_dev_iterate_end");
-	*(void **)&b.devname = dlsym(b.h, "blkid_dev_devname");
-	if (!b.get_cache || !b.put_cache || !b.probe_all || !b.iterate_begin || !b.set_search ||
-	    !b.next || !b.iterate_end || !b.devname) {
-		log_warn("libblkid lacks the functions needed; block devices are not scanned");
-		goto out;
-	}
-	/* No cache file: probe what is there now, write nothing. */
-	if (b.get_cache(&cache, "/dev/null") < 0) {
-		log_warn("libblkid: cannot make a cache; block devices are not scanned");
-		goto out;
-	}
-	b.probe_all(cache);
-	iter = b.iterate_begin(cache);
+	blkid_probe_all(cache);
+	iter = blkid_dev_iterate_begin(cache);
 	if (iter) {
-		b.set_search(iter, "TYPE", "crypto_LUKS");
-		while (r == 0 && b.next(iter, &dev) == 0) {
-			const char *name = b.devname(dev);
+		blkid_dev_set_search(iter, "TYPE", "crypto_LUKS");
+		while (r == 0 && blkid_dev_next(iter, &dev) == 0) {
+			const char *name = blkid_dev_devname(dev);
 
 			if (name)
-				r = add(f, name, NULL);
+				r = add(f, name, NULL, 0, false);
 		}
-		b.iterate_end(iter);
+		blkid_dev_iterate_end(iter);
 	}
-	b.put_cache(cache);
-out:
-	dlclose(b.h);
+	blkid_put_cache(cache);
 	return r;
 }
 
@@ -307,8 +427,8 @@ int luks_discover(const struct discover_opts *o, struct luks_volume_list *out)
 	if (o && o->list_file) {
 		r = read_list(&f, o->list_file);
 	} else {
-		r = read_crypttab(&f, o && o->crypttab ? o->crypttab : CRYPTTAB_PATH,
-				  o && o->crypttab);
+		r = crypttab_each(o && o->crypttab ? o->crypttab : CRYPTTAB_PATH,
+				  o && o->crypttab, add_crypttab_line, &f);
 		if (r == 0 && !(o && o->no_blkid))
 			r = scan_blkid(&f);
 	}

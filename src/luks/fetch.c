@@ -103,8 +103,9 @@ int luks_check_key(struct kmip_client *c, const struct kmip_token *t, int *state
 				       "unlock", t->uid, a.state);
 	}
 	if ((a.present & KMIP_ATTR_OBJECT_TYPE) && a.object_type != want)
-		return log_error_errno(-ENOKEY, "key '%s' is %s; a %s token needs %s: the token names "
-				       "the wrong object", t->uid, object_type_name(a.object_type),
+		return log_error_errno(-EKEYMISMATCH, "key '%s' is %s; a %s token needs %s: the "
+				       "token names the wrong object", t->uid,
+				       object_type_name(a.object_type),
 				       kmip_kind_name(t->kind), object_type_name(want));
 	return 0;
 }
@@ -209,7 +210,8 @@ static int fetch_get(struct kmip_client *c, const struct kmip_token *t, const ch
 		uint32_t got = obj.object_type;
 
 		kmip_object_clear(&obj);
-		return log_error_errno(-ENOKEY, "key '%s' is %s; a %s token needs %s", t->uid,
+		return log_error_errno(-EKEYMISMATCH, "key '%s' is %s; a %s token needs %s: the token "
+				       "names the wrong object", t->uid,
 				       object_type_name(got), kmip_kind_name(t->kind),
 				       object_type_name(want));
 	}
@@ -222,12 +224,14 @@ static int fetch_get(struct kmip_client *c, const struct kmip_token *t, const ch
 		size_t n = obj.material_len;
 
 		kmip_object_clear(&obj);
-		return log_error_errno(-ENOKEY, "key '%s': a secret of %zu bytes; a keyslot secret is "
-				       "%u to %u bytes", t->uid, n, SECRET_MIN, SECRET_MAX);
+		return log_error_errno(-EKEYMISMATCH, "key '%s': a secret of %zu bytes; a keyslot "
+				       "secret is %u to %u bytes: the token names the wrong object",
+				       t->uid, n, SECRET_MIN, SECRET_MAX);
 	}
 	if (obj.material_len == 0) {
 		kmip_object_clear(&obj);
-		return log_error_errno(-ENOKEY, "key '%s' has no key material", t->uid);
+		return log_error_errno(-EKEYMISMATCH, "key '%s' has no key material: the token names "
+				       "the wrong object", t->uid);
 	}
 	*secret = obj.material;	/* locked memory, ours now */
 	*len = obj.material_len;
@@ -256,9 +260,9 @@ static int fetch_decrypt(struct kmip_client *c, const struct kmip_token *t,
 		return server_refusal(c, r, t->uid, "decrypting with");
 	if (n < SECRET_MIN || n > SECRET_MAX) {
 		secmem_free(out);
-		return log_error_errno(-ENOKEY, "key '%s' decrypted the envelope to %zu bytes; a "
-				       "keyslot secret is %u to %u bytes", t->uid, n, SECRET_MIN,
-				       SECRET_MAX);
+		return log_error_errno(-EKEYMISMATCH, "key '%s' decrypted the envelope to %zu bytes; a "
+				       "keyslot secret is %u to %u bytes: the token names the wrong "
+				       "key", t->uid, n, SECRET_MIN, SECRET_MAX);
 	}
 	*secret = out;
 	*len = n;

@@ -4,8 +4,9 @@
  * unbind, status.  On block devices and image files alike (libcryptsetup).
  *
  * Errors: negative errno.  KMIP and transport errors pass through as they
- * are (-ENOENT -EKEYREVOKED -ENOKEY -EPERM: key not usable, exit 4; network
- * exit 2; TLS exit 3).  A libcryptsetup failure is logged with its own errno
+ * are (-ENOENT -EKEYREVOKED -ENOKEY -EPERM, and -EKEYMISMATCH below: key
+ * not usable, exit 4; network exit 2; TLS exit 3).  A libcryptsetup
+ * failure is logged with its own errno
  * and message and returned as -ELUKS (exit 5), because its errnos collide
  * with KMIP's (-EPERM is "wrong passphrase" there, "permission denied" here).
  */
@@ -20,6 +21,13 @@
 #include "luks/token.h"
 
 #define ELUKS EMEDIUMTYPE	/* "LUKS operation failed": see above */
+/*
+ * The token names an object that cannot be its secret: another Object Type
+ * than the kind needs, or material of an impossible size.  Exit 4 like the
+ * other unusable keys, but its own errno: unlike Pre-Active it is no state
+ * to wait out, and the token plugin lets libcryptsetup try the next token.
+ */
+#define EKEYMISMATCH EBADSLT
 
 struct config;
 struct kmip_client;
@@ -65,8 +73,9 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
  * Compromised, -ENOENT destroyed or not found, -EPERM another owner's), then
  * fetch (passphrase, volume-key) or decrypt (envelope).  *secret is locked
  * memory (secmem_free()).  For volume-key, *is_volume_key is set.
- * -ENOKEY also for an object that is not what the kind needs (Secret Data
- * for passphrase, a Symmetric Key for volume-key and envelope).
+ * -EKEYMISMATCH for an object that is not what the kind needs (Secret Data
+ * for passphrase, a Symmetric Key for volume-key and envelope) or a secret
+ * of an impossible size.
  * volume-key with a wrap_uid needs kek_file (else -EINVAL).
  * No global state, no prompt, no exit: usable from the token plugin.
  */
@@ -84,6 +93,7 @@ struct unlock_opts {
 				 * NULL: luks_kek_default_path() */
 	int token_id;		/* -1: every kmip token of the device in turn */
 	unsigned deadline_ms;	/* the whole unlock of this device; 0: LUKS_DEADLINE_MS_DEFAULT */
+	uint32_t activate_flags;	/* CRYPT_ACTIVATE_*, e.g. crypttab's options */
 };
 int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 		   const struct unlock_opts *o);
@@ -104,6 +114,7 @@ int luks_secret_passphrase(const uint8_t *secret, size_t len, char **pass, size_
 struct luks_volume {
 	char *device;		/* path, as found or listed */
 	char *name;		/* mapping name: crypttab's, the list's, or "luks-<UUID>" */
+	uint32_t activate_flags;	/* CRYPT_ACTIVATE_* from crypttab's options */
 };
 
 struct luks_volume_list {
@@ -120,11 +131,22 @@ struct discover_opts {
 /*
  * The LUKS2 volumes with at least one kmip token: from list_file only, or
  * else from libblkid (TYPE=crypto_LUKS) and crypttab, without duplicates
- * (same device by st_rdev/inode).  Volumes without a kmip token are left out
- * (logged at debug level).
+ * (same device by st_rdev/inode; crypttab's line wins).  Volumes without a
+ * kmip token are left out (logged at debug level), as are crypttab lines
+ * with noauto or header= (a detached header: not supported, warned).
  */
 int luks_discover(const struct discover_opts *o, struct luks_volume_list *out);
 void luks_volume_list_free(struct luks_volume_list *l);
+
+/*
+ * The crypttab line of device (the same block device or file, whatever name
+ * the line uses): its NAME and the activation flags of its options
+ * (discard, readonly, same-cpu-crypt, submit-from-crypt-cpus,
+ * no-read-workqueue, no-write-workqueue).  crypttab NULL: /etc/crypttab,
+ * which may be missing.  -ENOENT: no line for device.  out->device and
+ * out->name are allocated (free()).
+ */
+int luks_crypttab_find(const char *crypttab, const char *device, struct luks_volume *out);
 
 /*
  * Unlock every volume of l in parallel, one child process each, each with

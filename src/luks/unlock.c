@@ -29,7 +29,7 @@
 /* Activate (or check, name NULL) with a fetched secret. */
 static int activate(struct crypt_device *cd, const char *device, const char *name,
 		    const struct kmip_token *t, const uint8_t *secret, size_t len, bool is_vk,
-		    bool *fatal)
+		    uint32_t flags, bool *fatal)
 {
 	char *pass = NULL;
 	size_t pass_len = 0;
@@ -42,12 +42,12 @@ static int activate(struct crypt_device *cd, const char *device, const char *nam
 			return log_error_errno(-ELUKS, "%s: key '%s' is %zu bytes; the volume key of "
 					       "this volume is %d bytes: the token names the wrong "
 					       "key", device, t->uid, len, want);
-		r = crypt_activate_by_volume_key(cd, name, (const char *)secret, len, 0);
+		r = crypt_activate_by_volume_key(cd, name, (const char *)secret, len, flags);
 	} else {
 		r = luks_secret_passphrase(secret, len, &pass, &pass_len);
 		if (r < 0)
 			return r;
-		r = crypt_activate_by_passphrase(cd, name, t->keyslot, pass, pass_len, 0);
+		r = crypt_activate_by_passphrase(cd, name, t->keyslot, pass, pass_len, flags);
 		secmem_free(pass);
 	}
 	if (r >= 0)
@@ -59,7 +59,34 @@ static int activate(struct crypt_device *cd, const char *device, const char *nam
 				       : "keyslot ", t->keyslot);
 	/* Anything else (no device-mapper, name in use...) no other token would avoid. */
 	*fatal = true;
-	return luks_crypt_fail(r, device, name ? "activating the mapping" : "checking the secret");
+	if (name) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "activating the mapping %s", name);
+		return luks_crypt_fail(r, device, what);
+	}
+	return luks_crypt_fail(r, device, "checking the secret");
+}
+
+/* The CRYPT_ACTIVATE_* flags crypttab can set, for messages. */
+static void flags_text(uint32_t flags, char *buf, size_t len)
+{
+	static const struct { uint32_t flag; const char *name; } names[] = {
+		{ CRYPT_ACTIVATE_ALLOW_DISCARDS, "discard" },
+		{ CRYPT_ACTIVATE_READONLY, "readonly" },
+		{ CRYPT_ACTIVATE_SAME_CPU_CRYPT, "same-cpu-crypt" },
+		{ CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS, "submit-from-crypt-cpus" },
+		{ CRYPT_ACTIVATE_NO_READ_WORKQUEUE, "no-read-workqueue" },
+		{ CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE, "no-write-workqueue" },
+	};
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((flags & names[i].flag) && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", names[i].name);
+	if (!buf[0])
+		snprintf(buf, len, "none");
 }
 
 /* The network, TLS, a malformed or failed answer: the messages so far named no group. */
@@ -120,7 +147,8 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 				  "TLS or authentication failure" : strerror(-r));
 		goto out;
 	}
-	r = activate(cd, device, name, &t, secret, len, is_vk, fatal);
+	r = activate(cd, device, name, &t, secret, len, is_vk, name ? o->activate_flags : 0,
+		     fatal);
 	if (r == 0)
 		log_info("%s: %s with token %d (key '%s', kind %s)", device,
 			 name ? "unlocked" : "verified, no mapping created (check only)", id, t.uid,
@@ -173,6 +201,12 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 	if (name && already_open(cd, device, name)) {
 		r = 0;
 		goto out;
+	}
+	if (name) {
+		char flags[128];
+
+		flags_text(o->activate_flags, flags, sizeof(flags));
+		log_debug("%s: to be opened as %s, options %s", device, name, flags);
 	}
 	n = luks_kmip_tokens(cd, ids, TOKENS_MAX);
 	if (o->token_id >= 0) {
@@ -258,7 +292,11 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 			continue;
 		}
 		if (ch[i].pid == 0) {
-			int r = luks_unlock_ex(l->v[i].device, check_only ? NULL : l->v[i].name, cfg, o);
+			struct unlock_opts mine = *o;
+			int r;
+
+			mine.activate_flags |= l->v[i].activate_flags;
+			r = luks_unlock_ex(l->v[i].device, check_only ? NULL : l->v[i].name, cfg, &mine);
 
 			config_free(cfg);	/* this copy's key password: wiped, not just dropped */
 			fflush(NULL);

@@ -36,7 +36,10 @@
  *       -EKEYREVOKED  the server says the key is Deactivated, Compromised,
  *                 Destroyed or not found: revoked is authoritative (DESIGN.md,
  *                 remote kill), no later token is tried.
- *       -ENOKEY   the key is Pre-Active.
+ *       -ENOKEY   the key is Pre-Active (or in a State this client does not know).
+ *       -EINVAL   the token names the wrong object (another Object Type, a
+ *                 secret of an impossible size): like a token whose secret
+ *                 does not open its keyslot, the next token is tried.
  *       -EPERM    not this client's key (libcryptsetup makes it -ENOENT).
  *       -ENOENT   this token is not for the plugin or this host: kind
  *                 volume-key, no configuration file, unknown server group,
@@ -287,6 +290,9 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 		if (is_server_failure(r))
 			log_error("%s: no usable answer from the KMS (group [%s], %lld ms); this token "
 				  "cannot unlock now", where, t.group, (long long)(luks_now_ms() - t0));
+		else if (r == -EKEYMISMATCH)
+			log_error("%s: key '%s' cannot be this token's secret; trying the next token",
+				  where, t.uid);
 		else
 			log_error("%s: the KMS refuses key '%s'; this token cannot unlock", where, t.uid);
 		/*
@@ -296,6 +302,8 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 		 */
 		if (r == -ENOENT)
 			r = -EKEYREVOKED;
+		else if (r == -EKEYMISMATCH)
+			r = -EINVAL;
 		goto out;
 	}
 	if (is_volume_key) {

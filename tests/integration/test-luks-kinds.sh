@@ -200,6 +200,28 @@ printf '%s\n' "crypt-a $pass_img none luks" "# comment" "crypt-b $img" >"$LAB_TM
 expect_rc 0 "unlock --all --test --crypttab (one bound, one not)" K unlock --all --test --no-blkid --crypttab "$LAB_TMP/crypttab"
 expect_eq "$(grep -c 'verified' "$LAB_TMP/out")" "1" "unlock --all: only the bound volume is unlocked"
 
+# crypttab: the line's NAME and options for `unlock DEVICE`; noauto and
+# header= keep a line out of --all; the first line of a device wins.
+printf '%s\n' "# name device keyfile options" \
+	"vol-tab $pass_img none discard,readonly,nofail,x-systemd.device-timeout=10s" \
+	"vol-later $pass_img none luks" >"$LAB_TMP/crypttab2"
+expect_rc 5 "unlock DEVICE listed in crypttab: activation tried (no device-mapper here)" \
+	K -v -v unlock "$pass_img" --crypttab "$LAB_TMP/crypttab2"
+expect_out "to be opened as vol-tab, options discard,readonly" "... as crypttab's NAME, with its options"
+expect_out "activating the mapping vol-tab failed" "... the failure names the mapping"
+expect_rc 5 "unlock DEVICE NAME: the NAME given wins over crypttab's" \
+	K -v -v unlock "$pass_img" given-name --crypttab "$LAB_TMP/crypttab2"
+expect_out "to be opened as given-name, options discard,readonly" "... crypttab's options still apply"
+expect_rc 5 "unlock DEVICE not in crypttab: luks-<UUID>" K -v -v unlock "$pass_img" --crypttab /dev/null
+expect_out "to be opened as luks-$(cryptsetup luksUUID "$pass_img"), options none" "... with no options"
+printf '%s\n' "quiet-a $pass_img none noauto" "detached-b $img none header=/root/b.hdr" \
+	"plain-c $env_img" >"$LAB_TMP/crypttab3"
+expect_rc 0 "unlock --all: noauto and header= lines are skipped" \
+	K unlock --all --test --no-blkid --crypttab "$LAB_TMP/crypttab3"
+expect_eq "$(grep -c 'verified' "$LAB_TMP/out")" "1" "unlock --all: only the plain line's volume"
+expect_out "^$env_img: verified" "... which is $env_img"
+expect_out "detached header \(header=\), which kmipcrypt does not support; skipped" "... header= is warned about"
+
 # libblkid finds a bound volume on a block device (a loop device here).  Other
 # tests' loop devices may show up too: only ours is asserted.
 if loop=$(losetup -f --show "$env_img" 2>/dev/null) && [ -b "$loop" ]; then

@@ -103,7 +103,12 @@ expect_out "the secret of key '$other' does not unlock keyslot 1" "... message s
 aes=$(K key create --name ref-aes) || fail "create"
 token_edit "$img" 0 "t['uid'] = '$aes'"
 expect_rc 4 "a token naming an AES key for kind passphrase: exit 4" K unlock "$img" --test
-expect_out "is a Symmetric Key; a passphrase token needs Secret Data" "... message says the object is of the wrong type"
+expect_out "is a Symmetric Key; a passphrase token needs Secret Data: the token names the wrong object" "... message says the object is of the wrong type"
+
+short=$(K key register --type secret --generate 8 --name ref-short-secret --activate) || fail "register"
+token_edit "$img" 0 "t['uid'] = '$short'"
+expect_rc 4 "a token naming an 8-byte secret: exit 4" K unlock "$img" --test
+expect_out "a secret of 8 bytes; a keyslot secret is 16 to 256 bytes: the token names the wrong object" "... message says the size is impossible"
 
 token_edit "$img" 0 "t['uid'] = 'no-such-key-4711'"
 expect_rc 4 "a token naming a key the server never had: exit 4" K unlock "$img" --test

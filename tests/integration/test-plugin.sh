@@ -171,6 +171,22 @@ expect_grep "kmipcrypt unlock" "volume-key kind: --debug says to use kmipcrypt u
 [ "$ms" -lt 1000 ] || fail "volume-key decline took $ms ms"
 echo "ok volume-key declined in $ms ms"
 
+# A token naming the wrong object (an AES key for kind passphrase) before a
+# good token: the plugin says so and libcryptsetup goes on to the next token.
+img5=$(newimg mismatch) || exit 1
+handmade "$img5" 3 >/dev/null || exit 1
+aes=$(K key create --name "plugin-aes-$RANDOM") || fail "key create"
+sed "s/\"uid\":\"[^\"]*\"/\"uid\":\"$aes\"/" "$img5.json" >"$LAB_TMP/mismatch.json"
+cryptsetup token remove --token-id 0 "$img5" || fail "token remove"
+cryptsetup token import --token-id 0 --json-file "$LAB_TMP/mismatch.json" --key-slot 3 "$img5" || fail "import bad"
+cryptsetup token import --token-id 1 --json-file "$img5.json" --key-slot 3 "$img5" || fail "import good"
+topen "$img5" -v >"$LAB_TMP/mismatch.out" 2>&1
+expect_grep "Key slot 3 unlocked" "wrong object in token 0, good token 1: unlocks with token 1" cat "$LAB_TMP/mismatch.out"
+expect_grep "token 0: key '$aes' cannot be this token's secret" "... token 0's message says it names the wrong object" cat "$LAB_TMP/mismatch.out"
+expect_grep "needs Secret Data: the token names the wrong object" "... and why" cat "$LAB_TMP/mismatch.out"
+cryptsetup token remove --token-id 1 "$img5" || fail "token remove"
+expect_rc 1 "only the wrong-object token: cryptsetup exits 1" topen "$img5"
+
 # ------------------------------------------ volumes enrolled by kmipcrypt
 img=$(newimg pass) || exit 1
 uid=$(enroll "$img" passphrase) || exit 1
