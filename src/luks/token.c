@@ -364,35 +364,6 @@ out:
 
 /* --------------------------------------------------------------- format */
 
-/* Standard padded base64 of public data (the envelope ciphertext and IV). */
-static char *b64(const uint8_t *in, size_t len)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc(4 * ((len + 2) / 3) + 1), *p = out;
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-
-		*p++ = tbl[v >> 18 & 63];
-		*p++ = tbl[v >> 12 & 63];
-		*p++ = tbl[v >> 6 & 63];
-		*p++ = tbl[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-
-		*p++ = tbl[v >> 18 & 63];
-		*p++ = tbl[v >> 12 & 63];
-		*p++ = i + 1 < len ? tbl[v >> 6 & 63] : '=';
-		*p++ = '=';
-	}
-	*p = '\0';
-	return out;
-}
-
 static int add_str(json_object *o, const char *key, const char *val)
 {
 	json_object *s = json_object_new_string(val);
@@ -408,11 +379,12 @@ static int add_str(json_object *o, const char *key, const char *val)
 
 static int add_b64(json_object *o, const char *key, const uint8_t *in, size_t len)
 {
-	char *s = b64(in, len);
+	char *s = malloc(BASE64_ENCODED_SIZE(len));
 	int r;
 
 	if (!s)
 		return -ENOMEM;
+	base64_encode(in, len, s);
 	r = add_str(o, key, s);
 	free(s);
 	return r;

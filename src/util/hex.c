@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Strict hex and base64 decoding: see hex.h. */
+/* Strict hex and base64 codecs: see hex.h. */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -121,4 +121,45 @@ int base64_decode(const char *s, size_t slen, uint8_t *out, size_t out_max)
 	r = (int)n;
 out:
 	return r;
+}
+
+static unsigned ct_lt(unsigned a, unsigned b)	/* 0xff if a < b (both < 256), else 0 */
+{
+	return ((a - b) >> 8) & 0xff;
+}
+
+static char b64_char(unsigned x)
+{
+	unsigned c;
+
+	c = ct_lt(x, 26) & (x + 'A');
+	c |= ~ct_lt(x, 26) & ct_lt(x, 52) & (x + 'a' - 26);
+	c |= ~ct_lt(x, 52) & ct_lt(x, 62) & (x - 52 + '0');
+	c |= ~ct_lt(x, 62) & ct_lt(x, 63) & '+';
+	c |= ~ct_lt(x, 63) & '/';
+	return (char)(c & 0xff);
+}
+
+size_t base64_encode(const uint8_t *in, size_t len, char *out)
+{
+	size_t i, o = 0;
+	unsigned v = 0;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64_char(v >> 18 & 63);
+		out[o++] = b64_char(v >> 12 & 63);
+		out[o++] = b64_char(v >> 6 & 63);
+		out[o++] = b64_char(v & 63);
+	}
+	if (i < len) {
+		v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
+		out[o++] = b64_char(v >> 18 & 63);
+		out[o++] = b64_char(v >> 12 & 63);
+		out[o++] = i + 1 < len ? b64_char(v >> 6 & 63) : '=';
+		out[o++] = '=';
+	}
+	explicit_bzero(&v, sizeof(v));
+	out[o] = '\0';
+	return o;
 }

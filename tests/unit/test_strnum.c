@@ -192,6 +192,29 @@ static void test_base64(void **state)
 	assert_int_equal(base64_decode("Zm9vYmFy", 8, out, 5), -ENOBUFS);
 }
 
+static void test_base64_encode(void **state)
+{
+	static const char *const rfc4648[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==",
+					       "Zm9vYmE=", "Zm9vYmFy" };
+	char text[BASE64_ENCODED_SIZE(256)];
+	uint8_t in[256], back[256];
+	size_t n, len;
+
+	for (n = 0; n <= 6; n++) {
+		assert_int_equal(base64_encode((const uint8_t *)"foobar", n, text), strlen(rfc4648[n]));
+		assert_string_equal(text, rfc4648[n]);
+	}
+	/* Every byte value and every tail length round-trips through the strict decoder. */
+	for (n = 0; n < sizeof(in); n++)
+		in[n] = (uint8_t)(255 - n);
+	for (len = 1; len <= sizeof(in); len += 1 + len / 16) {
+		n = base64_encode(in, len, text);
+		assert_int_equal(n, BASE64_ENCODED_SIZE(len) - 1);
+		assert_int_equal(base64_decode(text, n, back, sizeof(back)), (int)len);
+		assert_memory_equal(back, in, len);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_hex_fput),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_base64_encode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
