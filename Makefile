@@ -6,7 +6,9 @@ PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 HARDEN     := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC -fstack-clash-protection
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 OPT        ?= -O2 -g
-CFLAGS     += -std=gnu11 $(OPT) $(WARN) $(HARDEN) -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+VERSION    := 0.1
+CFLAGS     += -std=gnu11 $(OPT) $(WARN) $(HARDEN) -Isrc -DKMIPCRYPT_VERSION='"$(VERSION)"' \
+	      $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS    += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
 BUILD      ?= build
 

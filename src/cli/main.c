@@ -12,7 +12,7 @@
 #include "util/secmem.h"
 
 #ifndef KMIPCRYPT_VERSION
-#define KMIPCRYPT_VERSION "0.1"
+#error "KMIPCRYPT_VERSION comes from the Makefile (VERSION)"
 #endif
 
 struct global_opts g_opts;

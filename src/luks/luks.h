@@ -30,6 +30,7 @@
 #define EKEYMISMATCH EBADSLT
 
 struct config;
+struct config_group;
 struct kmip_client;
 
 /* PBKDF2 iterations of a kmip keyslot: the secret has full entropy (as systemd-cryptenroll). */
@@ -108,6 +109,24 @@ int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *
 
 /* The keyslot passphrase of a secret: its base64 (RFC 4648, padded), NUL-terminated, locked memory. */
 int luks_secret_passphrase(const uint8_t *secret, size_t len, char **pass, size_t *pass_len);
+
+/* ------------------------------------------------ a time-bounded client */
+
+/*
+ * A KMIP client for a server group of cfg whose requests all finish before
+ * deadline (CLOCK_MONOTONIC ms, 0: no overall bound, only the group's
+ * per-phase timeout_ms): before each request the per-phase timeout is
+ * lowered if the worst case (connect and handshake with every server,
+ * write, read) would not fit in the time left.  The group's key password is
+ * read from key_password_file if set.  Logged errors: -EINVAL unknown group.
+ */
+struct luks_conn;
+int luks_conn_open(struct config *cfg, const char *group, int64_t deadline,
+		   struct luks_conn **out);
+struct kmip_client *luks_conn_client(struct luks_conn *c);
+void luks_conn_close(struct luks_conn *c);
+
+int64_t luks_now_ms(void);
 
 /* ---------------------------------------------------- many volumes (--all) */
 

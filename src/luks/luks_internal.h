@@ -46,24 +46,6 @@ bool luks_dm_available(void);
 /* Test hook: is KMIPCRYPT_FAIL_AT set to step?  Logs that the failure is injected. */
 bool luks_fail_at(const char *step);
 
-/* client.c ----------------------------------------------------------- */
-
-/*
- * A KMIP client for a server group of cfg whose requests all finish before
- * deadline (CLOCK_MONOTONIC ms, 0: no overall bound, only the group's
- * per-phase timeout_ms): before each request the per-phase timeout is
- * lowered if the worst case (connect and handshake with every server,
- * write, read) would not fit in the time left.  The group's key password is
- * read from key_password_file if set.  Logged errors: -EINVAL unknown group.
- */
-struct luks_conn;
-int luks_conn_open(struct config *cfg, const char *group, int64_t deadline,
-		   struct luks_conn **out);
-struct kmip_client *luks_conn_client(struct luks_conn *c);
-void luks_conn_close(struct luks_conn *c);
-
-int64_t luks_now_ms(void);
-
 /* fetch.c ------------------------------------------------------------ */
 
 /*

@@ -86,7 +86,6 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks.h"
-#include "luks/luks_internal.h"
 #include "luks/token.h"
 #include "net/transport.h"
 #include "util/config.h"
@@ -94,7 +93,7 @@
 #include "util/secmem.h"
 
 #ifndef KMIPCRYPT_VERSION
-#define KMIPCRYPT_VERSION "0.1"
+#error "KMIPCRYPT_VERSION comes from the Makefile (VERSION)"
 #endif
 
 #define PLUGIN_CONFIG_ENV	"KMIPCRYPT_CONFIG"

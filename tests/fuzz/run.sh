@@ -27,7 +27,7 @@
 #
 # The library sources a target needs are compiled directly (not through the
 # Makefile, so that a half-written file elsewhere in src/ does not stop the
-# fuzzers): src/{ttlv,kmip,util,net}/*.c go into an instrumented archive, and the
+# fuzzers): src/{ttlv,kmip,util,net}/*.c and src/luks/token.c go into an instrumented archive, and the
 # linker pulls only the objects a target uses.  A source that does not
 # compile is skipped with a warning; a target whose link then fails is
 # reported as not built.
@@ -78,7 +78,7 @@ newest_header=${newest_header%.*}
 
 build_lib() {
 	local src obj objs=() failed=0 mt changed=0
-	for src in $(ls src/ttlv/*.c src/kmip/*.c src/util/*.c src/net/*.c 2>/dev/null); do
+	for src in $(ls src/ttlv/*.c src/kmip/*.c src/util/*.c src/net/*.c src/luks/token.c 2>/dev/null); do
 		obj="$B/obj/$(echo "${src%.c}" | tr / _).o"
 		mt=0
 		[ -f "$obj" ] && mt=$(stat -c %Y "$obj")
