@@ -299,6 +299,7 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 			r = luks_unlock_ex(l->v[i].device, check_only ? NULL : l->v[i].name, cfg, &mine);
 
 			config_free(cfg);	/* this copy's key password: wiped, not just dropped */
+			free(ch);
 			fflush(NULL);
 			_exit(r < 0 && -r < 256 ? -r : r < 0 ? EIO : 0);
 		}

@@ -1,7 +1,9 @@
 #!/bin/bash
 # The kmipcrypt binary itself under valgrind (memcheck) against the real
 # PyKMIP server: every key verb, wrapped get with local unwrap, a TLS
-# failure and a server refusal, and the TTLV tools.  Any invalid access,
+# failure and a server refusal, the TTLV tools, and the LUKS verbs on image
+# files (enroll of each kind, unlock --test, unlock --all through a crypttab,
+# status, a revoked key, an undone enroll, unbind --destroy-key).  Any invalid access,
 # uninitialised use or definite leak fails the test.
 . "$(dirname "$0")/common.sh"
 command -v valgrind >/dev/null || fail "valgrind missing (make deps installs it)"
@@ -30,4 +32,32 @@ expect_rc 3 "TLS failure" valgrind -q --error-exitcode=99 --leak-check=full --er
 cases=tests/data/kmip-testcases/v1.4/other/TC-WRAP-1-14.xml
 expect_rc 0 "ttlv convert" V ttlv convert --from xml --to hex --now 1700000000 -o "$LAB_TMP/w.hex" "$cases"
 expect_rc 0 "ttlv dump" V ttlv dump "$LAB_TMP/w.hex"
+
+# ------------------------------------------------------------ LUKS verbs
+. "$(dirname "$0")/luks-common.sh"
+for kind in passphrase envelope volume-key; do
+	img=$(newimg "vg-$kind")
+	expect_rc 0 "enroll --kind $kind" V enroll "$img" --kind $kind --key-file "$LAB_TMP/pass"
+	expect_rc 0 "unlock --test ($kind)" V unlock "$img" --test
+	echo "vg-$kind $img none discard" >>"$LAB_TMP/crypttab"
+done
+img=$(newimg vg-wrapped)
+chmod 600 "$LAB_TMP/kek.bin"
+expect_rc 0 "enroll --wrap-key" V enroll "$img" --kind volume-key --wrap-key "$kek" \
+	--kek-file "$LAB_TMP/kek.bin" --key-file "$LAB_TMP/pass"
+expect_rc 0 "unlock --test, wrapped" V unlock "$img" --test --kek-file "$LAB_TMP/kek.bin"
+expect_rc 0 "unlock --all --test (crypttab, one child per volume)" \
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	--trace-children=no "$KMIPCRYPT" -c "$conf" unlock --all --test --no-blkid --crypttab "$LAB_TMP/crypttab"
+expect_rc 5 "unlock as crypttab's name (no device-mapper here)" V unlock "$img" --crypttab "$LAB_TMP/crypttab" \
+	--kek-file "$LAB_TMP/kek.bin"
+expect_rc 0 "status --json" V status --json "$LAB_TMP/vg-passphrase.img" "$img"
+uid=$(token_json "$LAB_TMP/vg-passphrase.img" | json_field uid)
+expect_rc 0 "key revoke" V key revoke "$uid"
+expect_rc 4 "unlock of a revoked key" V unlock "$LAB_TMP/vg-passphrase.img" --test
+img=$(newimg vg-undo)
+expect_rc 6 "enroll failing at verify, undone" env KMIPCRYPT_FAIL_AT=verify \
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	"$KMIPCRYPT" -c "$conf" enroll "$img" --key-file "$LAB_TMP/pass"
+expect_rc 0 "unbind --destroy-key" V unbind "$LAB_TMP/vg-envelope.img" --destroy-key
 pass
