@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Unlock latency of a kmip-bound LUKS2 volume, end to end, check only (no
+# device-mapper on the lab machines: the secret is fetched and verified
+# against the header, no mapping is made), against its peers in the same run.
+#
+#   bench/unlock.sh [N]      N samples per row (default 20), in ROUNDS rounds
+#
+# Rows (each sample a new process, as at boot):
+#   floor            cryptsetup open --test-passphrase --key-file: the LUKS2
+#                    keyslot alone (PBKDF2, 1000 iterations), no KMS
+#   kmipcrypt        kmipcrypt unlock IMG --test (passphrase kind): config,
+#                    TLS handshake, Get Attributes (State), Get, keyslot
+#   kmipcrypt-env    the same for the envelope kind (Decrypt on the server)
+#   plugin           cryptsetup open --test-passphrase --token-only IMG with
+#                    libcryptsetup-token-kmip.so (what systemd-cryptsetup
+#                    does); only if the plugin can be installed for the run
+#   pykmip-script    python3 bench/pykmip_unlock.py (ProxyKmipClient: State,
+#                    Get) | cryptsetup open --test-passphrase --key-file -:
+#                    what a script built on PyKMIP's client does
+#   all-5            kmipcrypt unlock --all --test over 5 volumes (parallel),
+#                    against seq-5: five kmipcrypt unlock --test in a row
+# Medians, ranges and ratios to the kmipcrypt row: Markdown on stdout and in
+# bench/results/unlock-<date>.md; raw samples in build/bench/unlock-raw.txt.
+#
+# The plugin row installs the build's plugin into libcryptsetup's plugin
+# directory for the run when none is there, and removes it afterwards; if
+# another file is installed there, the row is skipped (never overwritten).
+#
+# Environment: KMIPCRYPT=path (default build/kmipcrypt, built if missing),
+# ROUNDS=3, PYTHON=/usr/bin/python3, OUT=...
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cd "$top" || exit 1
+
+N=${1:-20}
+ROUNDS=${ROUNDS:-3}
+PYTHON=${PYTHON:-/usr/bin/python3}
+OUT=${OUT:-bench/results/unlock-$(date +%Y-%m-%d).md}
+B=build/bench
+mkdir -p "$B" "$(dirname "$OUT")"
+
+die() { echo "bench/unlock.sh: $*" >&2; exit 1; }
+[ "${BASH_VERSINFO[0]}" -ge 5 ] || die "needs bash 5 (EPOCHREALTIME)"
+command -v cryptsetup >/dev/null || die "cryptsetup missing (make deps)"
+
+if [ -z "${KMIPCRYPT:-}" ]; then
+	KMIPCRYPT=build/kmipcrypt
+	make -s build/kmipcrypt build/libcryptsetup-token-kmip.so >"$B/unlock-build.log" 2>&1 ||
+		{ tail -5 "$B/unlock-build.log" >&2; die "cannot build (see $B/unlock-build.log)"; }
+fi
+KMIPCRYPT=$(realpath "$KMIPCRYPT")
+plugin_build=$(dirname "$KMIPCRYPT")/libcryptsetup-token-kmip.so
+
+# shellcheck source=../tests/lab/lib.sh
+. tests/lab/lib.sh
+lab_init >/dev/null || die "lab_init failed"
+
+plugin_dir=$(cryptsetup --help | sed -n 's/^LUKS2 external token plugin path: \(.*\)\.$/\1/p')
+plugin_installed=""
+cleanup() {
+	[ -n "$plugin_installed" ] && rm -f "$plugin_installed"
+	lab_cleanup
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port=$(lab_server_start bench) || die "PyKMIP server did not start"
+conf=$LAB_TMP/k.conf
+lab_config "$conf" "$port"
+export KMIPCRYPT_CONFIG=$conf
+pass=$LAB_TMP/pass
+printf 'old passphrase' >"$pass"
+newimg() {
+	truncate -s 32M "$LAB_TMP/$1.img"
+	cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+		--batch-mode "$LAB_TMP/$1.img" "$pass" >/dev/null || die "luksFormat"
+	echo "$LAB_TMP/$1.img"
+}
+enroll() {
+	"$KMIPCRYPT" -c "$conf" enroll "$1" --kind "$2" --key-file "$pass" >/dev/null ||
+		die "enroll $1 ($2)"
+}
+img=$(newimg pass) && enroll "$img" passphrase
+env_img=$(newimg env) && enroll "$env_img" envelope
+: >"$LAB_TMP/list"
+for i in 1 2 3 4 5; do
+	v=$(newimg "many$i") && enroll "$v" passphrase
+	echo "$v" >>"$LAB_TMP/list"
+done
+uid=$(cryptsetup --disable-external-tokens token export --token-id 0 "$img" |
+	"$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["uid"])')
+
+plugin=no
+if [ -n "$plugin_dir" ] && [ -f "$plugin_build" ]; then
+	if [ ! -e "$plugin_dir/libcryptsetup-token-kmip.so" ]; then
+		install -m 0644 "$plugin_build" "$plugin_dir/libcryptsetup-token-kmip.so" &&
+			plugin_installed=$plugin_dir/libcryptsetup-token-kmip.so && plugin=yes
+	elif cmp -s "$plugin_build" "$plugin_dir/libcryptsetup-token-kmip.so"; then
+		plugin=yes
+	fi
+fi
+[ $plugin = yes ] || echo "bench/unlock.sh: another token plugin is installed: plugin row skipped" >&2
+
+pyargs=(--port "$port" --cert "$LAB_CERTS/client.crt" --key "$LAB_CERTS/client.key"
+	--ca "$LAB_CERTS/ca.crt")
+floor()     { cryptsetup open --test-passphrase --disable-external-tokens --key-file "$pass" "$img"; }
+kunlock()   { "$KMIPCRYPT" -c "$conf" unlock "$1" --test; }
+viaplugin() { cryptsetup open --test-passphrase --token-only "$img"; }
+pyscript()  { "$PYTHON" bench/pykmip_unlock.py "${pyargs[@]}" "$uid" |
+		cryptsetup open --test-passphrase --disable-external-tokens --key-file - "$img"; }
+all5()      { "$KMIPCRYPT" -c "$conf" unlock --all --test --from "$LAB_TMP/list"; }
+seq5()      { local v; while read -r v; do kunlock "$v" || return 1; done <"$LAB_TMP/list"; }
+
+# Every row once: it must work before it is timed.
+for row in floor "kunlock $img" "kunlock $env_img" pyscript all5 seq5; do
+	$row >"$B/unlock-check.txt" 2>&1 || { cat "$B/unlock-check.txt" >&2; die "$row failed"; }
+done
+if [ $plugin = yes ]; then
+	viaplugin >"$B/unlock-check.txt" 2>&1 || { cat "$B/unlock-check.txt" >&2; die "plugin failed"; }
+fi
+
+raw=$B/unlock-raw.txt
+: >"$raw"
+sample() {	# sample NAME CMD...: one timed run
+	local name=$1 t0 t1
+	shift
+	t0=$EPOCHREALTIME
+	"$@" >/dev/null 2>&1 || die "$name failed"
+	t1=$EPOCHREALTIME
+	echo "$name $(( 10#${t1/./} - 10#${t0/./} ))" >>"$raw"
+}
+per=$(( (N + ROUNDS - 1) / ROUNDS ))
+for _ in $(seq 1 "$ROUNDS"); do
+	for _ in $(seq 1 "$per"); do
+		sample floor floor
+		sample kmipcrypt kunlock "$img"
+		sample kmipcrypt-env kunlock "$env_img"
+		[ $plugin = yes ] && sample plugin viaplugin
+	done
+	for _ in $(seq 1 "$(( (per + 2) / 3 ))"); do	# slow rows: a third as many
+		sample pykmip-script pyscript
+		sample all-5 all5
+		sample seq-5 seq5
+	done
+done
+/usr/bin/time -f 'rss kmipcrypt %M' -a -o "$raw" "$KMIPCRYPT" -c "$conf" unlock "$img" --test >/dev/null 2>&1
+/usr/bin/time -f 'rss pykmip %M' -a -o "$raw" "$PYTHON" bench/pykmip_unlock.py "${pyargs[@]}" "$uid" >/dev/null 2>&1
+{
+	echo "meta date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "meta commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "meta cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) x $(nproc)"
+	echo "meta load $(cut -d' ' -f1-3 /proc/loadavg)"
+} >>"$raw"
+
+"$PYTHON" - "$raw" >"$B/unlock.md" <<'EOF'
+import statistics
+import sys
+
+s, rss, meta = {}, {}, {}
+for line in open(sys.argv[1]):
+    w = line.split()
+    if not w:
+        continue
+    if w[0] == "meta":
+        meta[w[1]] = " ".join(w[2:])
+    elif w[0] == "rss":
+        rss[w[1]] = int(w[2])
+    else:
+        s.setdefault(w[0], []).append(int(w[1]) / 1000.0)
+
+def med(k):
+    return statistics.median(s[k]) if k in s else None
+
+rows = [
+    ("floor", "cryptsetup, passphrase from a local key file (the keyslot alone, no KMS)"),
+    ("kmipcrypt", "`kmipcrypt unlock --test`, passphrase kind (State + Get)"),
+    ("kmipcrypt-env", "`kmipcrypt unlock --test`, envelope kind (State + Decrypt)"),
+    ("plugin", "`cryptsetup open --test-passphrase --token-only` through libcryptsetup-token-kmip.so"),
+    ("pykmip-script", "PyKMIP ProxyKmipClient script (State + Get) piped into cryptsetup"),
+    ("seq-5", "five volumes, `kmipcrypt unlock --test` one after the other"),
+    ("all-5", "five volumes, `kmipcrypt unlock --all --test` (in parallel)"),
+]
+base = med("kmipcrypt")
+print("## Unlock latency (check only), PyKMIP 0.10.0 server on 127.0.0.1\n")
+print("%s, commit %s, %s, load %s at the end.  Milliseconds per unlock, a new "
+      "process each; median over the samples, range = min-max.\n" % (
+          meta.get("date"), meta.get("commit"), meta.get("cpu"), meta.get("load")))
+print("| row | samples | median ms | range ms | / kmipcrypt |")
+print("|---|---:|---:|---:|---:|")
+for k, label in rows:
+    if k not in s:
+        continue
+    m = med(k)
+    print("| %s | %d | %.1f | %.1f-%.1f | %s |" % (
+        label, len(s[k]), m, min(s[k]), max(s[k]), "%.2fx" % (m / base) if base else "-"))
+print()
+if "all-5" in s and "seq-5" in s:
+    print("Five volumes in parallel take %.2fx the time of one, %.2fx the time of five in a row." % (
+        med("all-5") / base, med("all-5") / med("seq-5")))
+print("Peak RSS of one unlock (whole process): kmipcrypt %s KiB; the PyKMIP client "
+      "process alone %s KiB." % (
+          "{:,}".format(rss["kmipcrypt"]) if "kmipcrypt" in rss else "?",
+          "{:,}".format(rss["pykmip"]) if "pykmip" in rss else "?"))
+EOF
+cat "$B/unlock.md"
+cp "$B/unlock.md" "$OUT"
+echo
+echo "written: $OUT (raw samples: $raw)"
