@@ -74,7 +74,7 @@ demo: deps
 PREFIX     ?= /usr
 install: $(CLI) install-plugin
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/sbin/kmipcrypt
-	install -D -m 0644 docs/kmipcrypt.8 $(DESTDIR)$(PREFIX)/share/man/man8/kmipcrypt.8
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 $(wildcard docs/*.8)
 	install -D -m 0644 docs/kmipcrypt.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/kmipcrypt.conf.5
 	install -d -m 0700 $(DESTDIR)/etc/kmipcrypt
 

@@ -424,7 +424,7 @@ out:
 static void status_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: kmipcrypt [-c FILE] [--json] status [DEVICE...] [--json] [--timeout T]\n"
+"Usage: kmipcrypt [-c FILE] status [DEVICE...] [--json] [--timeout T]\n"
 "       [--from LIST | --crypttab FILE] [--no-blkid]\n\n"
 "For each kmip-bound volume (the DEVICEs given, else those `unlock --all` would\n"
 "find): each kmip token with its keyslot, kind, key UID and server group, the\n"

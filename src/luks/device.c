@@ -177,3 +177,19 @@ bool luks_fail_at(const char *step)
 	log_warn("test hook %s=%s: injecting a failure at step '%s'", LUKS_FAIL_AT_ENV, v, step);
 	return true;
 }
+
+void luks_fail_at_check(const char *const *steps)
+{
+	const char *v = secure_getenv(LUKS_FAIL_AT_ENV);
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; steps[i]; i++)
+		if (strcmp(v, steps[i]) == 0) {
+			log_warn("test hook %s=%s is set: this run will fail at that step",
+				 LUKS_FAIL_AT_ENV, v);
+			return;
+		}
+	log_warn("test hook %s=%s names no step of this command; ignored", LUKS_FAIL_AT_ENV, v);
+}

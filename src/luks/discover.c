@@ -197,8 +197,10 @@ static int read_list(struct found *f, const char *path)
 	int n, r = 0;
 
 	fp = fopen(path, "re");
-	if (!fp)
-		return log_error_errno(-errno, "cannot open the list %s: %m", path);
+	if (!fp) {
+		log_error("cannot open the list %s: %m", path);
+		return -EINVAL;	/* the command line's: exit 1 */
+	}
 	while (fgets(line, sizeof(line), fp)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(fp)) {
@@ -306,7 +308,8 @@ static int crypttab_each(const char *path, bool must_exist,
 			log_debug("%s: none", path);
 			return 0;
 		}
-		return log_error_errno(-errno, "cannot open %s: %m", path);
+		log_error("cannot open %s: %m", path);
+		return -EINVAL;	/* the command line's or the host's configuration: exit 1 */
 	}
 	while (r == 0 && fgets(line, sizeof(line), fp)) {
 		lineno++;
@@ -373,7 +376,7 @@ int luks_crypttab_find(const char *crypttab, const char *device, struct luks_vol
 	r = crypttab_each(crypttab ? crypttab : CRYPTTAB_PATH, crypttab != NULL,
 			  match_crypttab_line, &k);
 	if (r < 0)
-		goto fail;
+		goto fail;	/* not -ENOENT: a crypttab that cannot be read is an error */
 	if (!k.found)
 		return -ENOENT;
 	out->device = strdup(device);

@@ -37,6 +37,11 @@
 #include "util/secmem.h"
 
 #define ENVELOPE_IV_BYTES	16
+
+/* The steps KMIPCRYPT_FAIL_AT can name. */
+static const char *const enroll_steps[] = {
+	"register", "activate", "keyslot", "token", "verify", NULL
+};
 #define UNBOUND_KEY_BYTES	32
 
 struct enroll {
@@ -258,6 +263,7 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
 		if (r < 0)
 			return r;
 	}
+	luks_fail_at_check(enroll_steps);
 
 	r = luks_dev_open(device, &e.cd);
 	if (r < 0)
@@ -327,9 +333,9 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
 	case KMIP_KIND_VOLUME_KEY:
 		no.usage_mask = KMIP_USAGE_ENCRYPT | KMIP_USAGE_DECRYPT;
 		r = kmip_register_key(e.c, vk, vk_len, &no, e.uid);
-		if (r == -EINVAL && vk_len != 16 && vk_len != 24 && vk_len != 32) {
+		if (r == -EINVAL && vk_len != 16 && vk_len != 24 && vk_len != 32 && vk_len != 64) {
 			log_error("%s: the volume key is %zu bits; this kmipcrypt registers AES keys "
-				  "of 128, 192 or 256 bits only", device, vk_len * 8);
+				  "of 128, 192, 256 or 512 bits only", device, vk_len * 8);
 			goto fail;
 		}
 		break;
@@ -345,9 +351,11 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
 			  o->kind == KMIP_KIND_ENVELOPE ? "creating the key" : "registering the secret",
 			  r == -EKEYREJECTED ? "TLS or authentication failure" : strerror(-r),
 			  srv && *srv ? "; server says " : "", srv ? srv : "");
-		if (r == -EEXIST)
+		if (r == -EEXIST) {
 			log_error("%s: an object named '%s' exists already; pick another with --name",
 				  device, name);
+			r = -EINVAL;	/* the caller's choice of name: exit 1 */
+		}
 		goto fail;
 	}
 	e.created = true;

@@ -45,6 +45,8 @@ bool luks_dm_available(void);
 
 /* Test hook: is KMIPCRYPT_FAIL_AT set to step?  Logs that the failure is injected. */
 bool luks_fail_at(const char *step);
+/* Say at once that KMIPCRYPT_FAIL_AT is set, and whether it names one of steps (NULL-ended). */
+void luks_fail_at_check(const char *const *steps);
 
 /* fetch.c ------------------------------------------------------------ */
 

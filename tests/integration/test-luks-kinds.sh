@@ -220,6 +220,9 @@ expect_rc 0 "unlock --all: noauto and header= lines are skipped" \
 expect_eq "$(grep -c 'verified' "$LAB_TMP/out")" "1" "unlock --all: only the plain line's volume"
 expect_out "^$env_img: verified" "... which is $env_img"
 expect_out "detached header \(header=\), which kmipcrypt does not support; skipped" "... header= is warned about"
+expect_rc 1 "unlock --all --crypttab MISSING: exit 1" K unlock --all --test --no-blkid --crypttab "$LAB_TMP/no-such-crypttab"
+expect_rc 1 "unlock DEVICE --crypttab MISSING: exit 1" K unlock "$pass_img" --crypttab "$LAB_TMP/no-such-crypttab"
+expect_rc 1 "unlock --all --from MISSING: exit 1" K unlock --all --test --from "$LAB_TMP/no-such-list"
 
 # libblkid finds a bound volume on a block device (a loop device here).  Other
 # tests' loop devices may show up too: only ours is asserted.

@@ -61,4 +61,5 @@ expect_eq "$(header "$img")" "$h" "... the header is as it was"
 # An unknown value of the hook is not a step: nothing injected.
 img=$(newimg undo-hook)
 KMIPCRYPT_FAIL_AT=nonsense expect_rc 0 "KMIPCRYPT_FAIL_AT=nonsense injects nothing" K enroll "$img" --key-file "$pass" --name undo-hook
+expect_out "KMIPCRYPT_FAIL_AT=nonsense names no step of this command; ignored" "... and says it is ignored"
 pass
