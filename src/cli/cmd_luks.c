@@ -55,6 +55,7 @@ static int load_config(struct config **cfg)
 static void no_token_plugins(void)
 {
 	crypt_token_external_disable();
+	luks_log_setup();	/* and libcryptsetup's own lines go to our log */
 }
 
 /* A usage error: what is wrong, and where the help is (not the whole help). */
@@ -485,6 +486,8 @@ static json_object *status_json(const char *device, const struct luks_status *s,
 	json_add(o, "dm_available", json_object_new_boolean(s->dm_available));
 	json_add(o, "mapping_open", json_object_new_boolean(s->mapping_open));
 	json_add(o, "mapping", s->mapping_open ? json_object_new_string(s->mapping) : NULL);
+	json_add(o, "mapping_state", s->mapping_open ?
+		 json_object_new_string(luks_mapping_state_name(s->mapping_state)) : NULL);
 	toks = json_object_new_array();
 	for (i = 0; i < s->n_tokens; i++) {
 		const struct luks_token_status *ts = &s->tokens[i];
@@ -523,8 +526,16 @@ static void status_text(const char *device, const struct luks_status *s, int err
 		return;
 	}
 	printf("  uuid:    %s\n", s->uuid);
-	printf("  mapping: %s%s\n", s->mapping_open ? "open as " : "not open",
-	       s->mapping_open ? s->mapping : s->dm_available ? "" : " (no device-mapper here)");
+	if (!s->mapping_open)
+		printf("  mapping: not open%s\n", s->dm_available ? "" : " (no device-mapper here)");
+	else if (s->mapping_state == LUKS_MAPPING_SUSPENDED)
+		printf("  mapping: open as %s, SUSPENDED (locked: I/O frozen, key wiped)\n",
+		       s->mapping);
+	else if (s->mapping_state == LUKS_MAPPING_ERROR)
+		printf("  mapping: open as %s, CLOSED (locked: error target, every I/O fails)\n",
+		       s->mapping);
+	else
+		printf("  mapping: open as %s\n", s->mapping);
 	if (s->n_tokens == 0)
 		printf("  no kmip token\n");
 	for (i = 0; i < s->n_tokens; i++) {
@@ -641,7 +652,8 @@ static void lock_usage(FILE *f)
 "Lock the open dm-crypt mapping /dev/mapper/NAME of a LUKS volume by hand, as\n"
 "kmipcryptd does when its key is revoked:\n"
 "  suspend (default)  freeze I/O and wipe the volume key from the kernel; queued\n"
-"                     writes are kept; 'cryptsetup luksResume NAME' resumes\n"
+"                     writes are kept; 'kmipcrypt unlock DEVICE NAME' resumes\n"
+"                     (if the key is Active again), or 'cryptsetup luksResume'\n"
 "  close              the same, then replace the mapping's table by an error\n"
 "                     target: every further I/O fails; unmount, then\n"
 "                     'cryptsetup close NAME'\n");

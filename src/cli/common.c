@@ -54,12 +54,17 @@ int cli_prompt_secret(const char *prompt, size_t max, char **out, size_t *len)
 		r = -ENOMEM;
 		goto out;
 	}
-	dprintf(fd, "%s: ", prompt);
+	/*
+	 * Echo off before the prompt shows: TCSAFLUSH drops pending input, so
+	 * an answer typed (or sent by a program) as soon as the prompt
+	 * appears would otherwise be lost, and the read would wait forever.
+	 */
 	if (tcgetattr(fd, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
 	}
+	dprintf(fd, "%s: ", prompt);
 	for (;;) {
 		ssize_t k = read(fd, &c, 1);
 

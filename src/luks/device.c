@@ -40,6 +40,11 @@ void luks_dev_log_to_ours(struct crypt_device *cd)
 	crypt_set_log_callback(cd, crypt_log_cb, NULL);
 }
 
+void luks_log_setup(void)
+{
+	crypt_set_log_callback(NULL, crypt_log_cb, NULL);
+}
+
 int luks_crypt_fail(int r, const char *device, const char *what)
 {
 	const char *hint = "";

@@ -62,6 +62,51 @@ out:
 	return 0;
 }
 
+const char *luks_mapping_state_name(enum luks_mapping_state s)
+{
+	switch (s) {
+	case LUKS_MAPPING_ACTIVE:
+		return "active";
+	case LUKS_MAPPING_SUSPENDED:
+		return "suspended";
+	case LUKS_MAPPING_ERROR:
+		return "error";
+	}
+	return "unknown";
+}
+
+int luks_mapping_state(const char *name, enum luks_mapping_state *state)
+{
+	struct dm_task *dmt = NULL;
+	struct dm_info info;
+	uint64_t start, length;
+	char *type = NULL, *params = NULL;
+	int r = -EIO;
+
+	*state = LUKS_MAPPING_ACTIVE;
+	dm_log_with_errno_init(dm_log);
+	dmt = dm_task_create(DM_DEVICE_TABLE);
+	if (!dmt || !dm_task_set_name(dmt, name) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, &info))
+		goto out;
+	if (!info.exists) {
+		r = -ENODEV;
+		goto out;
+	}
+	/* A suspended mapping answers with its live table: crypt, or error after close. */
+	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+	if (type && strcmp(type, "error") == 0)
+		*state = LUKS_MAPPING_ERROR;
+	else if (info.suspended)
+		*state = LUKS_MAPPING_SUSPENDED;
+	r = 0;
+out:
+	if (dmt)
+		dm_task_destroy(dmt);
+	dm_log_with_errno_init(NULL);
+	return r;
+}
+
 /* Replace the table of a suspended mapping by `error`, then resume it. */
 static int error_table(const char *name, uint64_t sectors)
 {
@@ -94,7 +139,7 @@ int luks_lock(const char *name, enum lock_action a)
 				       "this system (its driver does not answer on "
 				       "/dev/mapper/control: no dm-mod in this kernel?), so no "
 				       "mapping can be open here", name);
-	r = crypt_init_by_name(&cd, name);
+	r = crypt_status(NULL, name) < CRYPT_ACTIVE ? -ENODEV : crypt_init_by_name(&cd, name);
 	if (r == -ENODEV || r == -ENOENT) {
 		r = log_error_errno(-ELUKS, "cannot lock '%s': no such open mapping", name);
 		goto out;

@@ -181,6 +181,14 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 
 #define LUKS_STATUS_TOKENS_MAX	32
 
+/* An open mapping, as luks_lock() leaves it. */
+enum luks_mapping_state {
+	LUKS_MAPPING_ACTIVE = 0,	/* a crypt target, running */
+	LUKS_MAPPING_SUSPENDED,		/* I/O frozen, key wiped (lock --action suspend) */
+	LUKS_MAPPING_ERROR,		/* an error target: every I/O fails (lock --action close) */
+};
+const char *luks_mapping_state_name(enum luks_mapping_state s);	/* "active", ... */
+
 struct luks_token_status {
 	int token_id;
 	int keyslot;		/* from the LUKS2 metadata, -1 if none */
@@ -197,6 +205,7 @@ struct luks_status {
 	bool dm_available;	/* device-mapper usable on this system */
 	bool mapping_open;
 	char mapping[128];	/* its name if open */
+	enum luks_mapping_state mapping_state;	/* if open */
 };
 
 /*
@@ -211,6 +220,16 @@ int luks_status(const char *device, const char *name, struct config *cfg, unsign
 enum lock_action { LOCK_SUSPEND = 1, LOCK_CLOSE };
 /* Suspend (freeze I/O, wipe the key) or close (every further I/O fails, key wiped). */
 int luks_lock(const char *name, enum lock_action a);
+/* The state of the open mapping name (device-mapper's info and table); -ENODEV if none. */
+int luks_mapping_state(const char *name, enum luks_mapping_state *state);
+
+/*
+ * For programs (the CLI, the daemon), not for the plugin: route
+ * libcryptsetup's messages that belong to no device yet (crypt_init_by_name
+ * of a name that is not open: "Device X is not active.") to our log, as
+ * details, instead of libcryptsetup's default stderr printer.
+ */
+void luks_log_setup(void);
 
 /*
  * Remove token and keyslot (refuses the last keyslot); optionally revoke+destroy the object.

@@ -135,7 +135,7 @@ int luks_status(const char *device, const char *name, struct config *cfg, unsign
 	if (out->dm_available && !out->mapping_open && name) {
 		struct crypt_device *byname = NULL;
 
-		if (crypt_init_by_name(&byname, name) == 0) {
+		if (crypt_status(NULL, name) >= CRYPT_ACTIVE && crypt_init_by_name(&byname, name) == 0) {
 			crypt_status_info st = crypt_status(byname, name);
 			const char *u = crypt_get_uuid(byname);
 
@@ -146,6 +146,8 @@ int luks_status(const char *device, const char *name, struct config *cfg, unsign
 			crypt_free(byname);
 		}
 	}
+	if (out->mapping_open && luks_mapping_state(out->mapping, &out->mapping_state) < 0)
+		log_debug("%s: the state of mapping %s cannot be read", device, out->mapping);
 	crypt_free(cd);
 	return 0;
 }

@@ -4,7 +4,9 @@
  * asked for), check the key's State, fetch or decrypt the secret, and hand
  * it to libcryptsetup: the token's keyslot by passphrase (passphrase,
  * envelope) or the volume key itself (volume-key).  With no name it only
- * verifies the secret against the header and creates no mapping.
+ * verifies the secret against the header and creates no mapping.  A volume
+ * already open as name is left alone; one open but suspended (`lock`) is
+ * resumed with the secret, fetched again: the key must still be Active.
  *
  * Many volumes (--all): one child process per volume, all at once, each
  * bounded by its own deadline; the parent kills a child that overruns it.
@@ -29,7 +31,7 @@
 /* Activate (or check, name NULL) with a fetched secret. */
 static int activate(struct crypt_device *cd, const char *device, const char *name,
 		    const struct kmip_token *t, const uint8_t *secret, size_t len, bool is_vk,
-		    uint32_t flags, bool *fatal)
+		    uint32_t flags, bool resume, bool *fatal)
 {
 	char *pass = NULL;
 	size_t pass_len = 0;
@@ -42,12 +44,14 @@ static int activate(struct crypt_device *cd, const char *device, const char *nam
 			return log_error_errno(-ELUKS, "%s: key '%s' is %zu bytes; the volume key of "
 					       "this volume is %d bytes: the token names the wrong "
 					       "key", device, t->uid, len, want);
-		r = crypt_activate_by_volume_key(cd, name, (const char *)secret, len, flags);
+		r = resume ? crypt_resume_by_volume_key(cd, name, (const char *)secret, len) :
+			crypt_activate_by_volume_key(cd, name, (const char *)secret, len, flags);
 	} else {
 		r = luks_secret_passphrase(secret, len, &pass, &pass_len);
 		if (r < 0)
 			return r;
-		r = crypt_activate_by_passphrase(cd, name, t->keyslot, pass, pass_len, flags);
+		r = resume ? crypt_resume_by_passphrase(cd, name, t->keyslot, pass, pass_len) :
+			crypt_activate_by_passphrase(cd, name, t->keyslot, pass, pass_len, flags);
 		secmem_free(pass);
 	}
 	if (r >= 0)
@@ -62,7 +66,8 @@ static int activate(struct crypt_device *cd, const char *device, const char *nam
 	if (name) {
 		char what[160];
 
-		snprintf(what, sizeof(what), "activating the mapping %s", name);
+		snprintf(what, sizeof(what), "%s the mapping %s", resume ? "resuming" : "activating",
+			 name);
 		return luks_crypt_fail(r, device, what);
 	}
 	return luks_crypt_fail(r, device, "checking the secret");
@@ -107,7 +112,7 @@ static bool server_failure(int r)
 /* One token: fetch and activate.  *fatal: a LUKS failure no other token would avoid. */
 static int unlock_token(struct crypt_device *cd, const char *device, const char *name,
 			struct config *cfg, const struct unlock_opts *o, int64_t deadline,
-			int id, bool *fatal)
+			int id, bool resume, bool *fatal)
 {
 	struct kmip_token t;
 	struct luks_conn *conn = NULL;
@@ -148,10 +153,11 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 		goto out;
 	}
 	r = activate(cd, device, name, &t, secret, len, is_vk, name ? o->activate_flags : 0,
-		     fatal);
+		     resume, fatal);
 	if (r == 0)
 		log_info("%s: %s with token %d (key '%s', kind %s)", device,
-			 name ? "unlocked" : "verified, no mapping created (check only)", id, t.uid,
+			 resume ? "resumed" : name ? "unlocked" :
+			 "verified, no mapping created (check only)", id, t.uid,
 			 kmip_kind_name(t.kind));
 out:
 	secmem_free(secret);
@@ -162,25 +168,36 @@ out:
 
 /*
  * Is this volume open as name already?  Then unlocking is done (as
- * systemd-cryptsetup does): nothing is fetched.  A mapping of that name of
- * another volume is left to activation to refuse (-EEXIST).
+ * systemd-cryptsetup does): nothing is fetched, 1.  Open but suspended (by
+ * `lock`, luksSuspend): 2, the secret is fetched again to resume it.  A
+ * mapping of that name of another volume, or one closed to an error target,
+ * is left to activation to refuse (-EEXIST): 0.
  */
-static bool already_open(struct crypt_device *cd, const char *device, const char *name)
+static int already_open(struct crypt_device *cd, const char *device, const char *name)
 {
 	struct crypt_device *byname = NULL;
+	struct crypt_active_device cad;
 	const char *mine = crypt_get_uuid(cd), *theirs;
-	bool same = false;
+	int open = 0;
 
-	if (!luks_dm_available() || crypt_init_by_name(&byname, name) < 0)
-		return false;
+	/* crypt_status(NULL, ...) asks quietly; crypt_init_by_name would log "not active". */
+	if (!luks_dm_available() || crypt_status(NULL, name) < CRYPT_ACTIVE ||
+	    crypt_init_by_name(&byname, name) < 0)
+		return 0;
 	luks_dev_log_to_ours(byname);
 	theirs = crypt_get_uuid(byname);
 	if (crypt_status(byname, name) >= CRYPT_ACTIVE && mine && theirs && !strcmp(mine, theirs)) {
-		log_info("%s: already unlocked as %s", device, name);
-		same = true;
+		open = 1;
+		if (crypt_get_active_device(byname, name, &cad) == 0 &&
+		    (cad.flags & CRYPT_ACTIVATE_SUSPENDED)) {
+			log_info("%s: open as %s but suspended (locked); resuming it", device, name);
+			open = 2;
+		} else {
+			log_info("%s: already unlocked as %s", device, name);
+		}
 	}
 	crypt_free(byname);
-	return same;
+	return open;
 }
 
 int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
@@ -188,7 +205,7 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 {
 	static const struct unlock_opts defaults = { .token_id = -1 };
 	struct crypt_device *cd = NULL;
-	int ids[TOKENS_MAX], n, i, r, first = 0;
+	int ids[TOKENS_MAX], n, i, r, first = 0, open;
 	int64_t deadline;
 	bool fatal = false;
 
@@ -198,7 +215,8 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 	r = luks_dev_open(device, &cd);
 	if (r < 0)
 		return r;
-	if (name && already_open(cd, device, name)) {
+	open = name ? already_open(cd, device, name) : 0;
+	if (open == 1) {
 		r = 0;
 		goto out;
 	}
@@ -226,7 +244,7 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		r = unlock_token(cd, device, name, cfg, o, deadline, ids[i], &fatal);
+		r = unlock_token(cd, device, name, cfg, o, deadline, ids[i], open == 2, &fatal);
 		if (r == 0)
 			goto out;
 		if (!first)

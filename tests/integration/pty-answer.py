@@ -24,5 +24,9 @@ while time.monotonic() < deadline:
         os.write(fd, answer + b"\n")
         sent = True
 sys.stdout.write(out.decode(errors="replace"))
+if time.monotonic() >= deadline:
+    sys.stderr.write("pty-answer.py: no end within 30 s (prompt %s); killing pid %d\n"
+                     % ("answered" if sent else "never seen", pid))
+    os.kill(pid, 9)    # our own child, by PID
 _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))

@@ -78,4 +78,16 @@ expect_rc 0 "failover: dead servers first, the last one good" \
 expect_grep "Active" "failover reached the good server" k "$LAB_TMP/failover.conf" key show "$uid"
 expect_rc 3 "all fail, one on TLS: exit 3 wins" \
 	k "$(cfg mixed "127.0.0.1:$refused, 127.0.0.1:$expired" timeout_ms=$T)" key show "$uid"
+
+# An answer sent the moment the prompt shows is not lost (echo is turned off,
+# flushing pending input, before the prompt is written, not after): 40 times
+# in a row enroll gets the passphrase and goes on to the device (exit 5 for a
+# missing one) instead of waiting at the prompt until pty-answer's 30 s kill.
+lost=0
+for _ in $(seq 1 40); do
+	"$LAB_PY" tests/integration/pty-answer.py "Enter an existing passphrase of /nonexistent: " "pw" \
+		"$KMIPCRYPT" -c "$(cfg prompt "127.0.0.1:$refused")" enroll /nonexistent >/dev/null 2>&1
+	[ $? = 5 ] || lost=$((lost + 1))
+done
+expect_eq "$lost" 0 "an immediate answer at the prompt is never lost (40 tries)"
 pass
