@@ -570,6 +570,7 @@ int cmd_status(int argc, char **argv)
 	struct luks_volume_list l = { 0 };
 	struct config *cfg = NULL;
 	struct luks_status *s = NULL;
+	int *errs = NULL;
 	json_object *arr = NULL;
 	bool json = g_opts.json;
 	unsigned timeout = 0;
@@ -617,26 +618,41 @@ int cmd_status(int argc, char **argv)
 		arr = json_object_new_array();
 	else if (n == 0)
 		printf("no LUKS2 volume with a kmip token found\n");
+	errs = calloc(n ? n : 1, sizeof(*errs));
+	if (!errs) {
+		code = EXIT_OTHER;
+		goto out;
+	}
+	/* Headers first, then one batched State request per server group for all. */
+	for (i = 0; i < n; i++)
+		errs[i] = luks_status_read(argc > optind ? argv[optind + (int)i] : l.v[i].device,
+					   argc > optind ? NULL : l.v[i].name, &s[i]);
+	r = luks_status_query(cfg, s, n, timeout);
+	if (r < 0) {
+		code = exit_code_from_errno(r);
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		const char *dev = argc > optind ? argv[optind + (int)i] : l.v[i].device;
-		const char *name = argc > optind ? NULL : l.v[i].name;
 		size_t k;
 
-		r = luks_status(dev, name, cfg, timeout, &s[i]);
-		if (r < 0)
-			code = worst(code, exit_code_from_errno(r));
-		for (k = 0; r == 0 && k < s[i].n_tokens; k++)
+		if (errs[i] < 0) {
+			memset(&s[i], 0, sizeof(s[i]));
+			code = worst(code, exit_code_from_errno(errs[i]));
+		}
+		for (k = 0; k < s[i].n_tokens; k++)
 			code = worst(code, token_code(&s[i].tokens[k]));
 		if (json)
-			json_object_array_add(arr, status_json(dev, &s[i], r));
+			json_object_array_add(arr, status_json(dev, &s[i], errs[i]));
 		else
-			status_text(dev, &s[i], r);
+			status_text(dev, &s[i], errs[i]);
 	}
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
 							      JSON_C_TO_STRING_NOSLASHESCAPE));
 out:
 	json_object_put(arr);
+	free(errs);
 	free(s);
 	luks_volume_list_free(&l);
 	config_free(cfg);

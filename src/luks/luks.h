@@ -194,6 +194,7 @@ struct luks_token_status {
 	int keyslot;		/* from the LUKS2 metadata, -1 if none */
 	int parse_err;		/* 0 or -EINVAL: the token is not a valid kmip token */
 	struct kmip_token t;	/* valid if parse_err == 0 (no secret in it) */
+	bool queried;		/* the server was asked (luks_status_query) */
 	int state;		/* KMIP State, 0 if unknown */
 	int state_err;		/* 0, or why the State could not be read (errno) */
 };
@@ -210,12 +211,22 @@ struct luks_status {
 
 /*
  * What is known about a device: its kmip tokens, each key's State on the
- * server (one request per token, within deadline_ms; 0: default), whether a
+ * server (batched per server group, within deadline_ms; 0: default), whether a
  * dm-crypt mapping of this volume is open (by the LUKS2 UUID in the
  * device-mapper UUIDs, or crypt_status(name) if name is given).
  */
 int luks_status(const char *device, const char *name, struct config *cfg, unsigned deadline_ms,
 		struct luks_status *out);
+/* The same in two steps, for many volumes: the header and the kernel (no server)... */
+int luks_status_read(const char *device, const char *name, struct luks_status *out);
+/*
+ * ... then the States of every valid token of s[0..n): per server group one
+ * connection and batched Get Attributes (kmip_get_states), all within
+ * deadline_ms (0: default).  A group that cannot be reached costs its time
+ * once, not once per token.  Per-token results in state / state_err;
+ * returns 0, or -ENOMEM.
+ */
+int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms);
 
 enum lock_action { LOCK_SUSPEND = 1, LOCK_CLOSE };
 /* Suspend (freeze I/O, wipe the key) or close (every further I/O fails, key wiped). */

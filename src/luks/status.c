@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -86,12 +87,11 @@ static bool find_mapping(const char *uuid, char *name, size_t len)
 	return found;
 }
 
-int luks_status(const char *device, const char *name, struct config *cfg, unsigned deadline_ms,
-		struct luks_status *out)
+/* The volume's tokens and mapping, from its header and the kernel: no server. */
+int luks_status_read(const char *device, const char *name, struct luks_status *out)
 {
 	struct crypt_device *cd = NULL;
 	int ids[LUKS_STATUS_TOKENS_MAX], n, i, r;
-	int64_t deadline = luks_now_ms() + (deadline_ms ? deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
 	const char *uuid;
 
 	memset(out, 0, sizeof(*out));
@@ -104,29 +104,10 @@ int luks_status(const char *device, const char *name, struct config *cfg, unsign
 	out->n_tokens = (size_t)n;
 	for (i = 0; i < n; i++) {
 		struct luks_token_status *ts = &out->tokens[i];
-		struct luks_conn *conn = NULL;
-		struct kmip_attrs a;
 
 		ts->token_id = ids[i];
 		ts->keyslot = luks_token_keyslot(cd, ids[i]);
-		ts->parse_err = luks_token_read(cd, device, ids[i], &ts->t);
-		if (ts->parse_err < 0) {
-			ts->parse_err = -EINVAL;
-			continue;
-		}
-		ts->state_err = luks_conn_open(cfg, ts->t.group, deadline, &conn);
-		if (ts->state_err < 0)
-			continue;
-		memset(&a, 0, sizeof(a));
-		ts->state_err = kmip_get_attributes(luks_conn_client(conn), ts->t.uid, KMIP_ATTR_STATE, &a);
-		if (ts->state_err == 0 && (a.present & KMIP_ATTR_STATE))
-			ts->state = a.state;
-		else if (ts->state_err == 0)
-			ts->state_err = -ENODATA;
-		if (ts->state_err < 0)
-			log_debug("%s token %d: State of key '%s': %s", device, ids[i], ts->t.uid,
-				  strerror(-ts->state_err));
-		luks_conn_close(conn);
+		ts->parse_err = luks_token_read(cd, device, ids[i], &ts->t) < 0 ? -EINVAL : 0;
 	}
 	out->dm_available = luks_dm_available();
 	if (out->dm_available && out->uuid[0])
@@ -150,4 +131,96 @@ int luks_status(const char *device, const char *name, struct config *cfg, unsign
 		log_debug("%s: the state of mapping %s cannot be read", device, out->mapping);
 	crypt_free(cd);
 	return 0;
+}
+
+/* The valid tokens of s[0..n) whose server group is group, in order. */
+static size_t group_tokens(struct luks_status *s, size_t n, const char *group,
+			   struct luks_token_status **out, size_t max)
+{
+	size_t i, k, m = 0;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < s[i].n_tokens; k++) {
+			struct luks_token_status *ts = &s[i].tokens[k];
+
+			if (!ts->parse_err && !ts->queried && strcmp(ts->t.group, group) == 0 &&
+			    m < max)
+				out[m++] = ts;
+		}
+	return m;
+}
+
+/* One server group: one connection, the States of all its tokens in batches. */
+static int query_group(struct config *cfg, const char *group, struct luks_token_status **ts,
+		       size_t m, int64_t deadline)
+{
+	struct luks_conn *conn = NULL;
+	const char **uids = NULL;
+	int *states = NULL, *errs = NULL;
+	size_t i;
+	int r;
+
+	uids = calloc(m, sizeof(*uids));
+	states = calloc(m, sizeof(*states));
+	errs = calloc(m, sizeof(*errs));
+	if (!uids || !states || !errs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < m; i++)
+		uids[i] = ts[i]->t.uid;
+	r = luks_conn_open(cfg, group, deadline, &conn);
+	if (r == 0)
+		r = kmip_get_states(luks_conn_client(conn), uids, m, states, errs);
+	if (r < 0)
+		log_debug("group [%s]: the States of %zu key(s) cannot be read: %s", group, m,
+			  strerror(-r));
+	for (i = 0; i < m; i++) {
+		ts[i]->queried = true;
+		ts[i]->state_err = r < 0 ? r : errs[i];
+		ts[i]->state = r < 0 || errs[i] ? 0 : states[i];
+	}
+out:
+	luks_conn_close(conn);
+	free(uids);
+	free(states);
+	free(errs);
+	return r;
+}
+
+int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms)
+{
+	int64_t deadline = luks_now_ms() + (deadline_ms ? deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
+	struct luks_token_status **ts;
+	size_t i, k, m, max = 0;
+	int r = 0;
+
+	for (i = 0; i < n; i++)
+		max += s[i].n_tokens;
+	if (max == 0)
+		return 0;
+	ts = calloc(max, sizeof(*ts));
+	if (!ts)
+		return -ENOMEM;
+	/* Each group in turn, found at its first token not asked yet. */
+	for (i = 0; i < n && r == 0; i++)
+		for (k = 0; k < s[i].n_tokens && r == 0; k++) {
+			struct luks_token_status *first = &s[i].tokens[k];
+
+			if (first->parse_err || first->queried)
+				continue;
+			m = group_tokens(s, n, first->t.group, ts, max);
+			if (query_group(cfg, first->t.group, ts, m, deadline) == -ENOMEM)
+				r = -ENOMEM;
+		}
+	free(ts);
+	return r;
+}
+
+int luks_status(const char *device, const char *name, struct config *cfg, unsigned deadline_ms,
+		struct luks_status *out)
+{
+	int r = luks_status_read(device, name, out);
+
+	return r < 0 ? r : luks_status_query(cfg, out, 1, deadline_ms);
 }

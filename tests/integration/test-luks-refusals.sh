@@ -206,6 +206,15 @@ expect_eq "$(grep -c 'FAILED (exit 2' "$LAB_TMP/out")" "5" "... every volume rep
 [ "$t" -lt 4000 ] || fail "unlock --all took $t ms, more than one deadline (4 s)"
 [ "$t" -lt $(( one * 5 / 2 )) ] || fail "unlock --all took $t ms; one volume takes $one ms: not in parallel"
 echo "ok ... in parallel: $t ms for five volumes, one alone takes $one ms"
+# status of the same five: one batched request per server group, so a dead
+# group costs one time limit, not five.
+t=$(ms_of "$KMIPCRYPT" -c "$LAB_TMP/bh.conf" status --from "$LAB_TMP/five" --timeout 4s)
+expect_eq "$(cat "$LAB_TMP/rc")" "2" "status, five volumes, server blackholed: exit 2"
+expect_eq "$(grep -c 'state unknown' "$LAB_TMP/out")" "5" "... every token's State unknown"
+[ "$t" -lt 4000 ] || fail "status of five volumes took $t ms, more than one deadline (4 s)"
+echo "ok ... in $t ms for five volumes (one volume alone: $one ms)"
+expect_rc 0 "status of the five with the server up: exit 0" K status --from "$LAB_TMP/five"
+expect_eq "$(grep -c 'state Active' "$LAB_TMP/out")" "5" "... five keys Active (one batched request)"
 t=$(ms_of "$KMIPCRYPT" -c "$LAB_TMP/refused.conf" unlock --all --test --from "$LAB_TMP/five")
 expect_eq "$(cat "$LAB_TMP/rc")" "2" "unlock --all, five volumes, server refusing: exit 2 ($t ms)"
 # Mixed: the worst exit code wins (one volume with a revoked key: 4 beats 0).
