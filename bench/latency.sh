@@ -111,53 +111,16 @@ done
 	echo "meta load $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$raw"
 
-"$PYTHON" - "$raw" >"$B/latency.md" <<'EOF'
-import statistics
-import sys
-
-s, rss, meta = {}, {}, {}
-for line in open(sys.argv[1]):
-    w = line.split()
-    if not w:
-        continue
-    if w[0] == "meta":
-        meta[w[1]] = " ".join(w[2:])
-    elif w[0] == "rss":
-        rss[w[1]] = int(w[2])
-    else:
-        s.setdefault(w[0], []).append(int(w[1]) / 1000.0)
-
-def med(k):
-    return statistics.median(s[k]) if k in s else None
-
-rows = [
-    ("kmipcrypt-1.2", "kmipcrypt `key get`, new process (exec + TLS + Get), KMIP 1.2 pinned"),
-    ("kmipcrypt-auto", "kmipcrypt `key get`, new process, kmip_version auto (+ Discover Versions)"),
-    ("pykmip-conn", "PyKMIP ProxyKmipClient, warm interpreter, new connection + Get"),
-    ("pykmip-proc", "PyKMIP ProxyKmipClient, new python3 process (start-up + import + TLS + Get)"),
-    ("pykmip-warm", "PyKMIP ProxyKmipClient, open connection, Get only"),
-]
-base = med("kmipcrypt-1.2")
-print("## Get latency over mutual TLS, PyKMIP 0.10.0 server on 127.0.0.1\n")
-print("%s, commit %s, %s, load %s at the end.  Milliseconds per Get; "
-      "median over the samples, range = min-max.\n" % (
-          meta.get("date"), meta.get("commit"), meta.get("cpu"), meta.get("load")))
-print("| client | samples | median ms | range ms | / kmipcrypt (1.2, new process) |")
-print("|---|---:|---:|---:|---:|")
-for k, label in rows:
-    if k not in s:
-        continue
-    m = med(k)
-    print("| %s | %d | %.2f | %.2f-%.2f | %s |" % (
-        label, len(s[k]), m, min(s[k]), max(s[k]),
-        "%.2fx" % (m / base) if base else "-"))
-print()
-print("Peak RSS of one Get (whole process): kmipcrypt %s KiB, PyKMIP %s KiB." % (
-    "{:,}".format(rss["kmipcrypt"]) if "kmipcrypt" in rss else "?",
-    "{:,}".format(rss["pykmip"]) if "pykmip" in rss else "?"))
-print("The server is the same PyKMIP process for every row and dominates the "
-      "time; compare rows of the same kind (new connection vs new connection).")
-EOF
+"$PYTHON" bench/report.py "$raw" >"$B/latency.md" \
+	--title "Get latency over mutual TLS, PyKMIP 0.10.0 server on 127.0.0.1" \
+	--what "Milliseconds per Get" --base kmipcrypt-1.2 --ratio-head "/ kmipcrypt (1.2, new process)" \
+	--row "kmipcrypt-1.2=kmipcrypt \`key get\`, new process (exec + TLS + Get), KMIP 1.2 pinned" \
+	--row "kmipcrypt-auto=kmipcrypt \`key get\`, new process, kmip_version auto (+ Discover Versions)" \
+	--row "pykmip-conn=PyKMIP ProxyKmipClient, warm interpreter, new connection + Get" \
+	--row "pykmip-proc=PyKMIP ProxyKmipClient, new python3 process (start-up + import + TLS + Get)" \
+	--row "pykmip-warm=PyKMIP ProxyKmipClient, open connection, Get only" \
+	--note "Peak RSS of one Get (whole process): kmipcrypt {rss=kmipcrypt} KiB, PyKMIP {rss=pykmip} KiB." \
+	--note "The server is the same PyKMIP process for every row and dominates the time; compare rows of the same kind (new connection vs new connection)."
 cat "$B/latency.md"
 cp "$B/latency.md" "$OUT"
 echo

@@ -157,56 +157,18 @@ done
 	echo "meta load $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$raw"
 
-"$PYTHON" - "$raw" >"$B/unlock.md" <<'EOF'
-import statistics
-import sys
-
-s, rss, meta = {}, {}, {}
-for line in open(sys.argv[1]):
-    w = line.split()
-    if not w:
-        continue
-    if w[0] == "meta":
-        meta[w[1]] = " ".join(w[2:])
-    elif w[0] == "rss":
-        rss[w[1]] = int(w[2])
-    else:
-        s.setdefault(w[0], []).append(int(w[1]) / 1000.0)
-
-def med(k):
-    return statistics.median(s[k]) if k in s else None
-
-rows = [
-    ("floor", "cryptsetup, passphrase from a local key file (the keyslot alone, no KMS)"),
-    ("kmipcrypt", "`kmipcrypt unlock --test`, passphrase kind (State + Get)"),
-    ("kmipcrypt-env", "`kmipcrypt unlock --test`, envelope kind (State + Decrypt)"),
-    ("plugin", "`cryptsetup open --test-passphrase --token-only` through libcryptsetup-token-kmip.so"),
-    ("pykmip-script", "PyKMIP ProxyKmipClient script (State + Get) piped into cryptsetup"),
-    ("seq-5", "five volumes, `kmipcrypt unlock --test` one after the other"),
-    ("all-5", "five volumes, `kmipcrypt unlock --all --test` (in parallel)"),
-]
-base = med("kmipcrypt")
-print("## Unlock latency (check only), PyKMIP 0.10.0 server on 127.0.0.1\n")
-print("%s, commit %s, %s, load %s at the end.  Milliseconds per unlock, a new "
-      "process each; median over the samples, range = min-max.\n" % (
-          meta.get("date"), meta.get("commit"), meta.get("cpu"), meta.get("load")))
-print("| row | samples | median ms | range ms | / kmipcrypt |")
-print("|---|---:|---:|---:|---:|")
-for k, label in rows:
-    if k not in s:
-        continue
-    m = med(k)
-    print("| %s | %d | %.1f | %.1f-%.1f | %s |" % (
-        label, len(s[k]), m, min(s[k]), max(s[k]), "%.2fx" % (m / base) if base else "-"))
-print()
-if "all-5" in s and "seq-5" in s:
-    print("Five volumes in parallel take %.2fx the time of one, %.2fx the time of five in a row." % (
-        med("all-5") / base, med("all-5") / med("seq-5")))
-print("Peak RSS of one unlock (whole process): kmipcrypt %s KiB; the PyKMIP client "
-      "process alone %s KiB." % (
-          "{:,}".format(rss["kmipcrypt"]) if "kmipcrypt" in rss else "?",
-          "{:,}".format(rss["pykmip"]) if "pykmip" in rss else "?"))
-EOF
+"$PYTHON" bench/report.py "$raw" >"$B/unlock.md" \
+	--title "Unlock latency (check only), PyKMIP 0.10.0 server on 127.0.0.1" \
+	--what "Milliseconds per unlock, a new process each" --base kmipcrypt --ratio-head "/ kmipcrypt" \
+	--row "floor=cryptsetup, passphrase from a local key file (the keyslot alone, no KMS)" \
+	--row "kmipcrypt=\`kmipcrypt unlock --test\`, passphrase kind (State + Get)" \
+	--row "kmipcrypt-env=\`kmipcrypt unlock --test\`, envelope kind (State + Decrypt)" \
+	--row "plugin=\`cryptsetup open --test-passphrase --token-only\` through libcryptsetup-token-kmip.so" \
+	--row "pykmip-script=PyKMIP ProxyKmipClient script (State + Get) piped into cryptsetup" \
+	--row "seq-5=five volumes, \`kmipcrypt unlock --test\` one after the other" \
+	--row "all-5=five volumes, \`kmipcrypt unlock --all --test\` (in parallel)" \
+	--note "Five volumes in parallel take {ratio=all-5/kmipcrypt}x the time of one, {ratio=all-5/seq-5}x the time of five in a row." \
+	--note "Peak RSS of one unlock (whole process): kmipcrypt {rss=kmipcrypt} KiB; the PyKMIP client process alone {rss=pykmip} KiB."
 cat "$B/unlock.md"
 cp "$B/unlock.md" "$OUT"
 echo

@@ -44,12 +44,7 @@
 #include "util/log.h"
 #include "util/secmem.h"
 
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 static volatile size_t sink;
 /* FUZZ_DEBUG=1 in the environment: one line per input on stderr. */

@@ -31,12 +31,7 @@
 
 #include "ttlv/ttlv.h"
 
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 /* Keeps values alive so that the reads cannot be optimised out. */
 static volatile uint64_t sink;

@@ -27,12 +27,7 @@
 #include "util/log.h"
 #include "util/secmem.h"
 
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 static const struct ttlv_xml_opts opts = { .now = 1700000000 };
 static int debug = -1;

@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Markdown table of timed samples, for bench/latency.sh and bench/unlock.sh.
+
+    report.py RAW --title T --base KEY --row KEY=LABEL... [--ratio-head H] [--note TEXT]...
+
+RAW has one sample per line, "KEY MICROSECONDS", plus "rss NAME KIB" (peak
+RSS, /usr/bin/time) and "meta NAME VALUE" lines (date, commit, cpu, load).
+Each row: median and min-max in milliseconds, and the median's ratio to the
+base row's.  Rows without samples are left out.  Notes may use
+{rss=NAME} (KiB, with thousands separators), {med=KEY} (ms) and
+{ratio=KEY/KEY}.
+"""
+import argparse
+import statistics
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("raw")
+    ap.add_argument("--title", required=True)
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--row", action="append", default=[])
+    ap.add_argument("--ratio-head", default=None)
+    ap.add_argument("--what", default="Milliseconds per sample")
+    ap.add_argument("--note", action="append", default=[])
+    a = ap.parse_args()
+
+    s, rss, meta = {}, {}, {}
+    for line in open(a.raw):
+        w = line.split()
+        if not w:
+            continue
+        if w[0] == "meta":
+            meta[w[1]] = " ".join(w[2:])
+        elif w[0] == "rss":
+            rss[w[1]] = int(w[2])
+        else:
+            s.setdefault(w[0], []).append(int(w[1]) / 1000.0)
+
+    def med(k):
+        return statistics.median(s[k]) if k in s else None
+
+    base = med(a.base)
+    print("## %s\n" % a.title)
+    print("%s, commit %s, %s, load %s at the end.  %s; median over the samples, "
+          "range = min-max.\n" % (meta.get("date"), meta.get("commit"), meta.get("cpu"),
+                                  meta.get("load"), a.what))
+    print("| row | samples | median ms | range ms | %s |" % (a.ratio_head or "/ " + a.base))
+    print("|---|---:|---:|---:|---:|")
+    for spec in a.row:
+        k, label = spec.split("=", 1)
+        if k not in s:
+            continue
+        m = med(k)
+        print("| %s | %d | %.2f | %.2f-%.2f | %s |" % (
+            label, len(s[k]), m, min(s[k]), max(s[k]), "%.2fx" % (m / base) if base else "-"))
+    print()
+
+    class Fields(dict):
+        def __missing__(self, key):
+            kind, _, name = key.partition("=")
+            if kind == "rss":
+                return "{:,}".format(rss[name]) if name in rss else "?"
+            if kind == "med":
+                return "%.1f" % med(name) if name in s else "?"
+            if kind == "ratio":
+                x, _, y = name.partition("/")
+                return "%.2f" % (med(x) / med(y)) if x in s and y in s else "?"
+            return "?"
+    for n in a.note:
+        print(n.format_map(Fields()))
+
+
+if __name__ == "__main__":
+    main()
