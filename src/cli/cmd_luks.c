@@ -275,6 +275,25 @@ static void unlock_usage(FILE *f)
 "The server group comes from each token (enroll's -g).\n");
 }
 
+/* One line per volume, on standard output: what unlock did. */
+static void print_unlocked(const char *device, const char *name, enum luks_unlock_outcome how)
+{
+	switch (how) {
+	case LUKS_UNLOCK_VERIFIED:
+		printf("%s: verified (check only, no mapping)\n", device);
+		break;
+	case LUKS_UNLOCK_ALREADY_OPEN:
+		printf("%s: already unlocked as %s\n", device, name);
+		break;
+	case LUKS_UNLOCK_RESUMED:
+		printf("%s: resumed %s (it was locked)\n", device, name);
+		break;
+	default:
+		printf("%s: unlocked as %s\n", device, name);
+		break;
+	}
+}
+
 int cmd_unlock(int argc, char **argv)
 {
 	enum { O_TEST = 256, O_ALL, O_FROM, O_CRYPTTAB, O_NOBLKID, O_KEK, O_TIMEOUT, O_TOKEN };
@@ -295,6 +314,7 @@ int cmd_unlock(int argc, char **argv)
 	struct luks_volume_list l = { 0 };
 	struct luks_volume tab = { 0 };
 	struct config *cfg = NULL;
+	enum luks_unlock_outcome how = LUKS_UNLOCK_OPENED, *outcomes = NULL;
 	bool test = false, all = false;
 	char name[64];
 	int c, r, *results = NULL;
@@ -371,9 +391,10 @@ int cmd_unlock(int argc, char **argv)
 					mapname = "luks-kmip";	/* luks_unlock_ex reports the header */
 			}
 		}
+		uo.outcome = &how;
 		r = luks_unlock_ex(device, mapname, cfg, &uo);
 		if (r == 0)
-			printf("%s: %s\n", device, test ? "verified (check only, no mapping)" : "unlocked");
+			print_unlocked(device, mapname, how);
 		r = exit_code_from_errno(r);
 		goto out;
 	}
@@ -389,11 +410,12 @@ int cmd_unlock(int argc, char **argv)
 		goto out;
 	}
 	results = calloc(l.n, sizeof(*results));
-	if (!results) {
+	outcomes = calloc(l.n, sizeof(*outcomes));
+	if (!results || !outcomes) {
 		r = EXIT_OTHER;
 		goto out;
 	}
-	r = luks_unlock_many(&l, test, cfg, &uo, results);
+	r = luks_unlock_many(&l, test, cfg, &uo, results, outcomes);
 	if (r < 0) {
 		r = exit_code_from_errno(r);
 		goto out;
@@ -403,8 +425,7 @@ int cmd_unlock(int argc, char **argv)
 		int code = exit_code_from_errno(results[i]);
 
 		if (results[i] == 0)
-			printf("%s: %s\n", l.v[i].device, test ? "verified (check only, no mapping)" :
-			       "unlocked");
+			print_unlocked(l.v[i].device, l.v[i].name, outcomes[i]);
 		else
 			printf("%s: FAILED (exit %d: %s)\n", l.v[i].device, code,
 			       results[i] == -ELUKS ? "LUKS error" : results[i] == -EKEYREJECTED ?
@@ -413,6 +434,7 @@ int cmd_unlock(int argc, char **argv)
 	}
 out:
 	free(results);
+	free(outcomes);
 	free(tab.device);
 	free(tab.name);
 	luks_volume_list_free(&l);

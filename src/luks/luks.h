@@ -89,12 +89,21 @@ int luks_fetch_secret(struct kmip_client *c, const struct kmip_token *t,
  */
 int luks_unlock(const char *device, const char *name, struct config *cfg);
 
+/* What a successful unlock did. */
+enum luks_unlock_outcome {
+	LUKS_UNLOCK_OPENED = 0,		/* a new mapping */
+	LUKS_UNLOCK_VERIFIED,		/* check only: no mapping */
+	LUKS_UNLOCK_ALREADY_OPEN,	/* open as that name already: nothing fetched */
+	LUKS_UNLOCK_RESUMED,		/* it was suspended (lock): resumed */
+};
+
 struct unlock_opts {
 	const char *kek_file;	/* volume-key with wrap_uid: the host copy of the KEK;
 				 * NULL: luks_kek_default_path() */
 	int token_id;		/* -1: every kmip token of the device in turn */
 	unsigned deadline_ms;	/* the whole unlock of this device; 0: LUKS_DEADLINE_MS_DEFAULT */
 	uint32_t activate_flags;	/* CRYPT_ACTIVATE_*, e.g. crypttab's options */
+	enum luks_unlock_outcome *outcome;	/* out, on success; may be NULL */
 };
 int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 		   const struct unlock_opts *o);
@@ -171,11 +180,13 @@ int luks_crypttab_find(const char *crypttab, const char *device, struct luks_vol
  * Unlock every volume of l in parallel, one child process each, each with
  * its own deadline (o->deadline_ms; a child still running a second after it
  * is killed and reported -ETIMEDOUT).  check_only: create no mapping.
- * results[i] gets each volume's result (0 or negative errno).  It forks: call it
+ * results[i] gets each volume's result (0 or negative errno), outcomes[i]
+ * (if not NULL) what a success did.  It forks: call it
  * from a single-threaded process (the CLI), not from a threaded daemon.
  */
 int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct config *cfg,
-		     const struct unlock_opts *o, int *results);
+		     const struct unlock_opts *o, int *results,
+		     enum luks_unlock_outcome *outcomes);
 
 /* ---------------------------------------------------------------- status */
 

@@ -216,6 +216,9 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 	if (r < 0)
 		return r;
 	open = name ? already_open(cd, device, name) : 0;
+	if (o->outcome)
+		*o->outcome = open == 1 ? LUKS_UNLOCK_ALREADY_OPEN : open == 2 ? LUKS_UNLOCK_RESUMED :
+			      name ? LUKS_UNLOCK_OPENED : LUKS_UNLOCK_VERIFIED;
 	if (open == 1) {
 		r = 0;
 		goto out;
@@ -282,8 +285,16 @@ static void sleep_ms(long ms)
 		;
 }
 
+/*
+ * A child's exit status: the errno of a failure (1..133), or 0 and these for
+ * what a success did (above any errno).
+ */
+#define CHILD_EXIT_ALREADY_OPEN	254
+#define CHILD_EXIT_RESUMED	255
+
 int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct config *cfg,
-		     const struct unlock_opts *o, int *results)
+		     const struct unlock_opts *o, int *results,
+		     enum luks_unlock_outcome *outcomes)
 {
 	static const struct unlock_opts defaults = { .token_id = -1 };
 	struct child *ch;
@@ -311,15 +322,21 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 		}
 		if (ch[i].pid == 0) {
 			struct unlock_opts mine = *o;
-			int r;
+			enum luks_unlock_outcome how = LUKS_UNLOCK_OPENED;
+			int r, code;
 
 			mine.activate_flags |= l->v[i].activate_flags;
+			mine.outcome = &how;
 			r = luks_unlock_ex(l->v[i].device, check_only ? NULL : l->v[i].name, cfg, &mine);
-
+			if (r < 0)
+				code = -r < CHILD_EXIT_ALREADY_OPEN ? -r : EIO;
+			else
+				code = how == LUKS_UNLOCK_ALREADY_OPEN ? CHILD_EXIT_ALREADY_OPEN :
+				       how == LUKS_UNLOCK_RESUMED ? CHILD_EXIT_RESUMED : 0;
 			config_free(cfg);	/* this copy's key password: wiped, not just dropped */
 			free(ch);
 			fflush(NULL);
-			_exit(r < 0 && -r < 256 ? -r : r < 0 ? EIO : 0);
+			_exit(code);
 		}
 		ch[i].kill_at = luks_now_ms() + deadline_ms + KILL_GRACE_MS;
 	}
@@ -335,8 +352,17 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 			p = waitpid(ch[i].pid, &status, WNOHANG);
 			if (p == ch[i].pid) {
 				ch[i].done = true;
-				if (WIFEXITED(status))
+				if (WIFEXITED(status) && WEXITSTATUS(status) >= CHILD_EXIT_ALREADY_OPEN) {
+					results[i] = 0;
+					if (outcomes)
+						outcomes[i] = WEXITSTATUS(status) == CHILD_EXIT_RESUMED ?
+							LUKS_UNLOCK_RESUMED : LUKS_UNLOCK_ALREADY_OPEN;
+				} else if (WIFEXITED(status)) {
 					results[i] = -WEXITSTATUS(status);
+					if (outcomes)
+						outcomes[i] = check_only ? LUKS_UNLOCK_VERIFIED :
+							      LUKS_UNLOCK_OPENED;
+				}
 				else if (results[i] != -ETIMEDOUT)
 					results[i] = log_error_errno(-EIO, "%s: the unlock process died "
 								     "(signal %d)", l->v[i].device,

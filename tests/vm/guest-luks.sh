@@ -45,6 +45,7 @@ vk $VK none noauto
 rev $REV none noauto
 EOF
 check_rc 0 "b: unlock --all (crypttab: one auto line, four noauto; libblkid scan)" K unlock --all
+out_has "^$TAB: unlocked as tab\$" "b: ... its line says unlocked as tab"
 check "b: /dev/mapper/tab exists (crypttab's NAME)" test -b /dev/mapper/tab
 check "b: ... and it is the only mapping (noauto volumes left alone)" test "$(n_mappings)" = 1
 check_rc 0 "b: dmsetup table tab" dmsetup table tab
@@ -55,8 +56,8 @@ out_has "flags: +discards" "b: ... and flags: discards"
 s=$(dm_sys tab) && check "b: /sys/block/${s##*/}/ro is 1" test "$(cat "$s/ro")" = 1
 check_rc '!0' "b: a write to the read-only mapping fails" \
 	dd if=/dev/zero of=/dev/mapper/tab bs=4096 count=1 conv=fsync
-check_rc 0 "b: unlock --all again: already open, nothing to do" K -v unlock --all
-out_has "already unlocked as tab" "b: ... says tab is already unlocked"
+check_rc 0 "b: unlock --all again: already open, nothing to do" K unlock --all
+out_has "^$TAB: already unlocked as tab\$" "b: ... says tab is already unlocked"
 check "b: ... still one mapping" test "$(n_mappings)" = 1
 check_rc 5 "b: unlock $ENV tab (the name is another volume's mapping): exit 5" K unlock "$ENV" tab
 out_has "exists already|in use" "b: ... says the name is taken"
@@ -113,6 +114,7 @@ check_rc 0 "d: kmipcrypt status $VK while suspended" K status "$VK"
 out_has "mapping: open as vk, SUSPENDED" "d: ... says SUSPENDED"
 check_rc 0 "d: kmipcrypt unlock $VK vk resumes it (key still Active)" K -v unlock "$VK" vk
 out_has "resumed with token 0" "d: ... says resumed"
+out_has "^$VK: resumed vk \\(it was locked\\)\$" "d: ... and its result line says so"
 check "d: ... dm/suspended is 0 again" test "$(cat "$s/dm/suspended")" = 0
 check "d: ... and the data reads back" readback vk /tmp/pat.vk
 check_rc 0 "d: kmipcrypt lock pp (suspend, passphrase kind)" K lock pp
