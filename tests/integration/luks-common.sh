@@ -7,6 +7,18 @@
 # read whole, as cryptsetup does).
 
 printf 'old passphrase' >"$LAB_TMP/pass"
+pass=$LAB_TMP/pass
+
+# luks_lab [KEY=VALUE...]: the PyKMIP server "main" on a free port ($port) and
+# $conf for it (timeout_ms=3000 unless the arguments say otherwise), for K.
+luks_lab() {
+	port=$(lab_server_start main)
+	[ -n "$port" ] || fail "PyKMIP did not start"
+	conf=$LAB_TMP/kmipcrypt.conf
+	lab_config "$conf" "$port" timeout_ms=3000 "$@"
+}
+# K ARGS...: kmipcrypt with $conf
+K() { "$KMIPCRYPT" -c "$conf" "$@"; }
 
 # newimg NAME [luksFormat options]: a 32 MiB LUKS2 image, passphrase in keyslot 0
 newimg() {

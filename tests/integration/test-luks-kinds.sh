@@ -16,12 +16,7 @@
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/luks-common.sh"
 
-port=$(lab_server_start main)
-[ -n "$port" ] || fail "PyKMIP did not start"
-conf=$LAB_TMP/kmipcrypt.conf
-lab_config "$conf" "$port" timeout_ms=3000
-K() { "$KMIPCRYPT" -c "$conf" "$@"; }
-pass=$LAB_TMP/pass
+luks_lab
 
 # ------------------------------------------------------- each kind
 for kind in passphrase envelope volume-key; do

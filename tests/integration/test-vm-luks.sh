@@ -42,12 +42,7 @@ vm_kernel || fail "no guest kernel (see above)"
 echo "ok guest kernel $VM_KVER (cached in $(dirname "$VM_VMLINUZ"))"
 t_kernel=$(lab_now_ms)
 
-port=$(lab_server_start main)
-[ -n "$port" ] || fail "PyKMIP did not start"
-conf=$LAB_TMP/kmipcrypt.conf
-lab_config "$conf" "$port" timeout_ms=5000
-K() { "$KMIPCRYPT" -c "$conf" "$@"; }
-pass=$LAB_TMP/pass
+luks_lab timeout_ms=5000
 
 # ------------------------------------------------ images, enrolled on the host
 declare -A img uid
