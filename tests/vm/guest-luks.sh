@@ -38,7 +38,7 @@ say "| disks: pp=$PP env=$ENV vk=$VK tab=$TAB rev=$REV"
 # ------------------------------------------------ b: crypttab and unlock --all
 cat >/etc/crypttab <<EOF
 # name  device  keyfile  options
-tab $TAB none discard,readonly
+tab $TAB none discard,readonly,same-cpu-crypt,submit-from-crypt-cpus,no-read-workqueue,no-write-workqueue,nofail
 pp $PP none noauto
 env $ENV none noauto
 vk $VK none noauto
@@ -50,6 +50,9 @@ check "b: /dev/mapper/tab exists (crypttab's NAME)" test -b /dev/mapper/tab
 check "b: ... and it is the only mapping (noauto volumes left alone)" test "$(n_mappings)" = 1
 check_rc 0 "b: dmsetup table tab" dmsetup table tab
 out_has " crypt .*allow_discards" "b: crypttab's discard: the crypt target has allow_discards"
+for f in same_cpu_crypt submit_from_crypt_cpus no_read_workqueue no_write_workqueue; do
+	out_has " crypt .*$f" "b: crypttab's ${f//_/-}: the crypt target has $f"
+done
 check_rc 0 "b: cryptsetup status tab" cryptsetup status tab
 out_has "mode: +read-?only" "b: crypttab's readonly: cryptsetup status says read-only"
 out_has "flags: +discards" "b: ... and flags: discards"
