@@ -88,6 +88,7 @@
 #include "luks/luks.h"
 #include "luks/token.h"
 #include "net/transport.h"
+#include "plugin/token_kmip.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -105,15 +106,6 @@
  */
 unsigned token_kmip_deadline_ms = PLUGIN_DEADLINE_MS;
 
-/* The ABI: libcryptsetup.h has only the function types (crypt_token_*_func). */
-const char *cryptsetup_token_version(void);
-int cryptsetup_token_open(struct crypt_device *cd, int token, char **buffer,
-			  size_t *buffer_len, void *usrptr);
-int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pin,
-			      size_t pin_size, char **buffer, size_t *buffer_len, void *usrptr);
-void cryptsetup_token_buffer_free(void *buffer, size_t buffer_len);
-int cryptsetup_token_validate(struct crypt_device *cd, const char *json);
-void cryptsetup_token_dump(struct crypt_device *cd, const char *json);
 
 /* ------------------------------------------------------------- logging */
 
@@ -330,16 +322,7 @@ out:
 int cryptsetup_token_open(struct crypt_device *cd, int token, char **buffer,
 			  size_t *buffer_len, void *usrptr)
 {
-	struct crypt_device *prev;
-	int r;
-
-	(void)usrptr;
-	if (!cd || token < 0 || !buffer || !buffer_len)
-		return -EINVAL;
-	prev = log_enter(cd);
-	r = token_open(cd, token, buffer, buffer_len);
-	log_leave(prev);
-	return r;
+	return cryptsetup_token_open_pin(cd, token, NULL, 0, buffer, buffer_len, usrptr);
 }
 
 int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pin,

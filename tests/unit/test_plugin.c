@@ -40,20 +40,7 @@
 #include "luks/token.h"
 #include "util/secmem.h"
 
-#ifndef KMIPCRYPT_VERSION
-#define KMIPCRYPT_VERSION "0.1"
-#endif
-
-/* The plugin's hooks and test seams (token_kmip.c). */
-const char *cryptsetup_token_version(void);
-int cryptsetup_token_open(struct crypt_device *cd, int token, char **buffer,
-			  size_t *buffer_len, void *usrptr);
-int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pin,
-			      size_t pin_size, char **buffer, size_t *buffer_len, void *usrptr);
-void cryptsetup_token_buffer_free(void *buffer, size_t buffer_len);
-int cryptsetup_token_validate(struct crypt_device *cd, const char *json);
-void cryptsetup_token_dump(struct crypt_device *cd, const char *json);
-extern unsigned token_kmip_deadline_ms;
+#include "plugin/token_kmip.h"
 
 static char tmpdir[256], certdir[512], image[600], conf[600];
 static struct crypt_device *cd;
