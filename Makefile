@@ -1,4 +1,10 @@
-# kmipcrypt: top-level build.  `make deps`, `make`, `make check`, `make demo`.
+# kmipcrypt: top-level build.
+#   make deps        the Debian packages needed to build and test (root, apt-get)
+#   make             every product: $(BUILD)/kmipcrypt and the token plugin
+#   make check       unit tests (also ASan/UBSan, valgrind), fuzz replay, integration
+#   make demo        the main job end to end against a local PyKMIP server
+#   make install     kmipcrypt, the plugin, the manual pages (DESTDIR, PREFIX)
+#   make uninstall   removes exactly the files `make install` copied
 PKGS       := libcryptsetup libssl libcrypto devmapper blkid json-c libxml-2.0
 CC         ?= gcc
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -21,10 +27,15 @@ UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/%)
 LIB        := $(BUILD)/libkmipcrypt.a
 CLI        := $(BUILD)/kmipcrypt
 
+# `all` is the default goal even though the fragment below defines targets
+# first (make's default is the first target it reads).
+.DEFAULT_GOAL := all
 include mk/plugin.mk
 
-.PHONY: all deps check unit integration demo clean asan valgrind install fuzz bench
-all: $(CLI) $(PLUGIN) $(UNIT_BINS)
+.PHONY: all deps check unit integration demo clean asan valgrind install uninstall fuzz bench
+# The products only: the unit test binaries (which need cmocka) are built by
+# `make unit` and `make check`.
+all: $(CLI) $(PLUGIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,12 +82,22 @@ demo: deps
 	$(MAKE) $(CLI)
 	@./tools/demo.sh $(CLI)
 
+# One list of installed files, so that uninstall removes exactly those.  The
+# plugin goes to libcryptsetup's directory (mk/plugin.mk); /etc/kmipcrypt is
+# created for the configuration and left by uninstall with what it holds.
 PREFIX     ?= /usr
+MAN8       := $(notdir $(wildcard docs/*.8))
+MAN5       := kmipcrypt.conf.5
 install: $(CLI) install-plugin
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/sbin/kmipcrypt
-	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 $(wildcard docs/*.8)
-	install -D -m 0644 docs/kmipcrypt.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/kmipcrypt.conf.5
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 $(addprefix docs/,$(MAN8))
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man5 $(addprefix docs/,$(MAN5))
 	install -d -m 0700 $(DESTDIR)/etc/kmipcrypt
+
+uninstall: uninstall-plugin
+	rm -f $(DESTDIR)$(PREFIX)/sbin/kmipcrypt
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man5/,$(MAN5))
 
 fuzz:
 	./tests/fuzz/run.sh $(SECONDS)

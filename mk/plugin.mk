@@ -1,6 +1,8 @@
 # The LUKS2 token plugin, libcryptsetup-token-kmip.so: a fragment of the
 # top-level Makefile, included after BUILD, CFLAGS, PKG_LIBS and LIB are set
-# and before `all:` (whose prerequisites name $(PLUGIN)).
+# and before `all:` (whose prerequisites name $(PLUGIN)); the Makefile sets
+# .DEFAULT_GOAL := all first, so that the targets here do not become the
+# default goal of a plain `make`.
 #
 #   make plugin            build $(BUILD)/libcryptsetup-token-kmip.so
 #   make install-plugin    copy it to $(DESTDIR)$(PLUGIN_DIR)

@@ -9,6 +9,12 @@ from the box-drawn tables of KMIP 1.4 (section 9.1.3) and KMIP 2.1
 1.4 and 2.1 keeps both names; the 2.1 name is canonical), works out which
 tag carries which enumeration, and writes sorted C tables for binary search.
 
+XML/JSON spellings follow the normalization rule of the KMIP Profiles,
+except where the OASIS test cases spell a name otherwise (XML_EXCEPTIONS:
+HMAC_SHA256, the rule's HMACSHA256); the rule's spelling is kept as an
+alias that is read, never written.  The notes on stderr list every value
+whose spellings differ (between 1.4 and 2.1, or from the rule).
+
 Usage: tools/gen-names.py [--spec-dir DIR] [--out FILE] [--check]
   --check   do not write; exit 1 if the committed file differs.
 Prints the counts it extracted (per version and merged) on stderr.
@@ -209,12 +215,12 @@ def extract(path, version):
 
 # ---------------------------------------------------------------- XML names
 
-def xml_name(name):
-    """Normalize a spec name to the XML/JSON form of the KMIP Profiles:
-    brackets become spaces; a non-word character between two alphanumerics
-    of which one is a digit becomes '_'; other non-word characters become
-    spaces; leading digits of the first word move to its end ("3DES" ->
-    "DES3"); each word is capitalized; spaces are removed."""
+def normalize(name):
+    """Normalize a spec name by the rule of the KMIP Profiles' XML/JSON
+    encodings: brackets become spaces; a non-word character between two
+    alphanumerics of which one is a digit becomes '_'; other non-word
+    characters become spaces; leading digits of the first word move to its
+    end ("3DES" -> "DES3"); each word is capitalized; spaces are removed."""
     s = name.replace('(', ' ').replace(')', ' ')
     s = re.sub(r'(?<=[0-9])[^\w\s]+(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])[^\w\s]+(?=[0-9])', '_', s)
     s = re.sub(r'[^\w]+', ' ', s)
@@ -225,6 +231,25 @@ def xml_name(name):
     if m:
         words[0] = m.group(2) + m.group(1)
     return ''.join(w[0].upper() + w[1:] for w in words)
+
+
+# Spellings of the OASIS test cases (and of the implementations that follow
+# them) where the rule gives another: the HMAC algorithms keep an underscore
+# after "HMAC" ("HMAC-SHA256" -> HMAC_SHA256, the rule: HMACSHA256).  Every
+# OASIS XML file is checked against what we write (tests/unit/
+# test_xml_roundtrip.c, test_testcase_names).
+XML_EXCEPTIONS = [
+    (re.compile(r'^HMAC-(.+)$'), lambda m: 'HMAC_' + normalize(m.group(1))),
+]
+
+
+def xml_name(name):
+    """The XML/JSON spelling we write: the rule, or an OASIS exception."""
+    for rx, fn in XML_EXCEPTIONS:
+        m = rx.match(name)
+        if m:
+            return fn(m)
+    return normalize(name)
 
 
 def loose_key(name):
@@ -264,16 +289,6 @@ SUPPLEMENT = {
     'PKCS#11 Return Code': [('OK', 0)],
 }
 
-# Spellings used by the OASIS test cases that the normalization rule does
-# not produce: (set, XML spelling, spec name it stands for).
-XML_ALIASES = [
-    ('Cryptographic Algorithm', 'HMAC_SHA1', 'HMAC-SHA1'),
-    ('Cryptographic Algorithm', 'HMAC_SHA224', 'HMAC-SHA224'),
-    ('Cryptographic Algorithm', 'HMAC_SHA256', 'HMAC-SHA256'),
-    ('Cryptographic Algorithm', 'HMAC_SHA384', 'HMAC-SHA384'),
-    ('Cryptographic Algorithm', 'HMAC_SHA512', 'HMAC-SHA512'),
-]
-
 # 2.1 names that are typos of the 1.4 name (which the 2.1 test cases use
 # too): the 1.4 name stays canonical.
 PREFER_OLD = {
@@ -297,10 +312,12 @@ class Name:
         self.xml = alias_xml or xml_name(name)
 
 
-def merge(old, new, what, prefer_old=()):
+def merge(old, new, what, prefer_old=(), report=None):
     """Merge [(name, value)] of 1.4 (old) and 2.1 (new) into
     {value: [Name...]}, canonical name first: the 2.1 one, unless listed
-    in prefer_old."""
+    in prefer_old.  A name whose XML spelling is an exception keeps the
+    rule's spelling as an alias, read but never written (what versions
+    before the exception wrote)."""
     by_val = {}
     for ver, lst in (('2.1', new), ('1.4', old)):
         for name, v in lst:
@@ -310,6 +327,17 @@ def merge(old, new, what, prefer_old=()):
     for v, names in by_val.items():
         if len(names) > 1 and (what, names[0].name) in prefer_old:
             names.append(names.pop(0))
+        if report is not None and len({n.xml for n in names}) > 1:
+            report.append('%s 0x%X: the versions spell it %s; written: %s'
+                          % (what, v, ', '.join('%s "%s" (%s)' % (n.ver, n.name, n.xml)
+                                                for n in names), names[0].xml))
+        for n in list(names):
+            rule = normalize(n.name)
+            if rule != n.xml and all(x.xml != rule for x in names):
+                names.append(Name(n.name, 'rule', rule))
+                if report is not None:
+                    report.append('%s 0x%X "%s": written %s as the OASIS files do; the '
+                                  'rule\'s %s is read too' % (what, v, n.name, n.xml, rule))
     return by_val
 
 
@@ -377,7 +405,7 @@ def generate(d14, d21, report):
     counts = {}
     # ---- tags
     tags = merge([(n, v) for n, v, _ in d14['tags']],
-                 [(n, v) for n, v, _ in d21['tags']], 'Tag')
+                 [(n, v) for n, v, _ in d21['tags']], 'Tag', report=report)
     counts['tags'] = (len(d14['tags']), len(d21['tags']), len(tags),
                       sum(len(x) for x in tags.values()))
     tag_by_name = {}
@@ -389,14 +417,8 @@ def generate(d14, d21, report):
     sets = {}
     for sn in sorted(set(d14['enums']) | set(d21['enums']) | set(SUPPLEMENT)):
         by_val = merge(d14['enums'].get(sn, []),
-                       d21['enums'].get(sn, []) + SUPPLEMENT.get(sn, []), sn, PREFER_OLD)
-        for (asn, axml, aname) in XML_ALIASES:
-            if asn != sn:
-                continue
-            vals = [v for v, ns in by_val.items() if any(n.name == aname for n in ns)]
-            if len(vals) != 1:
-                die('alias %s/%s: no value named %s' % (asn, axml, aname))
-            by_val[vals[0]].append(Name(aname, 'alias', axml))
+                       d21['enums'].get(sn, []) + SUPPLEMENT.get(sn, []), sn, PREFER_OLD,
+                       report)
         sets[sn] = by_val
     masks = d14['masks'] | d21['masks']
 

@@ -3,14 +3,19 @@
  * kmipcrypt key: administer objects on the KMIP server, the tool that
  * storage and database vendors' guides tell their users to find elsewhere.
  *
- * Key material is printed only when asked for (--show-secret); otherwise a
- * fingerprint identifies it.  Every verb has --json.
+ * Key material is printed only when asked for (--show-secret, --passphrase);
+ * otherwise a fingerprint identifies it.  Every verb has --json.  Every
+ * value that came from the server goes through util/escape.h before it
+ * reaches standard output, and text sent to the server (--name,
+ * --object-group, --message) must be printable.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -18,13 +23,23 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "kmip/kmip.h"
+#include "luks/luks.h"
 #include "ttlv/names.h"
+#include "util/escape.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
 #include "util/strnum.h"
 
 #define SECRET_FILE_MAX 4096
+/*
+ * The Object Group of enroll's objects unless --object-group says otherwise
+ * (luks.h, enroll_opts.object_group): where key list looks for objects an
+ * enroll left behind.
+ */
+#define ENROLL_OBJECT_GROUP LUKS_ENROLL_OBJECT_GROUP
+/* One value from the server, escaped (util/escape.h). */
+#define ESC_SIZE TEXT_ESCAPED_SIZE(KMIP_TEXT_MAX > KMIP_UID_MAX ? KMIP_TEXT_MAX : KMIP_UID_MAX)
 
 struct key_opts {
 	const char *name;
@@ -44,6 +59,7 @@ struct key_opts {
 	bool no_activate;
 	bool activate;
 	bool show_secret;
+	bool passphrase;
 	bool revoke_first;
 	bool json;
 };
@@ -52,7 +68,7 @@ enum {
 	OPT_NAME = 256, OPT_GROUP, OPT_STATE, OPT_TYPE, OPT_REASON, OPT_MESSAGE,
 	OPT_WRAP_KEY, OPT_KEK_FILE, OPT_SECRET_FILE, OPT_BITS, OPT_GENERATE,
 	OPT_MAX, OPT_OFFSET, OPT_COMPROMISE_DATE, OPT_NO_ACTIVATE, OPT_ACTIVATE,
-	OPT_SHOW_SECRET, OPT_REVOKE, OPT_JSON,
+	OPT_SHOW_SECRET, OPT_PASSPHRASE, OPT_REVOKE, OPT_JSON,
 };
 
 static const struct option key_options[] = {
@@ -73,6 +89,7 @@ static const struct option key_options[] = {
 	{ "no-activate",     no_argument,       NULL, OPT_NO_ACTIVATE },
 	{ "activate",        no_argument,       NULL, OPT_ACTIVATE },
 	{ "show-secret",     no_argument,       NULL, OPT_SHOW_SECRET },
+	{ "passphrase",      no_argument,       NULL, OPT_PASSPHRASE },
 	{ "revoke",          no_argument,       NULL, OPT_REVOKE },
 	{ "json",            no_argument,       NULL, OPT_JSON },
 	{ "help",            no_argument,       NULL, 'h' },
@@ -86,7 +103,9 @@ static void key_usage(FILE *f)
 "Administer keys and secrets on the KMIP server of the configured group.\n\n"
 "Verbs:\n"
 "  list     [--state S] [--name N] [--object-group G] [--type T] [--max N] [--offset N]\n"
-"           a table of the objects found (ID, Name, Type, Algorithm/Length, State, dates)\n"
+"           a table of the objects found (ID, Name, Type, Algorithm/Length, State, dates);\n"
+"           a Pre-Active object in Object Group kmipcrypt is marked unbound (an enroll\n"
+"           that did not finish left it; no volume unlocks with it)\n"
 "  locate   [same filters]   the identifiers only, verified against the filters\n"
 "  show     UID              every attribute of one object\n"
 "  create   [--name N] [--object-group G] [--bits 128|192|256] [--no-activate]\n"
@@ -99,11 +118,16 @@ static void key_usage(FILE *f)
 "           fetch an object; with --wrap-key the server wraps it (NIST AES key wrap)\n"
 "           and with --kek-file it is unwrapped here; material is printed only with\n"
 "           --show-secret, otherwise its SHA-256 fingerprint\n"
+"  get      UID --passphrase   only the keyslot passphrase of a passphrase binding's\n"
+"           secret (its base64), to type at a passphrase prompt or to pipe into\n"
+"           'cryptsetup open --key-file=- DEVICE' (no newline unless on a terminal)\n"
 "  revoke   UID [--reason compromise|ca-compromise|affiliation-changed|superseded|\n"
 "           cessation|privilege-withdrawn|unspecified] [--message M] [--compromise-date EPOCH]\n"
 "  destroy  UID [--revoke]   (--revoke: revoke with cessation of operation first)\n\n"
 "Every verb takes --json.  States: pre-active active deactivated compromised\n"
-"destroyed destroyed-compromised.  Types: symmetric-key secret-data (or any KMIP name).\n");
+"destroyed destroyed-compromised.  Types: symmetric-key secret-data (or any KMIP name).\n"
+"Values from the server are printed with control characters escaped (\\xNN, \\\\);\n"
+"--name, --object-group and --message must be printable UTF-8.\n");
 }
 
 /* ------------------------------------------------------------ names */
@@ -154,11 +178,50 @@ static const char *enum_name(uint32_t tag, uint32_t v)
 
 /* ------------------------------------------------------------ output */
 
+/* json-c escapes C0 controls; json_text_fputs also DEL, C1 and invalid UTF-8. */
 static int json_print(struct json_object *o)
 {
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_text_fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+	putchar('\n');
 	json_object_put(o);
 	return EXIT_OK;
+}
+
+/* A value from the server for the terminal: buf holds ESC_SIZE bytes. */
+static const char *esc(const char *s, char *buf)
+{
+	return text_escape(s, buf, ESC_SIZE);
+}
+
+/*
+ * Left behind by an enroll that did not finish: enroll registers its
+ * object Pre-Active in its Object Group and activates it only after the
+ * token is written (src/luks/enroll.c), and unlock refuses a Pre-Active
+ * key, so no volume unlocks with such an object.  That is all the KMS can
+ * tell: a token may still name it if the enroll was killed between writing
+ * the token and activating (kmipcrypt status shows such a token as
+ * Pre-Active).  Objects of enroll --object-group G are not recognised.
+ */
+static bool unbound(const struct kmip_attrs *a)
+{
+	unsigned i;
+
+	if (!(a->present & KMIP_ATTR_STATE) || a->state != KMIP_STATE_PRE_ACTIVE)
+		return false;
+	for (i = 0; i < a->n_groups; i++)
+		if (strcmp(a->groups[i], ENROLL_OBJECT_GROUP) == 0)
+			return true;
+	return false;
+}
+
+/* What to do about an unbound object, for the text output (uid escaped). */
+static void print_unbound_note(const char *uid)
+{
+	char e[ESC_SIZE];
+
+	printf("unbound: an enroll did not finish (no volume unlocks with it); "
+	       "remove it with 'kmipcrypt key destroy %s'", esc(uid, e));
 }
 
 static void json_add_str(struct json_object *o, const char *k, const char *v)
@@ -205,6 +268,7 @@ static struct json_object *attrs_json(const struct kmip_attrs *a)
 	json_add_time(o, "compromise_occurrence_date", a->compromise_occurrence_date);
 	json_add_time(o, "destroy_date", a->destroy_date);
 	json_add_time(o, "last_change_date", a->last_change_date);
+	json_object_object_add(o, "unbound", json_object_new_boolean(unbound(a)));
 	return o;
 }
 
@@ -219,12 +283,12 @@ static void alg_len(const struct kmip_attrs *a, char *buf, size_t len)
 
 static void print_attrs(const struct kmip_attrs *a)
 {
-	char buf[64], mask[256];
+	char buf[64], mask[256], e[ESC_SIZE];
 	unsigned i;
 
-	printf("%-28s %s\n", "Unique Identifier", a->uid);
+	printf("%-28s %s\n", "Unique Identifier", esc(a->uid, e));
 	for (i = 0; i < a->n_names; i++)
-		printf("%-28s %s\n", "Name", a->names[i]);
+		printf("%-28s %s\n", "Name", esc(a->names[i], e));
 	if (a->present & KMIP_ATTR_OBJECT_TYPE)
 		printf("%-28s %s\n", "Object Type", enum_name(KMIP_TAG_OBJECT_TYPE, a->object_type));
 	if (a->present & KMIP_ATTR_CRYPTO_ALGORITHM)
@@ -241,7 +305,7 @@ static void print_attrs(const struct kmip_attrs *a)
 	if (a->present & KMIP_ATTR_STATE)
 		printf("%-28s %s\n", "State", kmip_state_name(a->state));
 	for (i = 0; i < a->n_groups; i++)
-		printf("%-28s %s\n", "Object Group", a->groups[i]);
+		printf("%-28s %s\n", "Object Group", esc(a->groups[i], e));
 #define DATE(bit, field, label) \
 	if (a->present & (bit)) printf("%-28s %s\n", label, cli_time(a->field, buf, sizeof(buf)))
 	DATE(KMIP_ATTR_INITIAL_DATE, initial_date, "Initial Date");
@@ -252,6 +316,11 @@ static void print_attrs(const struct kmip_attrs *a)
 	DATE(KMIP_ATTR_DESTROY_DATE, destroy_date, "Destroy Date");
 	DATE(KMIP_ATTR_LAST_CHANGE_DATE, last_change_date, "Last Change Date");
 #undef DATE
+	if (unbound(a)) {
+		printf("%-28s ", "Note");
+		print_unbound_note(a->uid);
+		putchar('\n');
+	}
 }
 
 /* ------------------------------------------------------------ verbs */
@@ -309,7 +378,7 @@ static int key_list(struct kmip_client *c, const struct key_opts *o, bool ids_on
 	struct kmip_uid_list l = { 0 };
 	struct kmip_attrs *attrs = NULL;
 	struct json_object *arr = NULL;
-	char al[64], d1[32], d2[32];
+	char al[64], d1[32], d2[32], e_uid[ESC_SIZE], e_name[ESC_SIZE];
 	size_t i, shown = 0;
 	int r;
 
@@ -328,7 +397,10 @@ static int key_list(struct kmip_client *c, const struct key_opts *o, bool ids_on
 		r = kmip_get_attributes(c, l.uids[i], KMIP_ATTR_ALL, &attrs[i]);
 		if (r == -ENOENT || r == -EPERM) {
 			/* destroyed or hidden between Locate and now: not a match */
-			log_info("skipping %s: %s", l.uids[i], kmip_last_error(c));
+			char why[KMIP_FAILURE_TEXT_SIZE];
+
+			log_info("skipping %s: %s", l.uids[i], kmip_failure_reason(c, r, why,
+											sizeof(why)));
 			attrs[i].present = 0;
 			continue;
 		}
@@ -353,15 +425,20 @@ static int key_list(struct kmip_client *c, const struct key_opts *o, bool ids_on
 		if (o->json) {
 			json_object_array_add(arr, ids_only ? json_object_new_string(a->uid) : attrs_json(a));
 		} else if (ids_only) {
-			puts(a->uid);
+			puts(esc(a->uid, e_uid));
 		} else {
 			alg_len(a, al, sizeof(al));
-			printf("%-38s %-24s %-14s %-10s %-12s %-20s %s\n", a->uid,
-			       a->n_names ? a->names[0] : "-",
+			printf("%-38s %-24s %-14s %-10s %-12s %-20s %s", esc(a->uid, e_uid),
+			       a->n_names ? esc(a->names[0], e_name) : "-",
 			       (a->present & KMIP_ATTR_OBJECT_TYPE) ? enum_name(KMIP_TAG_OBJECT_TYPE, a->object_type) : "-",
 			       al, (a->present & KMIP_ATTR_STATE) ? kmip_state_name(a->state) : "-",
 			       cli_time(a->initial_date, d1, sizeof(d1)),
 			       cli_time(a->activation_date, d2, sizeof(d2)));
+			if (unbound(a)) {
+				fputs("  ", stdout);
+				print_unbound_note(a->uid);
+			}
+			putchar('\n');
 		}
 	}
 	if (l.n != shown)
@@ -397,9 +474,10 @@ static int key_show(struct kmip_client *c, const struct key_opts *o, const char 
 static void print_created(const struct key_opts *o, const char *what, const char *uid, bool active)
 {
 	struct json_object *j;
+	char e[ESC_SIZE];
 
 	if (!o->json) {
-		printf("%s\n", uid);
+		printf("%s\n", esc(uid, e));
 		log_info("%s %s created%s", what, uid, active ? " and activated" : "");
 		return;
 	}
@@ -513,6 +591,80 @@ static void fingerprint(const uint8_t *m, size_t len, char out[33])
 	explicit_bzero(md, sizeof(md));
 }
 
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * key get --passphrase: the keyslot passphrase that enroll gave a passphrase
+ * binding's keyslot, made by the same function (luks_secret_passphrase:
+ * base64), so that what is printed is exactly what opens the keyslot.
+ * Written with write(2), not stdio, so that no stdio buffer keeps a copy.
+ * A newline only on a terminal: cryptsetup --key-file=- takes every byte
+ * of its input, a newline included, as the passphrase.
+ */
+static int print_passphrase(const struct key_opts *o, const struct kmip_object *obj,
+			    const char *uid)
+{
+	_cleanup_secmem_ char *pass = NULL;
+	struct json_object *j;
+	struct stat st;
+	char e[ESC_SIZE];
+	size_t pass_len = 0;
+	bool tty = isatty(STDOUT_FILENO);
+	int r;
+
+	if (obj->wrapped) {
+		log_error("the secret of %s came back wrapped: add --kek-file with the host copy of the "
+			  "wrapping key to unwrap it here", uid);
+		return EXIT_USAGE;
+	}
+	if (obj->object_type != KMIP_OBJ_SECRET_DATA) {
+		log_error("%s is a %s, not Secret Data: only the secret of a passphrase binding is a "
+			  "keyslot passphrase; a volume-key or envelope binding is recovered with "
+			  "'kmipcrypt unlock DEVICE' (see RECOVERY in kmipcrypt-unlock(8))",
+			  uid, enum_name(KMIP_TAG_OBJECT_TYPE, obj->object_type));
+		return EXIT_KEY;
+	}
+	r = luks_secret_passphrase(obj->material, obj->material_len, &pass, &pass_len);
+	if (r < 0)
+		return cli_fail(r, NULL, "making the keyslot passphrase", uid);
+	if (o->json) {
+		/* json-c copies it into ordinary memory: asked for with --json. */
+		j = json_object_new_object();
+		json_add_str(j, "uid", obj->uid[0] ? obj->uid : uid);
+		json_add_str(j, "passphrase", pass);
+		return json_print(j);
+	}
+	fflush(stdout);
+	r = write_all(STDOUT_FILENO, pass, pass_len);
+	if (r == 0 && tty)
+		r = write_all(STDOUT_FILENO, "\n", 1);
+	if (r < 0)
+		return cli_fail(r, NULL, "writing the keyslot passphrase to standard output", uid);
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+		log_warn("the keyslot passphrase of %s is now in a file: remove it (shred -u) once "
+			 "used; 'kmipcrypt key get --passphrase UID | cryptsetup ... --key-file=-' "
+			 "keeps it off the disk", uid);
+	/* For the person reading it (not -q): which keyslot, the KMS cannot say. */
+	if (tty && log_get_level() >= LOG_LVL_WARN)
+		fprintf(stderr, "kmipcrypt: the keyslot passphrase of key '%s': it opens the keyslot "
+			"that the volume's kmip token names ('kmipcrypt status DEVICE' shows it)\n",
+			text_escape(uid, e, sizeof(e)));
+	return EXIT_OK;
+}
+
 static int key_get(struct kmip_client *c, const struct key_opts *o, const char *uid)
 {
 	struct kmip_key_wrap wrap = { 0 };
@@ -520,7 +672,7 @@ static int key_get(struct kmip_client *c, const struct key_opts *o, const char *
 	_cleanup_secmem_ uint8_t *kek = NULL;
 	_cleanup_secmem_ char *hex = NULL;
 	struct json_object *j = NULL;
-	char fp[33];
+	char fp[33], e[ESC_SIZE];
 	size_t kek_len = 0, hex_len;
 	int r;
 
@@ -532,7 +684,8 @@ static int key_get(struct kmip_client *c, const struct key_opts *o, const char *
 		wrap.kek_uid = o->wrap_key;
 		wrap.mode = KMIP_BCM_NIST_KEY_WRAP;
 		if (o->kek_file) {
-			r = cli_read_secret(o->kek_file, 64, &kek, &kek_len);
+			/* As unlock reads it: one reader, one set of rules for KEK files. */
+			r = luks_read_kek(o->kek_file, &kek, &kek_len);
 			if (r < 0)
 				return EXIT_USAGE;
 			wrap.kek = kek;
@@ -542,6 +695,10 @@ static int key_get(struct kmip_client *c, const struct key_opts *o, const char *
 	r = kmip_get(c, uid, o->wrap_key ? &wrap : NULL, &obj);
 	if (r < 0) {
 		r = cli_fail(r, c, "Get", uid);
+		goto out;
+	}
+	if (o->passphrase) {
+		r = print_passphrase(o, &obj, uid);
 		goto out;
 	}
 	hex_len = obj.material_len * 2 + 1;
@@ -573,7 +730,7 @@ static int key_get(struct kmip_client *c, const struct key_opts *o, const char *
 		json_print(j);
 		j = NULL;
 	} else {
-		printf("%-20s %s\n", "Unique Identifier", obj.uid[0] ? obj.uid : uid);
+		printf("%-20s %s\n", "Unique Identifier", esc(obj.uid[0] ? obj.uid : uid, e));
 		printf("%-20s %s\n", "Object Type", enum_name(KMIP_TAG_OBJECT_TYPE, obj.object_type));
 		if (obj.algorithm)
 			printf("%-20s %s/%d\n", "Algorithm/Length",
@@ -653,6 +810,30 @@ static int key_destroy(struct kmip_client *c, const struct key_opts *o, const ch
 	return EXIT_OK;
 }
 
+/*
+ * Text that create, register and revoke store on the KMS: every tool that
+ * lists the object prints it later, so only printable UTF-8 (no control
+ * character that a terminal would obey), 1 to KMIP_TEXT_MAX bytes.  The
+ * list filters take any text: they only search, and may have to find an
+ * object that another client named badly.
+ */
+static int check_text_opt(const char *opt, const char *v)
+{
+	char e[128];
+
+	if (!v)
+		return 0;
+	if (!*v)
+		return log_error_errno(-EINVAL, "--%s is empty; leave the option out for none", opt);
+	if (strlen(v) > KMIP_TEXT_MAX)
+		return log_error_errno(-EINVAL, "--%s is longer than %u bytes", opt, KMIP_TEXT_MAX);
+	if (!text_is_printable(v))
+		return log_error_errno(-EINVAL, "--%s '%s' holds a control character or invalid UTF-8 "
+				       "(shown escaped); use printable text", opt,
+				       text_escape(v, e, sizeof(e)));
+	return 0;
+}
+
 static int parse_key_opts(int argc, char **argv, struct key_opts *o)
 {
 	int c, r = 0;
@@ -685,6 +866,7 @@ static int parse_key_opts(int argc, char **argv, struct key_opts *o)
 		case OPT_NO_ACTIVATE: o->no_activate = true; break;
 		case OPT_ACTIVATE: o->activate = true; break;
 		case OPT_SHOW_SECRET: o->show_secret = true; break;
+		case OPT_PASSPHRASE: o->passphrase = true; break;
 		case OPT_REVOKE: o->revoke_first = true; break;
 		case OPT_JSON: o->json = true; break;
 		case 'h':
@@ -743,6 +925,16 @@ int cmd_key(int argc, char **argv)
 	    strcmp(verb, "register") && !uid_verb) {
 		log_error("unknown verb 'key %s'; 'kmipcrypt key --help' lists them", verb);
 		return EXIT_USAGE;
+	}
+	if (o.passphrase && strcmp(verb, "get")) {
+		log_error("--passphrase is for 'key get UID'");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(verb, "create") || !strcmp(verb, "register") || !strcmp(verb, "revoke")) {
+		if (check_text_opt("name", o.name) < 0 ||
+		    check_text_opt("object-group", o.group) < 0 ||
+		    check_text_opt("message", o.message) < 0)
+			return EXIT_USAGE;
 	}
 
 	r = cli_open_client(&cfg, &c);

@@ -20,6 +20,8 @@
 #include "kmip/kmip.h"
 #include "luks/luks.h"
 #include "util/config.h"
+#include "util/escape.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 #include "util/secmem.h"
 #include "util/strnum.h"
@@ -127,9 +129,11 @@ static void print_enrolled(const char *device, int tid)
 	if (crypt_init(&cd, device) == 0 && crypt_load(cd, CRYPT_LUKS2, NULL) == 0 &&
 	    crypt_token_json_get(cd, tid, &json) >= 0 && json &&
 	    kmip_token_parse(json, strlen(json), device, &t) == 0) {
-		printf("%s: token %d on keyslot %d%s, kind %s, key '%s' in group [%s]\n", device, tid,
-		       t.keyslot, t.kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
-		       kmip_kind_name(t.kind), t.uid, t.group);
+		printf("%s: token %d on keyslot %d%s, kind %s%s%s, key '%s' in group [%s]\n", device,
+		       tid, t.keyslot, t.kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
+		       kmip_kind_name(t.kind), t.kind == KMIP_KIND_ENVELOPE ? " " : "",
+		       t.kind == KMIP_KIND_ENVELOPE ? kmip_envelope_mode_name(t.mode) : "",
+		       t.uid, t.group);
 	} else {
 		printf("%s: token %d\n", device, tid);
 	}
@@ -145,13 +149,16 @@ static void enroll_usage(FILE *f)
 "       [--object-group G] [--wrap-key UID [--kek-file F]] [--key-file F]\n\n"
 "Bind a LUKS2 volume (block device or image file) to a new object on the KMIP\n"
 "server of GROUP: prove an existing passphrase, create the object, add a keyslot,\n"
-"write a kmip token.  If a step fails, the earlier ones are undone.\n\n"
+"write a kmip token.  If a step fails, or the command is interrupted (Ctrl-C,\n"
+"SIGTERM, SIGHUP) before the token is written, the earlier steps are undone;\n"
+"once the token is written an interruption lets it finish.\n\n"
 "  --kind K          passphrase (default): a random 32-byte secret, stored on the\n"
 "                      KMS as Secret Data (Password), unlocks a new PBKDF2 keyslot\n"
 "                    volume-key: the volume key itself is registered on the KMS and\n"
 "                      unlock activates by volume key (token on an unbound keyslot)\n"
 "                    envelope: a new AES-256 key on the KMS encrypts the keyslot\n"
-"                      secret; unlock asks the KMS to decrypt it (the key never leaves)\n"
+"                      secret (AES-GCM bound to this volume where the server offers\n"
+"                      it); unlock asks the KMS to decrypt it (the key never leaves)\n"
 "  --name N          KMIP Name (default kmipcrypt-<LUKS UUID>-<kind>)\n"
 "  --object-group G  KMIP Object Group (default kmipcrypt)\n"
 "  --wrap-key UID    volume-key: fetch the key wrapped by this key-encryption key\n"
@@ -161,8 +168,9 @@ static void enroll_usage(FILE *f)
 "  --key-file F      the existing passphrase: the whole file, as cryptsetup reads\n"
 "                    --key-file (\"-\": standard input); default: ask on the terminal\n\n"
 "The token records GROUP (-g, default \"default\"); unlock uses that group.\n"
-"Test hook: KMIPCRYPT_FAIL_AT=register|activate|keyslot|token|verify makes that\n"
-"step fail (to test the undo).\n");
+"Test hook: KMIPCRYPT_FAIL_AT=STEP makes that step fail, STEP:SIGNAL (SIGINT,\n"
+"SIGTERM, SIGHUP, SIGKILL) sends the signal there (steps: register, wrap,\n"
+"keyslot, activate, encrypt, token, verify; see kmipcrypt-enroll(8)).\n");
 }
 
 int cmd_enroll(int argc, char **argv)
@@ -184,7 +192,7 @@ int cmd_enroll(int argc, char **argv)
 	const char *key_file = NULL, *device;
 	uint8_t *pass = NULL;
 	size_t pass_len = 0;
-	int c, r, tid = -1;
+	int c, r, err = 0, tid = -1;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -214,25 +222,35 @@ int cmd_enroll(int argc, char **argv)
 		return usage_error("enroll", "--kek-file needs --wrap-key");
 	no_token_plugins();
 
+	/*
+	 * From here on SIGINT, SIGTERM and SIGHUP are requests: a prompt gives
+	 * up, luks_enroll() undoes what it did (or finishes, once the token is
+	 * written), and then the process ends as the signal ends it.
+	 */
+	err = interrupt_catch();
+	if (err < 0) {
+		r = cli_fail(err, NULL, "catching termination signals", NULL);
+		goto out;
+	}
 	r = cli_open_client(&cfg, &client);	/* the group, and its key password if asked for */
-	if (r)
-		return r;
+	if (r) {
+		err = interrupt_pending() ? -EINTR : 0;	/* the key password prompt gave up */
+		goto out;
+	}
 	kmip_client_free(client);
 	o.group = g_opts.group ? g_opts.group : "default";
 
 	if (key_file)
-		r = cli_read_secret(key_file, PASSPHRASE_MAX, &pass, &pass_len);
+		err = cli_read_secret(key_file, PASSPHRASE_MAX, &pass, &pass_len);
 	else
-		r = prompt_passphrase(device, (char **)&pass, &pass_len);
-	if (r < 0) {
-		r = exit_code_from_errno(r);
-		goto out;
+		err = prompt_passphrase(device, (char **)&pass, &pass_len);
+	if (err == 0) {
+		o.passphrase = (const char *)pass;
+		o.passphrase_len = pass_len;
+		err = luks_enroll(device, cfg, &o, &tid);
 	}
-	o.passphrase = (const char *)pass;
-	o.passphrase_len = pass_len;
-	r = luks_enroll(device, cfg, &o, &tid);
-	if (r < 0) {
-		r = exit_code_from_errno(r);
+	if (err < 0) {
+		r = exit_code_from_errno(err);
 		goto out;
 	}
 	print_enrolled(device, tid);
@@ -240,6 +258,7 @@ int cmd_enroll(int argc, char **argv)
 out:
 	secmem_free(pass);
 	config_free(cfg);
+	interrupt_release(err == -EINTR);	/* undone: end as the signal would */
 	return r;
 }
 
@@ -269,7 +288,9 @@ static void unlock_usage(FILE *f)
 "                  names are used; noauto lines are skipped), in parallel, each\n"
 "                  within its own time limit; the exit status is the worst of them\n"
 "  --from LIST     with --all: only the volumes listed in LIST, one \"DEVICE [NAME]\"\n"
-"                  per line (# comments)\n"
+"                  per line (# comments); a listed device that is missing, not\n"
+"                  LUKS2 or without a kmip token is named and fails the run (the\n"
+"                  others are still unlocked)\n"
 "  --crypttab F    read F instead of /etc/crypttab\n"
 "  --no-blkid      with --all: do not scan block devices\n\n"
 "The server group comes from each token (enroll's -g).\n");
@@ -316,7 +337,7 @@ int cmd_unlock(int argc, char **argv)
 	struct config *cfg = NULL;
 	enum luks_unlock_outcome how = LUKS_UNLOCK_OPENED, *outcomes = NULL;
 	bool test = false, all = false;
-	char name[64];
+	char name[128], why[KMIP_FAILURE_TEXT_SIZE];
 	int c, r, *results = NULL;
 	size_t i;
 
@@ -378,17 +399,12 @@ int cmd_unlock(int argc, char **argv)
 			} else if (tab.name) {
 				mapname = tab.name;
 			} else {
-				struct crypt_device *cd = NULL;
-
-				/* systemd's default name for an unnamed LUKS volume */
-				if (crypt_init(&cd, device) == 0 && crypt_load(cd, CRYPT_LUKS2, NULL) == 0 &&
-				    crypt_get_uuid(cd)) {
-					snprintf(name, sizeof(name), "luks-%s", crypt_get_uuid(cd));
-					mapname = name;
+				r = luks_default_name(device, name, sizeof(name));
+				if (r < 0) {
+					r = exit_code_from_errno(r);
+					goto out;
 				}
-				crypt_free(cd);
-				if (!mapname)
-					mapname = "luks-kmip";	/* luks_unlock_ex reports the header */
+				mapname = name;
 			}
 		}
 		uo.outcome = &how;
@@ -428,8 +444,8 @@ int cmd_unlock(int argc, char **argv)
 			print_unlocked(l.v[i].device, l.v[i].name, outcomes[i]);
 		else
 			printf("%s: FAILED (exit %d: %s)\n", l.v[i].device, code,
-			       results[i] == -ELUKS ? "LUKS error" : results[i] == -EKEYREJECTED ?
-			       "TLS or authentication failure" : strerror(-results[i]));
+			       l.v[i].why ? l.v[i].why : results[i] == -ELUKS ? "LUKS error" :
+			       kmip_failure_reason(NULL, results[i], why, sizeof(why)));
 		r = worst(r, code);
 	}
 out:
@@ -447,18 +463,32 @@ out:
 static void status_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: kmipcrypt [-c FILE] status [DEVICE...] [--json] [--timeout T]\n"
+"Usage: kmipcrypt [-c FILE] status [DEVICE...] [--json] [--timeout T] [--kek-file F]\n"
 "       [--from LIST | --crypttab FILE] [--no-blkid]\n\n"
 "For each kmip-bound volume (the DEVICEs given, else those `unlock --all` would\n"
 "find): each kmip token with its keyslot, kind, key UID and server group, the\n"
-"key's State on the KMS, and whether a dm-crypt mapping of the volume is open.\n"
-"Exit status: 0 if every key is Active; otherwise the worst of the volumes' (2\n"
-"no server reachable, 3 TLS, 4 key not Active or not found, 5 invalid token or\n"
-"not LUKS2).\n");
+"key's State on the KMS, whether the token would unlock the volume now (the\n"
+"secret is fetched as unlock fetches it and checked against the header: no\n"
+"mapping is made) and if not why, and whether a dm-crypt mapping is open.\n\n"
+"  --json          a JSON array, one object per volume\n"
+"  --timeout T     time limit for all servers and requests (default 30s)\n"
+"  --kek-file F    volume-key tokens with a wrapping key: the host copy of the KEK\n"
+"                  (default <config dir>/kek/<WRAP UID>)\n"
+"  --from LIST     only the volumes listed in LIST, one \"DEVICE [NAME]\" per line;\n"
+"                  a listed device that is missing, not LUKS2 or without a kmip\n"
+"                  token is an error\n"
+"  --crypttab F    read F instead of /etc/crypttab\n"
+"  --no-blkid      do not scan block devices\n\n"
+"Exit status: 0 if every token would unlock; otherwise the worst of them (1 no\n"
+"such server group or KEK file, 2 no server reachable, 3 TLS, 4 key not Active,\n"
+"not found or of the wrong type, 5 the secret does not open the volume, an\n"
+"invalid token, no kmip token or not LUKS2).\n");
 }
 
 static const char *state_text(const struct luks_token_status *ts, char *buf, size_t len)
 {
+	char why[KMIP_FAILURE_TEXT_SIZE];
+
 	if (ts->parse_err)
 		return "invalid token";
 	if (ts->state_err == -ENOENT)
@@ -471,20 +501,19 @@ static const char *state_text(const struct luks_token_status *ts, char *buf, siz
 		return buf;
 	}
 	if (ts->state_err) {
-		snprintf(buf, len, "unknown: %s", ts->state_err == -EKEYREJECTED ?
-			 "TLS or authentication failure" : strerror(-ts->state_err));
+		snprintf(buf, len, "unknown: %s",
+			 kmip_failure_reason(NULL, ts->state_err, why, sizeof(why)));
 		return buf;
 	}
 	return kmip_state_name(ts->state);
 }
 
+/* The exit code unlock would give with this token. */
 static int token_code(const struct luks_token_status *ts)
 {
-	if (ts->parse_err)
-		return EXIT_LUKS;
-	if (ts->state_err)
-		return exit_code_from_errno(ts->state_err);
-	return ts->state == KMIP_STATE_ACTIVE ? EXIT_OK : EXIT_KEY;
+	if (ts->usable)
+		return EXIT_OK;
+	return ts->err ? exit_code_from_errno(ts->err) : EXIT_OTHER;
 }
 
 static void json_add(json_object *o, const char *k, json_object *v)
@@ -492,7 +521,9 @@ static void json_add(json_object *o, const char *k, json_object *v)
 	json_object_object_add(o, k, v);
 }
 
-static json_object *status_json(const char *device, const struct luks_status *s, int err)
+/* why: the device's error in words (err != 0), or that it has no kmip token. */
+static json_object *status_json(const char *device, const struct luks_status *s, int err,
+				const char *why)
 {
 	json_object *o = json_object_new_object(), *toks;
 	char buf[128];
@@ -500,8 +531,9 @@ static json_object *status_json(const char *device, const struct luks_status *s,
 
 	json_add(o, "device", json_object_new_string(device));
 	if (err) {
-		json_add(o, "error", json_object_new_string(err == -ELUKS ? "not a usable LUKS2 volume"
-							    : strerror(-err)));
+		json_add(o, "error", json_object_new_string(why ? why : err == -ELUKS ?
+							    "not a usable LUKS2 volume" :
+							    strerror(-err)));
 		return o;
 	}
 	json_add(o, "uuid", json_object_new_string(s->uuid));
@@ -510,6 +542,8 @@ static json_object *status_json(const char *device, const struct luks_status *s,
 	json_add(o, "mapping", s->mapping_open ? json_object_new_string(s->mapping) : NULL);
 	json_add(o, "mapping_state", s->mapping_open ?
 		 json_object_new_string(luks_mapping_state_name(s->mapping_state)) : NULL);
+	if (why)
+		json_add(o, "error", json_object_new_string(why));
 	toks = json_object_new_array();
 	for (i = 0; i < s->n_tokens; i++) {
 		const struct luks_token_status *ts = &s->tokens[i];
@@ -530,61 +564,70 @@ static json_object *status_json(const char *device, const struct luks_status *s,
 				json_add(t, "state_error", json_object_new_string(
 						 state_text(ts, buf, sizeof(buf))));
 		}
+		json_add(t, "usable", json_object_new_boolean(ts->usable));
+		json_add(t, "reason", ts->usable ? NULL : json_object_new_string(ts->reason));
 		json_object_array_add(toks, t);
 	}
 	json_add(o, "tokens", toks);
 	return o;
 }
 
-static void status_text(const char *device, const struct luks_status *s, int err)
+static void status_text(const char *device, const struct luks_status *s, int err, const char *why)
 {
-	char buf[128];
+	/* Header, kernel and server text escaped for the terminal (util/escape.h). */
+	char buf[128], e1[TEXT_ESCAPED_SIZE(PATH_MAX)], e2[TEXT_ESCAPED_SIZE(LUKS_REASON_MAX)];
+	char e3[TEXT_ESCAPED_SIZE(KMIP_UID_MAX)];
 	size_t i;
 
-	printf("%s\n", device);
+	printf("%s\n", text_escape(device, e1, sizeof(e1)));
 	if (err) {
-		printf("  error: %s\n", err == -ELUKS ? "not a usable LUKS2 volume (see above)" :
-		       strerror(-err));
+		printf("  error: %s\n", why ? text_escape(why, e2, sizeof(e2)) : err == -ELUKS ?
+		       "not a usable LUKS2 volume (see above)" : strerror(-err));
 		return;
 	}
-	printf("  uuid:    %s\n", s->uuid);
+	printf("  uuid:    %s\n", text_escape(s->uuid, e1, sizeof(e1)));
 	if (!s->mapping_open)
 		printf("  mapping: not open%s\n", s->dm_available ? "" : " (no device-mapper here)");
 	else if (s->mapping_state == LUKS_MAPPING_SUSPENDED)
 		printf("  mapping: open as %s, SUSPENDED (locked: I/O frozen, key wiped)\n",
-		       s->mapping);
+		       text_escape(s->mapping, e1, sizeof(e1)));
 	else if (s->mapping_state == LUKS_MAPPING_ERROR)
 		printf("  mapping: open as %s, CLOSED (locked: error target, every I/O fails)\n",
-		       s->mapping);
+		       text_escape(s->mapping, e1, sizeof(e1)));
 	else
-		printf("  mapping: open as %s\n", s->mapping);
+		printf("  mapping: open as %s\n", text_escape(s->mapping, e1, sizeof(e1)));
 	if (s->n_tokens == 0)
-		printf("  no kmip token\n");
+		printf("  error: no kmip token\n");
 	for (i = 0; i < s->n_tokens; i++) {
 		const struct luks_token_status *ts = &s->tokens[i];
 
-		if (ts->parse_err) {
-			printf("  token %d: keyslot %d, INVALID kmip token (see above)\n", ts->token_id,
+		if (ts->parse_err)
+			printf("  token %d: keyslot %d, INVALID kmip token\n", ts->token_id,
 			       ts->keyslot);
-			continue;
-		}
-		printf("  token %d: keyslot %d%s, kind %s, key '%s', group [%s]%s%s%s, state %s\n",
-		       ts->token_id, ts->keyslot, ts->t.kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
-		       kmip_kind_name(ts->t.kind), ts->t.uid, ts->t.group,
-		       ts->t.wrap_uid[0] ? ", wrapped by '" : "", ts->t.wrap_uid,
-		       ts->t.wrap_uid[0] ? "'" : "", state_text(ts, buf, sizeof(buf)));
+		else
+			printf("  token %d: keyslot %d%s, kind %s, key '%s', group [%s]%s%s%s, "
+			       "state %s\n", ts->token_id, ts->keyslot,
+			       ts->t.kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
+			       kmip_kind_name(ts->t.kind), text_escape(ts->t.uid, e1, sizeof(e1)),
+			       text_escape(ts->t.group, e2, sizeof(e2)),
+			       ts->t.wrap_uid[0] ? ", wrapped by '" : "",
+			       text_escape(ts->t.wrap_uid, e3, sizeof(e3)),
+			       ts->t.wrap_uid[0] ? "'" : "", state_text(ts, buf, sizeof(buf)));
+		if (!ts->usable)
+			printf("    NOT usable: %s\n", text_escape(ts->reason, e2, sizeof(e2)));
 	}
 }
 
 int cmd_status(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_FROM, O_CRYPTTAB, O_NOBLKID, O_TIMEOUT };
+	enum { O_JSON = 256, O_FROM, O_CRYPTTAB, O_NOBLKID, O_TIMEOUT, O_KEK };
 	static const struct option opts[] = {
 		{ "json",     no_argument,       NULL, O_JSON },
 		{ "from",     required_argument, NULL, O_FROM },
 		{ "crypttab", required_argument, NULL, O_CRYPTTAB },
 		{ "no-blkid", no_argument,       NULL, O_NOBLKID },
 		{ "timeout",  required_argument, NULL, O_TIMEOUT },
+		{ "kek-file", required_argument, NULL, O_KEK },
 		{ "help",     no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -592,12 +635,13 @@ int cmd_status(int argc, char **argv)
 	struct luks_volume_list l = { 0 };
 	struct config *cfg = NULL;
 	struct luks_status *s = NULL;
+	const char *kek_file = NULL;
 	int *errs = NULL;
 	json_object *arr = NULL;
-	bool json = g_opts.json;
+	bool json = g_opts.json, given;
 	unsigned timeout = 0;
 	int c, r, code = EXIT_OK;
-	size_t i, n;
+	size_t i, n = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -605,6 +649,7 @@ int cmd_status(int argc, char **argv)
 		case O_FROM: dopt.list_file = optarg; break;
 		case O_CRYPTTAB: dopt.crypttab = optarg; break;
 		case O_NOBLKID: dopt.no_blkid = true; break;
+		case O_KEK: kek_file = optarg; break;
 		case O_TIMEOUT:
 			if (parse_timeout(optarg, &timeout) < 0)
 				return EXIT_USAGE;
@@ -616,23 +661,25 @@ int cmd_status(int argc, char **argv)
 			return usage_error("status", "unknown option");
 		}
 	}
-	if (argc > optind && (dopt.list_file || dopt.crypttab || dopt.no_blkid))
+	given = argc > optind;
+	if (given && (dopt.list_file || dopt.crypttab || dopt.no_blkid))
 		return usage_error("status", "--from, --crypttab and --no-blkid are for finding "
 				   "volumes: not with DEVICEs%s", "");
 	no_token_plugins();
 	r = load_config(&cfg);
 	if (r)
 		return r;
-	if (argc == optind) {
+	if (!given) {
 		r = luks_discover(&dopt, &l);
 		if (r < 0) {
 			code = exit_code_from_errno(r);
 			goto out;
 		}
 	}
-	n = argc > optind ? (size_t)(argc - optind) : l.n;
+	n = given ? (size_t)(argc - optind) : l.n;
 	s = calloc(n ? n : 1, sizeof(*s));
-	if (!s) {
+	errs = calloc(n ? n : 1, sizeof(*errs));
+	if (!s || !errs) {
 		code = EXIT_OTHER;
 		goto out;
 	}
@@ -640,40 +687,49 @@ int cmd_status(int argc, char **argv)
 		arr = json_object_new_array();
 	else if (n == 0)
 		printf("no LUKS2 volume with a kmip token found\n");
-	errs = calloc(n ? n : 1, sizeof(*errs));
-	if (!errs) {
-		code = EXIT_OTHER;
-		goto out;
+	/* Headers first, then per server group one connection for all: States, then proofs. */
+	for (i = 0; i < n; i++) {
+		if (!given && l.v[i].err)
+			errs[i] = l.v[i].err;	/* a listed device that is none: said already */
+		else
+			errs[i] = luks_status_read(given ? argv[optind + (int)i] : l.v[i].device,
+						   given ? NULL : l.v[i].name, &s[i]);
 	}
-	/* Headers first, then one batched State request per server group for all. */
-	for (i = 0; i < n; i++)
-		errs[i] = luks_status_read(argc > optind ? argv[optind + (int)i] : l.v[i].device,
-					   argc > optind ? NULL : l.v[i].name, &s[i]);
-	r = luks_status_query(cfg, s, n, timeout);
+	r = luks_status_query(cfg, s, n, timeout, kek_file);
 	if (r < 0) {
 		code = exit_code_from_errno(r);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		const char *dev = argc > optind ? argv[optind + (int)i] : l.v[i].device;
+		const char *dev = given ? argv[optind + (int)i] : l.v[i].device;
+		const char *why = !given && l.v[i].err ? l.v[i].why : NULL;
 		size_t k;
 
-		if (errs[i] < 0) {
-			memset(&s[i], 0, sizeof(s[i]));
+		if (errs[i] < 0)
 			code = worst(code, exit_code_from_errno(errs[i]));
+		else if (s[i].n_tokens == 0) {
+			/* Asked for by name (found volumes all have a token): a promise broken. */
+			log_error("%s: no kmip token (bind it with 'kmipcrypt enroll %s')", dev, dev);
+			why = "no kmip token";
+			code = worst(code, EXIT_LUKS);
 		}
 		for (k = 0; k < s[i].n_tokens; k++)
 			code = worst(code, token_code(&s[i].tokens[k]));
 		if (json)
-			json_object_array_add(arr, status_json(dev, &s[i], errs[i]));
+			json_object_array_add(arr, status_json(dev, &s[i], errs[i], why));
 		else
-			status_text(dev, &s[i], errs[i]);
+			status_text(dev, &s[i], errs[i], why);
 	}
-	if (json)
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (json) {
+		/* json-c leaves DEL and C1 controls raw: json_text_fputs escapes them. */
+		json_text_fputs(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+							       JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+		putchar('\n');
+	}
 out:
 	json_object_put(arr);
+	for (i = 0; s && i < n; i++)
+		luks_status_free(&s[i]);
 	free(errs);
 	free(s);
 	luks_volume_list_free(&l);
@@ -741,33 +797,56 @@ int cmd_lock(int argc, char **argv)
 static void unbind_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: kmipcrypt [-c FILE] unbind DEVICE [--token ID] [--destroy-key]\n\n"
-"Remove a kmip token and its keyslot (the device's only kmip token, or --token\n"
-"ID).  Refused if no other keyslot would unlock the volume.  With --destroy-key\n"
-"the KMS object is then revoked (Cessation of Operation) and destroyed: only\n"
-"when nothing else needs it.\n");
+"Usage: kmipcrypt [-c FILE] unbind DEVICE [--token ID] [--destroy-key] [--force]\n"
+"                 [--kek-file F]\n\n"
+"Remove a kmip token (the device's only kmip token, or --token ID) and its\n"
+"keyslot; with --destroy-key then revoke (Cessation of Operation) and destroy\n"
+"the KMS object, unless another token of the volume names it.\n\n"
+"The header is not trusted to name what to remove: first the key's secret is\n"
+"fetched and checked against the header (it must open the token's keyslot; for\n"
+"volume-key, be the volume key).  If that cannot be proven (another object, the\n"
+"server down, the key not Active...), unbind refuses and says why.  Refused\n"
+"too if no other way into the volume would remain: a keyslot bound to the data\n"
+"that another valid kmip token uses, or that no kmip token uses and that does\n"
+"not look like a kmipcrypt keyslot left behind by a removed token (PBKDF2-SHA256,\n"
+"%d iterations).  Interrupted (Ctrl-C, SIGTERM, SIGHUP) before the header is\n"
+"changed, nothing is changed; after, it finishes.\n\n"
+"  --token ID      the kmip token to remove (0 to 31)\n"
+"  --destroy-key   also revoke and destroy the key on the KMS\n"
+"  --force         remove the token even if the key is not proven to be its\n"
+"                  secret; its keyslot is then kept (the message gives the\n"
+"                  command to remove it), and --destroy-key destroys the key the\n"
+"                  token names, whatever it is\n"
+"  --kek-file F    volume-key tokens with a wrapping key: the host copy of the KEK\n"
+"                  (default <config dir>/kek/<WRAP UID>)\n\n"
+"Test hook: KMIPCRYPT_FAIL_AT=STEP[:SIGNAL] (steps: prove, token, keyslot,\n"
+"destroy; see kmipcrypt-unbind(8)).\n", KMIP_KEYSLOT_PBKDF2_ITERATIONS);
 }
 
 int cmd_unbind(int argc, char **argv)
 {
-	enum { O_TOKEN = 256, O_DESTROY };
+	enum { O_TOKEN = 256, O_DESTROY, O_FORCE, O_KEK };
 	static const struct option opts[] = {
 		{ "token",       required_argument, NULL, O_TOKEN },
 		{ "destroy-key", no_argument,       NULL, O_DESTROY },
+		{ "force",       no_argument,       NULL, O_FORCE },
+		{ "kek-file",    required_argument, NULL, O_KEK },
 		{ "help",        no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct unbind_opts o = { .token_id = -1 };
 	struct config *cfg = NULL;
-	bool destroy = false;
-	int c, r, tid = -1;
+	int c, r, err = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_TOKEN:
-			if (parse_token_id(optarg, &tid) < 0)
+			if (parse_token_id(optarg, &o.token_id) < 0)
 				return EXIT_USAGE;
 			break;
-		case O_DESTROY: destroy = true; break;
+		case O_DESTROY: o.destroy_key = true; break;
+		case O_FORCE: o.force = true; break;
+		case O_KEK: o.kek_file = optarg; break;
 		case 'h':
 			unbind_usage(stdout);
 			return EXIT_OK;
@@ -778,14 +857,29 @@ int cmd_unbind(int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error("unbind", "unbind takes one DEVICE");
 	no_token_plugins();
-	if (destroy) {
-		r = load_config(&cfg);
-		if (r)
-			return r;
+	/* The proof needs the server: the configuration always. */
+	r = load_config(&cfg);
+	if (r)
+		return r;
+	/*
+	 * SIGINT, SIGTERM and SIGHUP are requests from here on: before the
+	 * header is changed luks_unbind() gives up (-EINTR), and the process
+	 * then ends as the signal ends it; after, it finishes.
+	 */
+	err = interrupt_catch();
+	if (err < 0) {
+		r = cli_fail(err, NULL, "catching termination signals", NULL);
+		goto out;
 	}
-	r = luks_unbind(argv[optind], tid, destroy, cfg);
-	if (r == 0)
-		printf("%s: unbound%s\n", argv[optind], destroy ? ", key revoked and destroyed" : "");
+	err = luks_unbind(argv[optind], cfg, &o);
+	if (err == 0)
+		printf("%s: unbound%s%s\n", argv[optind],
+		       o.keyslot_kept ? ", keyslot kept (see above)" : "",
+		       o.key_destroyed ? ", key revoked and destroyed" :
+		       o.key_shared ? ", key kept (another token names it)" : "");
+	r = exit_code_from_errno(err);
+out:
 	config_free(cfg);
-	return exit_code_from_errno(r);
+	interrupt_release(err == -EINTR);	/* gave up: end as the signal would */
+	return r;
 }

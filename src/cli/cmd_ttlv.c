@@ -26,6 +26,7 @@
 #include "ttlv/text.h"
 #include "ttlv/ttlv.h"
 #include "ttlv/xml.h"
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -89,32 +90,71 @@ static int exit_for(int r)
 
 /* ---------------------------------------------------------------- input */
 
-/* Split back-to-back TTLV messages into the list, checking each. */
-static int split_ttlv(const char *name, const uint8_t *buf, size_t len, struct ttlv_msgs *out)
+/* A message that did not decode: its bytes (locked memory) and why. */
+struct damaged {
+	bool present;
+	unsigned index;		/* 1 for the first message of the input */
+	size_t offset;		/* where it starts in the (hex-decoded) input */
+	bool hex;
+	uint8_t *buf;
+	size_t len;
+	struct ttlv_error e;
+};
+
+static void damaged_free(struct damaged *d)
 {
-	size_t off = 0, total;
+	secmem_free(d->buf);
+	memset(d, 0, sizeof(*d));
+}
+
+/* "FILE: message 2 (byte 176 of the input): <where and why>". */
+static void damaged_report(const char *name, const struct damaged *d)
+{
+	char why[TTLV_ERROR_TEXT];
+
+	log_error("%s: message %u (byte %zu of the %sinput) is not valid TTLV: %s", name,
+		  d->index, d->offset, d->hex ? "hex-decoded " : "",
+		  ttlv_error_format(&d->e, why, sizeof(why)));
+}
+
+/*
+ * Split back-to-back TTLV messages into the list, checking each.  Each
+ * header says how long its message is; a header that says nothing usable,
+ * or a message cut short, goes to the decoder with every byte that is left,
+ * so that it says where and why, and how much of it can be shown (*dmg).
+ */
+static int split_ttlv(const char *name, const uint8_t *buf, size_t len, bool hex,
+		      struct ttlv_msgs *out, struct damaged *dmg)
+{
+	struct ttlv_limits lim = { .max_len = TTLV_XML_MAX_MESSAGE, .max_depth = TTLV_MAX_DEPTH };
+	struct ttlv_item root;
+	size_t off = 0, chunk, total;
 	unsigned k = 0;
 	int r;
 
 	if (len == 0)
 		return log_error_errno(-EINVAL, "%s: no message", name);
 	while (off < len) {
-		if (len - off < TTLV_HEADER_LEN)
-			return log_error_errno(-EBADMSG, "%s: message %u at byte %zu: truncated header",
-					       name, k + 1, off);
-		r = ttlv_frame_len(buf + off, TTLV_XML_MAX_MESSAGE, &total);
+		chunk = len - off;
+		if (chunk >= TTLV_HEADER_LEN && ttlv_frame_len(buf + off, SIZE_MAX, &total) == 0 &&
+		    total < chunk)
+			chunk = total;
+		r = ttlv_decode_detail(buf + off, chunk, &lim, &root, &dmg->e);
+		if (r < 0) {
+			dmg->present = true;
+			dmg->index = k + 1;
+			dmg->offset = off;
+			dmg->hex = hex;
+			dmg->len = chunk;
+			dmg->buf = secmem_dup(buf + off, chunk);
+			if (!dmg->buf)
+				return -ENOMEM;
+			return r;
+		}
+		r = ttlv_msgs_add(out, buf + off, chunk, TTLV_XML_MAX_MESSAGE);
 		if (r < 0)
-			return log_error_errno(r, "%s: message %u at byte %zu: %s", name, k + 1, off,
-					       r == -EMSGSIZE ? "larger than the size cap" :
-					       "not a TTLV item header");
-		if (total > len - off)
-			return log_error_errno(-EBADMSG, "%s: message %u at byte %zu: truncated "
-					       "(%zu of %zu bytes)", name, k + 1, off, len - off, total);
-		r = ttlv_msgs_add(out, buf + off, total, TTLV_XML_MAX_MESSAGE);
-		if (r < 0)
-			return log_error_errno(r, "%s: message %u at byte %zu: malformed TTLV (%s)",
-					       name, k + 1, off, strerror(-r));
-		off += total;
+			return log_error_errno(r, "%s: message %u: %s", name, k + 1, strerror(-r));
+		off += chunk;
 		k++;
 	}
 	return 0;
@@ -134,7 +174,8 @@ static enum fmt guess(const uint8_t *buf, size_t len)
 	return FMT_TTLV;
 }
 
-static int read_messages(const char *path, enum fmt from, int64_t now, struct ttlv_msgs *out)
+static int read_messages(const char *path, enum fmt from, int64_t now, struct ttlv_msgs *out,
+			 struct damaged *dmg)
 {
 	const char *name = strcmp(path, "-") ? path : "<stdin>";
 	struct ttlv_xml_opts xo = { .now = now };
@@ -152,7 +193,7 @@ static int read_messages(const char *path, enum fmt from, int64_t now, struct tt
 		r = ttlv_xml_parse((const char *)in, len, name, &xo, out);
 		break;
 	case FMT_TTLV:
-		r = split_ttlv(name, in, len, out);
+		r = split_ttlv(name, in, len, false, out, dmg);
 		break;
 	case FMT_HEX:
 		bin = secmem_alloc(len / 2 + 1);
@@ -166,7 +207,7 @@ static int read_messages(const char *path, enum fmt from, int64_t now, struct tt
 					    "between them)", name);
 			break;
 		}
-		r = split_ttlv(name, bin, n, out);
+		r = split_ttlv(name, bin, n, true, out, dmg);
 		break;
 	default:
 		r = -EINVAL;
@@ -180,26 +221,85 @@ out:
 
 /* --------------------------------------------------------------- output */
 
+/*
+ * Is st the file already open as standard output (same device and inode)?
+ * Then "-o /dev/stdout", "-o /proc/self/fd/1" or "-o $(tty)" mean "-".
+ */
+static bool is_stdout(const struct stat *st)
+{
+	struct stat out;
+
+	return fstat(STDOUT_FILENO, &out) == 0 && out.st_dev == st->st_dev &&
+	       out.st_ino == st->st_ino;
+}
+
+static int not_regular_output(const char *path, const struct stat *st)
+{
+	return log_error_errno(-EINVAL, "cannot write %s: it is %s, not a regular file; give "
+			       "-o - (or no -o) to write standard output, and redirect that", path,
+			       file_kind(st->st_mode));
+}
+
+/*
+ * The output: standard output for "-" (or none), else a regular file,
+ * created if missing.  An existing file that is not regular is refused
+ * without opening it: the open() of a FIFO for writing waits for a reader
+ * for ever, and opening a device can do anything.  Two exceptions, what
+ * users name to mean them: the file that already is our standard output
+ * (/dev/stdout, whatever it is), for which nothing is opened and standard
+ * output is used, as for "-"; and the null device (-o /dev/null: check the
+ * conversion, keep nothing), which cannot block.  The open itself
+ * is O_NONBLOCK, in case a FIFO appears after the stat() (it then fails
+ * with ENXIO or is refused by the fstat() of what was opened).
+ */
 static int open_output(const char *path, FILE **f)
 {
-	int fd;
+	struct stat st;
+	int fd = -1, fl, r;
 
+	*f = NULL;
 	if (!path || !strcmp(path, "-")) {
 		*f = stdout;
 		return 0;
 	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (is_stdout(&st)) {
+			*f = stdout;
+			return 0;
+		}
+		if (!file_is_null(&st))
+			return not_regular_output(path, &st);
+	}
 	/* Messages may carry key material: not readable by others. */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return log_error_errno(-errno, "cannot create %s: %s", path, strerror(errno));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0) {
+		r = log_error_errno(-errno, "cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = log_error_errno(-errno, "cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) && !file_is_null(&st)) {
+		r = not_regular_output(path, &st);
+		goto out;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		r = log_error_errno(-errno, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
 	*f = fdopen(fd, "w");
 	if (!*f) {
-		int e = errno;
-
-		close(fd);
-		return log_error_errno(-e, "cannot open %s: %s", path, strerror(e));
+		r = log_error_errno(-errno, "cannot open %s: %s", path, strerror(errno));
+		goto out;
 	}
-	return 0;
+	fd = -1;	/* the stream's now */
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 static int close_output(FILE *f, const char *path)
@@ -245,7 +345,8 @@ static int write_messages(FILE *f, const struct ttlv_msgs *l, enum fmt to, bool 
 		case FMT_TEXT:
 			if (i)
 				fputc('\n', f);
-			r = ttlv_text_dump(f, m->data, m->len, TTLV_XML_MAX_MESSAGE, show_secrets);
+			r = ttlv_text_dump(f, m->data, m->len, TTLV_XML_MAX_MESSAGE, show_secrets,
+					   NULL);
 			break;
 		default:
 			r = -EINVAL;
@@ -265,7 +366,9 @@ static void usage_dump(FILE *f)
 		"Usage: kmipcrypt ttlv dump [--show-secrets] [--hex|--binary] [FILE|-]\n\n"
 		"Print KMIP messages (TTLV, binary or hex) as indented text: tags,\n"
 		"enumerations and mask flags by name, dates in ISO 8601, bytes in hex.\n"
-		"FILE may hold several messages back to back; default: standard input.\n\n"
+		"FILE may hold several messages back to back; default: standard input.\n"
+		"A message that is not valid TTLV is printed as far as it could be\n"
+		"checked; the error says at which byte, in which item, and why (exit 1).\n\n"
 		"  --show-secrets  print key material, Secret Data, passwords and Data\n"
 		"                  instead of <redacted, N bytes>\n"
 		"  --hex           the input is hex (white space allowed)\n"
@@ -288,7 +391,8 @@ static void usage_convert(FILE *f)
 		"  --now EPOCH       POSIX time that $NOW, $NOW-3600, ... in XML Date-Times\n"
 		"                    stand for (default: the current time)\n"
 		"  --show-secrets    with --to text: do not redact key material\n"
-		"  -o, --output OUT  write to OUT (created mode 0600) instead of standard output\n"
+		"  -o, --output OUT  write to OUT, a regular file (created mode 0600), instead of\n"
+		"                    standard output\n"
 		"  -h, --help        this help\n");
 }
 
@@ -298,7 +402,8 @@ static void usage_encode(FILE *f)
 		"Usage: kmipcrypt ttlv encode [--now EPOCH] [-o OUT] FILE|-\n\n"
 		"Encode KMIP XML into binary TTLV (kmipcrypt ttlv convert --from xml --to ttlv).\n\n"
 		"  --now EPOCH       POSIX time for $NOW placeholders (default: now)\n"
-		"  -o, --output OUT  write to OUT (created mode 0600) instead of standard output\n"
+		"  -o, --output OUT  write to OUT, a regular file (created mode 0600), instead of\n"
+		"                    standard output\n"
 		"  -h, --help        this help\n");
 }
 
@@ -335,31 +440,53 @@ struct conv {
 	const char *in;
 };
 
+/*
+ * A message that does not decode is reported with where and why.  As text
+ * (dump, --to text) the messages before it are written, then it as far as
+ * it was checked; the other formats write nothing rather than a part.
+ */
 static int run(const struct conv *c)
 {
+	const char *name = strcmp(c->in, "-") ? c->in : "<stdin>";
+	struct damaged dmg = { 0 };
 	struct ttlv_msgs l;
 	FILE *f = NULL;
-	int r;
+	int r, w;
 
 	ttlv_msgs_init(&l);
-	r = read_messages(c->in, c->from, c->now, &l);
-	if (r < 0)
+	r = read_messages(c->in, c->from, c->now, &l, &dmg);
+	if (r < 0 && (!dmg.present || c->to != FMT_TEXT))
 		goto out;
 	if (c->to == FMT_TTLV && (!c->out || !strcmp(c->out, "-")) && isatty(STDOUT_FILENO)) {
 		r = log_error_errno(-EINVAL, "not writing binary TTLV to a terminal; "
 				    "use -o FILE, --to hex, or a pipe");
 		goto out;
 	}
-	r = open_output(c->out, &f);
-	if (r < 0)
-		goto out;
-	r = write_messages(f, &l, c->to, c->show_secrets);
-	if (r < 0) {
-		close_output(f, c->out);
+	w = open_output(c->out, &f);
+	if (w < 0) {
+		r = w;
 		goto out;
 	}
-	r = close_output(f, c->out);
+	w = write_messages(f, &l, c->to, c->show_secrets);
+	if (w == 0 && dmg.present) {
+		if (l.n)
+			fputc('\n', f);
+		w = ttlv_text_dump(f, dmg.buf, dmg.len, TTLV_XML_MAX_MESSAGE, c->show_secrets, NULL);
+		if (w == dmg.e.err)
+			w = 0;	/* the dump of the checked part went out */
+	}
+	if (w < 0) {
+		close_output(f, c->out);
+		r = w;
+		goto out;
+	}
+	w = close_output(f, c->out);
+	if (w < 0)
+		r = w;
 out:
+	if (dmg.present)
+		damaged_report(name, &dmg);
+	damaged_free(&dmg);
 	ttlv_msgs_free(&l);
 	return exit_for(r);
 }

@@ -12,43 +12,56 @@
 #include "kmip/kmip.h"
 #include "util/config.h"
 #include "util/file.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
-/* PEM marks encrypted keys ("BEGIN ENCRYPTED PRIVATE KEY", "Proc-Type: 4,ENCRYPTED"). */
-static bool key_file_encrypted(const char *path)
+/*
+ * Is the client key encrypted?  PEM marks it ("BEGIN ENCRYPTED PRIVATE KEY",
+ * "Proc-Type: 4,ENCRYPTED").  Read as the transport will read it (a secret
+ * file, never blocking), so that a key it would refuse is refused here,
+ * before any prompt.  0 or -errno (logged).
+ */
+static int key_file_encrypted(const struct config_group *g, bool *enc)
 {
-	char buf[4096];
-	ssize_t n;
-	bool enc;
-	int fd;
+	const struct read_file_opts fo = { .secret = true, .where = g->where[TRANSPORT_SET_KEY] };
+	char *pem = NULL;
+	size_t len = 0;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	enc = strstr(buf, "ENCRYPTED") != NULL;
-	explicit_bzero(buf, sizeof(buf));	/* it held the private key */
-	return enc;
+	*enc = false;
+	r = read_file_locked_opts(g->key, TRANSPORT_PEM_FILE_MAX, &fo, &pem, &len);
+	if (r < 0)
+		return r;
+	*enc = strstr(pem, "ENCRYPTED") != NULL;
+	secmem_free(pem);	/* wiped: it held the private key */
+	return 0;
 }
 
+/*
+ * A termination request (Ctrl-C, SIGTERM, SIGHUP) ends the prompt at once:
+ * the terminal is restored, and -EINTR returned when the caller catches
+ * such requests (interrupt_catch(), it undoes and re-raises); otherwise the
+ * prompt caught it itself and the process ends here, as the signal ends it.
+ */
 int cli_prompt_secret(const char *prompt, size_t max, char **out, size_t *len)
 {
 	struct termios old, quiet;
-	bool restore = false;
+	bool restore = false, mine = !interrupt_caught();
 	size_t n = 0;
 	char *pw = NULL, c = 0;
-	int fd, r = 0;
+	int fd = -1, r;
 
 	*out = NULL;
 	*len = 0;
+	r = interrupt_catch();	/* before echo goes off: a signal must not leave it off */
+	if (r < 0)
+		return r;
 	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -ENOTTY;
+	if (fd < 0) {
+		r = -ENOTTY;
+		goto out;
+	}
 	pw = secmem_alloc(max + 1);
 	if (!pw) {
 		r = -ENOMEM;
@@ -66,10 +79,15 @@ int cli_prompt_secret(const char *prompt, size_t max, char **out, size_t *len)
 	}
 	dprintf(fd, "%s: ", prompt);
 	for (;;) {
-		ssize_t k = read(fd, &c, 1);
+		ssize_t k;
 
+		r = interrupt_wait_readable(fd);	/* -EINTR: a request is pending */
+		if (r < 0)
+			break;
+		r = 0;
+		k = read(fd, &c, 1);
 		if (k < 0 && errno == EINTR)
-			continue;
+			continue;	/* the wait above says whether to give up */
 		if (k <= 0 || c == '\n')
 			break;
 		if (n >= max) {
@@ -78,8 +96,9 @@ int cli_prompt_secret(const char *prompt, size_t max, char **out, size_t *len)
 		}
 		pw[n++] = c;
 	}
-	if (restore)
-		tcsetattr(fd, TCSAFLUSH, &old);
+	/* On every path, also when a signal interrupts tcsetattr() itself. */
+	while (restore && tcsetattr(fd, TCSAFLUSH, &old) < 0 && errno == EINTR)
+		;
 	dprintf(fd, "\n");
 	if (r == 0 && n == 0)
 		r = log_error_errno(-EINVAL, "empty answer at the prompt");
@@ -91,8 +110,11 @@ int cli_prompt_secret(const char *prompt, size_t max, char **out, size_t *len)
 	pw = NULL;
 out:
 	explicit_bzero(&c, sizeof(c));
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	secmem_free(pw);
+	if (mine)
+		interrupt_release(r == -EINTR);	/* ends the process if interrupted */
 	return r;
 }
 
@@ -142,14 +164,16 @@ int cli_open_client(struct config **cfg, struct kmip_client **client)
 	}
 	r = config_group_load_password(g);
 	if (r < 0) {
-		log_error("cannot read key_password_file %s of group [%s]: %s",
-			  g->key_password_file, name, strerror(-r));
-		r = EXIT_USAGE;
+		r = EXIT_USAGE;	/* logged, with where key_password_file is set */
 		goto fail;
 	}
-	if (!g->key_password && g->key && key_file_encrypted(g->key) && prompt_key_password(g) < 0) {
-		r = EXIT_USAGE;
-		goto fail;
+	if (!g->key_password && g->key) {
+		bool enc;
+
+		if (key_file_encrypted(g, &enc) < 0 || (enc && prompt_key_password(g) < 0)) {
+			r = EXIT_USAGE;
+			goto fail;
+		}
 	}
 	r = kmip_client_new(g, client);
 	if (r < 0) {
@@ -185,18 +209,14 @@ static const char *hint(int r)
 
 int cli_fail(int r, struct kmip_client *c, const char *what, const char *uid)
 {
-	const char *peer = c ? kmip_client_peer(c) : NULL;
-	const char *server = c ? kmip_last_error(c) : "";
+	/* A failed version negotiation names the server itself, and what was not sent. */
+	const char *peer = c && !kmip_last_failure_step(c) ? kmip_client_peer(c) : NULL;
 	const char *h = hint(r);
-	/* strerror(EKEYREJECTED) is "Key was rejected by service": not what happened. */
-	const char *why = r == -EKEYREJECTED ? "TLS or authentication failure" : strerror(-r);
+	char text[KMIP_FAILURE_TEXT_SIZE];
 
-	log_error("%s%s%s%s%s%s failed: %s%s%s%s",
-		  what,
-		  uid ? " of key '" : "", uid ? uid : "", uid ? "'" : "",
-		  peer ? " on " : "", peer ? peer : "",
-		  server && *server ? "server says " : "",
-		  server && *server ? server : why,
+	log_error("%s%s%s", kmip_failure_text(c, r, text, sizeof(text), "%s%s%s%s%s%s", what,
+					      uid ? " of key '" : "", uid ? uid : "",
+					      uid ? "'" : "", peer ? " on " : "", peer ? peer : ""),
 		  h ? "; " : "", h ? h : "");
 	return exit_code_from_errno(r);
 }

@@ -20,7 +20,7 @@ int cli_open_client(struct config **cfg, struct kmip_client **client);
 void cli_close_client(struct config *cfg, struct kmip_client *client);
 
 /*
- * Log why `what` failed (on which server and key, with the server's reason
+ * Log why `what` failed (on which server and key, with the reason: the server's, or ours
  * and message, and what to try next) and return the exit code for r.
  */
 int cli_fail(int r, struct kmip_client *c, const char *what, const char *uid);
@@ -34,6 +34,9 @@ int cli_read_secret(const char *path, size_t max, uint8_t **out, size_t *len);
 /*
  * Ask on /dev/tty with echo off; the answer (at most max bytes, not empty)
  * into locked memory, NUL-terminated.  -ENOTTY when there is no terminal.
+ * SIGINT, SIGTERM or SIGHUP at the prompt: the terminal is restored and
+ * -EINTR returned when the caller caught them (util/interrupt.h); otherwise
+ * the process ends as the signal would, the terminal restored first.
  */
 int cli_prompt_secret(const char *prompt, size_t max, char **out, size_t *len);
 

@@ -3,7 +3,9 @@
  * kmipcrypt: unlock LUKS2 volumes with keys from a KMIP server.
  * Global options, then one verb; each verb parses its own options.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,11 +27,89 @@ static const struct verb {
 	{ "enroll", cmd_enroll, "bind a LUKS2 volume to a new key on the KMIP server" },
 	{ "unlock", cmd_unlock, "unlock kmip-bound LUKS2 volumes (one, or --all; --test checks only)" },
 	{ "status", cmd_status, "kmip tokens of LUKS2 volumes, their keys' state, open mappings" },
-	{ "lock",   cmd_lock,   "suspend or close an open mapping (what the daemon does on revocation)" },
+	{ "lock",   cmd_lock,   "suspend or close an open mapping by hand (key revoked, host lost)" },
 	{ "unbind", cmd_unbind, "remove a kmip token and its keyslot (--destroy-key: and the key)" },
 	{ "key",  cmd_key,  "administer keys on the KMIP server (list, create, get, revoke, ...)" },
 	{ "ttlv", cmd_ttlv, "decode, encode and convert KMIP messages (TTLV, hex, XML)" },
 };
+
+/* The global options; getopt_long's table, and the list of what goes before the command. */
+static const struct option global_options[] = {
+	{ "config",  required_argument, NULL, 'c' },
+	{ "group",   required_argument, NULL, 'g' },
+	{ "verbose", no_argument,       NULL, 'v' },
+	{ "quiet",   no_argument,       NULL, 'q' },
+	{ "help",    no_argument,       NULL, 'h' },
+	{ "version", no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * The global option that the command-line word w spells (-c, -cFILE, -vv,
+ * --config, --config=FILE), or NULL.  Not --help/-h: every command has its own.
+ */
+static const struct option *global_option_of(const char *w)
+{
+	const struct option *o;
+	size_t n;
+
+	if (w[0] != '-')
+		return NULL;
+	for (o = global_options; o->name; o++) {
+		n = strlen(o->name);
+		if (o->val == 'h')
+			continue;
+		if (w[1] == o->val ||
+		    (w[1] == '-' && strncmp(w + 2, o->name, n) == 0 &&
+		     (w[2 + n] == '\0' || (o->has_arg && w[2 + n] == '='))))
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * A global option among the command's arguments (argv[0] is the command;
+ * up to a "--"): each command parses its own options and would only call it
+ * unknown, so say where it goes.  A value that happens to spell a global
+ * option must then be attached to its option (--name=-v).
+ * Returns 0, or -EINVAL (logged).
+ */
+static int misplaced_global_option(int argc, char **argv)
+{
+	const struct option *o = NULL;
+	const char *w, *val = "", *sep = "";
+	bool more;
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0 && !o; i++)
+		o = global_option_of(argv[i]);
+	if (!o)
+		return 0;
+	w = argv[--i];
+	more = argc > 2;	/* arguments besides this one */
+	if (o->has_arg) {
+		if (w[1] == '-' && strchr(w, '='))		/* --config=FILE */
+			val = strchr(w, '=') + 1;
+		else if (w[1] != '-' && w[2])			/* -cFILE */
+			val = w + 2;
+		else if (i + 1 < argc) {			/* -c FILE, --config FILE */
+			val = argv[i + 1];
+			more = argc > 3;
+		} else {
+			val = "...";
+		}
+		sep = w[1] == '-' ? "=" : " ";
+	}
+	if (w[1] == '-')
+		log_error("--%s is a global option: put it before the command: "
+			  "kmipcrypt --%s%s%s %s%s", o->name, o->name, sep, val, argv[0],
+			  more ? " ..." : "");
+	else
+		log_error("-%c is a global option: put it before the command: "
+			  "kmipcrypt -%c%s%s %s%s", o->val, o->val, sep, val, argv[0],
+			  more ? " ..." : "");
+	return -EINVAL;
+}
 
 static void usage(FILE *f)
 {
@@ -37,7 +117,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "Usage: kmipcrypt [-c FILE] [-g GROUP] [-v|-q] COMMAND [ARGS...]\n\n"
 		"Unlock LUKS2 volumes with keys held on a KMIP server.\n\n"
-		"Options:\n"
+		"Global options (before COMMAND):\n"
 		"  -c, --config FILE   configuration file (default " "/etc/kmipcrypt/kmipcrypt.conf" ")\n"
 		"  -g, --group NAME    server group in the configuration (default \"default\")\n"
 		"  -v, --verbose       more messages (repeat for debug)\n"
@@ -54,15 +134,6 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config",  required_argument, NULL, 'c' },
-		{ "group",   required_argument, NULL, 'g' },
-		{ "verbose", no_argument,       NULL, 'v' },
-		{ "quiet",   no_argument,       NULL, 'q' },
-		{ "help",    no_argument,       NULL, 'h' },
-		{ "version", no_argument,       NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	enum log_level lvl = LOG_LVL_WARN;
 	size_t i;
 	int c;
@@ -72,7 +143,7 @@ int main(int argc, char **argv)
 	if (secmem_harden_process() < 0)
 		log_warn("cannot make the process non-dumpable; continuing");
 
-	while ((c = getopt_long(argc, argv, "+c:g:vqhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:g:vqhV", global_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			g_opts.config_path = optarg;
@@ -107,6 +178,8 @@ int main(int argc, char **argv)
 			argc -= optind;
 			argv += optind;
 			optind = 0;	/* reset getopt for the verb's own parsing */
+			if (misplaced_global_option(argc, argv) < 0)
+				return EXIT_USAGE;
 			return verbs[i].run(argc, argv);
 		}
 	}

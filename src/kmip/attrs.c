@@ -165,14 +165,14 @@ int kmip_attr_refs(struct ttlv_buf *b, int version, uint32_t attrs)
 
 /* -------------------------------------------------------------- parsing */
 
-static int get_date(const struct ttlv_item *v, int64_t *out)
+static int get_date(const struct ttlv_item *v, int64_t *out, struct kmip_why *w)
 {
 	int64_t us;
 
 	if (v->type == TTLV_DATETIME)
 		return ttlv_get_datetime(v, out);
 	if (ttlv_get_datetime_ext(v, &us) < 0)	/* 2.x may send microseconds */
-		return -EBADMSG;
+		return kmip_need_type(w, v, TTLV_DATETIME);
 	*out = us / 1000000;
 	return 0;
 }
@@ -180,102 +180,101 @@ static int get_date(const struct ttlv_item *v, int64_t *out)
 /* Keep a text value of a multi-valued attribute; overlong ones are not kept. */
 static void keep_text(const struct ttlv_item *v, char (*vals)[KMIP_TEXT_SIZE], unsigned *n)
 {
-	if (*n < KMIP_ATTR_VALUES_MAX && kmip_copy_text(v, vals[*n], KMIP_TEXT_SIZE) == 0)
+	if (*n < KMIP_ATTR_VALUES_MAX && kmip_copy_text(v, vals[*n], KMIP_TEXT_SIZE, NULL) == 0)
 		(*n)++;
 }
 
-static int set_attr(struct kmip_attrs *out, const struct attr_def *d, const struct ttlv_item *v)
+/* The value v of attribute d (v's tag is d's, or Attribute Value in 1.x). */
+static int set_attr(struct kmip_attrs *out, const struct attr_def *d, const struct ttlv_item *v,
+		    struct kmip_why *w)
 {
 	struct ttlv_item nv;
-	uint32_t e;
 	int32_t i;
-	int r = -EBADMSG;
+	uint32_t e;
+	int r;
 
 	switch (d->tag) {
 	case KMIP_TAG_UNIQUE_IDENTIFIER:
-		if (kmip_copy_text(v, out->attr_uid, sizeof(out->attr_uid)) < 0)
-			goto out;
+		r = kmip_copy_text(v, out->attr_uid, sizeof(out->attr_uid), w);
 		break;
 	case KMIP_TAG_NAME:
-		if (v->type != TTLV_STRUCTURE || ttlv_find(v, KMIP_TAG_NAME_VALUE, &nv) < 0 ||
-		    nv.type != TTLV_TEXT)
-			goto out;
-		keep_text(&nv, out->names, &out->n_names);
+		r = kmip_need_type(w, v, TTLV_STRUCTURE);
+		if (r == 0)
+			r = kmip_need(w, v, KMIP_TAG_NAME_VALUE, TTLV_TEXT, &nv);
+		if (r == 0)
+			keep_text(&nv, out->names, &out->n_names);
 		break;
 	case KMIP_TAG_OBJECT_GROUP:
-		if (v->type != TTLV_TEXT)
-			goto out;
-		keep_text(v, out->groups, &out->n_groups);
+		r = kmip_need_type(w, v, TTLV_TEXT);
+		if (r == 0)
+			keep_text(v, out->groups, &out->n_groups);
 		break;
 	case KMIP_TAG_OBJECT_TYPE:
-		if (ttlv_get_enum(v, &out->object_type) < 0)
-			goto out;
+		r = kmip_need_type(w, v, TTLV_ENUM);
+		ttlv_get_enum(v, &out->object_type);
 		break;
 	case KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM:
-		if (ttlv_get_enum(v, &out->algorithm) < 0)
-			goto out;
+		r = kmip_need_type(w, v, TTLV_ENUM);
+		ttlv_get_enum(v, &out->algorithm);
 		break;
 	case KMIP_TAG_CRYPTOGRAPHIC_LENGTH:
-		if (ttlv_get_int(v, &out->length) < 0)
-			goto out;
+		r = kmip_need_type(w, v, TTLV_INTEGER);
+		ttlv_get_int(v, &out->length);
 		break;
 	case KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK:
-		if (ttlv_get_int(v, &i) < 0)
-			goto out;
-		out->usage_mask = (uint32_t)i;
+		r = kmip_need_type(w, v, TTLV_INTEGER);
+		if (r == 0 && ttlv_get_int(v, &i) == 0)
+			out->usage_mask = (uint32_t)i;
 		break;
 	case KMIP_TAG_STATE:
-		if (ttlv_get_enum(v, &e) < 0)
-			goto out;
+		r = kmip_need_type(w, v, TTLV_ENUM);
 		/* Out-of-range values stay distinguishable from every real state. */
-		out->state = e <= KMIP_STATE_DESTROYED_COMPROMISED ? (int)e : -1;
+		if (r == 0 && ttlv_get_enum(v, &e) == 0)
+			out->state = e <= KMIP_STATE_DESTROYED_COMPROMISED ? (int)e : -1;
 		break;
 	case KMIP_TAG_INITIAL_DATE:
-		if (get_date(v, &out->initial_date) < 0)
-			goto out;
+		r = get_date(v, &out->initial_date, w);
 		break;
 	case KMIP_TAG_ACTIVATION_DATE:
-		if (get_date(v, &out->activation_date) < 0)
-			goto out;
+		r = get_date(v, &out->activation_date, w);
 		break;
 	case KMIP_TAG_DEACTIVATION_DATE:
-		if (get_date(v, &out->deactivation_date) < 0)
-			goto out;
+		r = get_date(v, &out->deactivation_date, w);
 		break;
 	case KMIP_TAG_COMPROMISE_DATE:
-		if (get_date(v, &out->compromise_date) < 0)
-			goto out;
+		r = get_date(v, &out->compromise_date, w);
 		break;
 	case KMIP_TAG_COMPROMISE_OCCURRENCE_DATE:
-		if (get_date(v, &out->compromise_occurrence_date) < 0)
-			goto out;
+		r = get_date(v, &out->compromise_occurrence_date, w);
 		break;
 	case KMIP_TAG_DESTROY_DATE:
-		if (get_date(v, &out->destroy_date) < 0)
-			goto out;
+		r = get_date(v, &out->destroy_date, w);
 		break;
 	case KMIP_TAG_LAST_CHANGE_DATE:
-		if (get_date(v, &out->last_change_date) < 0)
-			goto out;
+		r = get_date(v, &out->last_change_date, w);
 		break;
 	default:
+		r = 0;
 		break;
 	}
+	if (r < 0)
+		return r;
 	out->present |= d->bit;
-	r = 0;
-out:
-	return r;
+	return 0;
 }
 
 /* 1.x Attribute {Attribute Name, [Attribute Index], Attribute Value}, or a 2.x custom one. */
-static int parse_attribute(struct kmip_attrs *out, const struct ttlv_item *a)
+static int parse_attribute(struct kmip_attrs *out, const struct ttlv_item *a, struct kmip_why *w)
 {
 	struct ttlv_item name, value, vendor;
 	const struct attr_def *d;
+	int r;
 
-	if (a->type != TTLV_STRUCTURE || ttlv_find(a, KMIP_TAG_ATTRIBUTE_NAME, &name) < 0 ||
-	    name.type != TTLV_TEXT)
-		return -EBADMSG;
+	r = kmip_need_type(w, a, TTLV_STRUCTURE);
+	if (r == 0)
+		r = kmip_need(w, a, KMIP_TAG_ATTRIBUTE_NAME, TTLV_TEXT, &name);
+	if (r < 0)
+		return r;
 	/* 2.x vendor attributes carry a Vendor Identification: not ours. */
 	if (ttlv_find(a, KMIP_TAG_VENDOR_IDENTIFICATION, &vendor) == 0)
 		return 0;
@@ -283,26 +282,28 @@ static int parse_attribute(struct kmip_attrs *out, const struct ttlv_item *a)
 	if (!d)
 		return 0;	/* unknown attribute: ignored */
 	if (ttlv_find(a, KMIP_TAG_ATTRIBUTE_VALUE, &value) < 0)
-		return -EBADMSG;
-	return set_attr(out, d, &value);
+		return kmip_bad(w, -EBADMSG, a, "no Attribute Value for %s", d->name);
+	return set_attr(out, d, &value, w);
 }
 
-static int parse_attributes_v2(struct kmip_attrs *out, const struct ttlv_item *attrs)
+static int parse_attributes_v2(struct kmip_attrs *out, const struct ttlv_item *attrs,
+			       struct kmip_why *w)
 {
 	const struct attr_def *d;
 	struct ttlv_iter it;
 	struct ttlv_item c;
 	int r;
 
-	if (attrs->type != TTLV_STRUCTURE)
-		return -EBADMSG;
+	r = kmip_need_type(w, attrs, TTLV_STRUCTURE);
+	if (r < 0)
+		return r;
 	ttlv_iter_init(&it, attrs);
 	while (ttlv_iter_next(&it, &c)) {
 		if (c.tag == KMIP_TAG_ATTRIBUTE) {
-			r = parse_attribute(out, &c);
+			r = parse_attribute(out, &c, w);
 		} else {
 			d = def_by_tag(c.tag);
-			r = d ? set_attr(out, d, &c) : 0;
+			r = d ? set_attr(out, d, &c, w) : 0;
 		}
 		if (r < 0)
 			return r;
@@ -312,13 +313,20 @@ static int parse_attributes_v2(struct kmip_attrs *out, const struct ttlv_item *a
 
 int kmip_parse_get_attributes(const struct ttlv_item *payload, struct kmip_attrs *out)
 {
+	return kmip_parse_get_attributes_why(payload, out, NULL);
+}
+
+int kmip_parse_get_attributes_why(const struct ttlv_item *payload, struct kmip_attrs *out,
+				  struct kmip_why *w)
+{
 	struct ttlv_iter it;
 	struct ttlv_item c;
 	bool have_uid = false;
-	int r = -EBADMSG;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (payload->type != TTLV_STRUCTURE)
+	r = kmip_need_type(w, payload, TTLV_STRUCTURE);
+	if (r < 0)
 		goto out;
 	ttlv_iter_init(&it, payload);
 	while (ttlv_iter_next(&it, &c)) {
@@ -326,14 +334,14 @@ int kmip_parse_get_attributes(const struct ttlv_item *payload, struct kmip_attrs
 		case KMIP_TAG_UNIQUE_IDENTIFIER:
 			if (have_uid)
 				break;
-			r = kmip_copy_text(&c, out->uid, sizeof(out->uid));
+			r = kmip_copy_text(&c, out->uid, sizeof(out->uid), w);
 			have_uid = true;
 			break;
 		case KMIP_TAG_ATTRIBUTE:
-			r = parse_attribute(out, &c);
+			r = parse_attribute(out, &c, w);
 			break;
 		case KMIP_TAG_ATTRIBUTES:
-			r = parse_attributes_v2(out, &c);
+			r = parse_attributes_v2(out, &c, w);
 			break;
 		default:
 			r = 0;

@@ -10,7 +10,11 @@
  * question is asked again in a 1.4 header, then in a 1.1 header (Discover
  * Versions exists since 1.1).  A server that answers none of these is
  * spoken to in 1.0.  Transport failures are not taken for a missing
- * operation: they end the negotiation with their error.
+ * operation: they end the negotiation with their error.  So does an answer
+ * to the 1.1 question that cannot be read (a KMIP server of any version
+ * answers it in KMIP, if only with a failure).  A failed negotiation is
+ * charged to itself (kmip_last_failure_step()), not to the operation that
+ * needed it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,8 +50,21 @@ static int client_alloc(int version, struct kmip_client **out)
 		return -ENOMEM;
 	c->pinned = version;
 	c->max_message = TTLV_MAX_MESSAGE;
+	snprintf(c->server, sizeof(c->server), "the server");
 	*out = c;
 	return 0;
+}
+
+/* What messages call the servers of g until one has answered. */
+static void server_name(struct kmip_client *c, const struct config_group *g)
+{
+	const struct server_addr *a = &g->tls.servers[0];
+
+	if (g->tls.n_servers == 1)
+		snprintf(c->server, sizeof(c->server), strchr(a->host, ':') ? "[%s]:%u" : "%s:%u",
+			 a->host, a->port);
+	else if (g->tls.n_servers > 1)
+		snprintf(c->server, sizeof(c->server), "the servers of group [%s]", g->name);
 }
 
 int kmip_client_new(const struct config_group *g, struct kmip_client **out)
@@ -58,6 +75,7 @@ int kmip_client_new(const struct config_group *g, struct kmip_client **out)
 	r = client_alloc(g->kmip_version, &c);
 	if (r < 0)
 		goto out;
+	server_name(c, g);
 	if (g->tls.max_message)
 		c->max_message = g->tls.max_message;
 	r = transport_new(&g->tls, &c->t);
@@ -108,9 +126,28 @@ const struct kmip_result *kmip_last_result(const struct kmip_client *c)
 	return &c->last;
 }
 
+enum kmip_failure kmip_last_failure(const struct kmip_client *c)
+{
+	if (c->last_failed)
+		return KMIP_FAILURE_SERVER;
+	return c->why.err ? KMIP_FAILURE_RESPONSE : KMIP_FAILURE_NONE;
+}
+
 const char *kmip_last_error(const struct kmip_client *c)
 {
-	return c->last_failed ? c->last_text : "";
+	switch (kmip_last_failure(c)) {
+	case KMIP_FAILURE_SERVER:
+		return c->last_text;
+	case KMIP_FAILURE_RESPONSE:
+		return c->why.text;
+	default:
+		return "";
+	}
+}
+
+const char *kmip_last_failure_step(const struct kmip_client *c)
+{
+	return c->negotiation_failed ? c->step : NULL;
 }
 
 void kmip_result_reset(struct kmip_client *c)
@@ -118,6 +155,9 @@ void kmip_result_reset(struct kmip_client *c)
 	memset(&c->last, 0, sizeof(c->last));
 	c->last_failed = false;
 	c->last_text[0] = '\0';
+	memset(&c->why, 0, sizeof(c->why));
+	c->negotiation_failed = false;
+	c->step[0] = '\0';
 }
 
 static void result_record(struct kmip_client *c, uint32_t op, const struct kmip_resp_item *it)
@@ -176,11 +216,16 @@ int kmip_exchange(struct kmip_client *c, const struct ttlv_buf *req,
 		log_debug("KMIP %s: no answer: %s", kmip_operation_name(ops[0]), strerror(-r));
 		goto out;
 	}
-	r = kmip_response_parse(reply->buf, reply->len, c->max_message, ops, n,
-				&reply->version, items);
+	if (kmip_client_peer(c))
+		snprintf(c->server, sizeof(c->server), "%s", kmip_client_peer(c));
+	/* Payload parsers record their reasons here too: offsets from this response. */
+	c->why.base = reply->buf;
+	c->why.len = reply->len;
+	r = kmip_response_parse_why(reply->buf, reply->len, c->max_message, ops, n,
+				    &reply->version, items, &c->why);
 	if (r < 0) {
-		log_debug("KMIP %s: malformed response (%zu bytes)",
-			  kmip_operation_name(ops[0]), reply->len);
+		log_debug("KMIP %s: %zu-byte response refused: %s", kmip_operation_name(ops[0]),
+			  reply->len, c->why.text);
 		goto out;
 	}
 	/* The first failure is the one worth reporting. */
@@ -232,14 +277,17 @@ static int discover_at(struct kmip_client *c, int hdr, int *versions, size_t max
 	r = item.err;
 	if (r < 0)
 		goto out;
-	r = -EBADMSG;
-	if (!item.has_payload)
+	if (!item.has_payload) {
+		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Discover Versions answer has no "
+			     "Response Payload");
 		goto out;
+	}
 	ttlv_iter_init(&it, &item.payload);
 	while (ttlv_iter_next(&it, &ch)) {
 		if (ch.tag != KMIP_TAG_PROTOCOL_VERSION)
 			continue;
-		if (kmip_parse_protocol_version(&ch, &v) < 0)
+		r = kmip_parse_protocol_version(&ch, &v, &c->why);
+		if (r < 0)
 			goto out;
 		if (*n < max)
 			versions[(*n)++] = v;
@@ -251,32 +299,46 @@ out:
 	return r;
 }
 
+/* "2.1, 1.9" of the versions a server offered (at most 8 listed). */
+static void versions_str(const int *v, size_t n, char *buf, size_t size)
+{
+	char vb[8];
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && i < 8 && used + 10 < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+					 kmip_version_str(v[i], vb, sizeof(vb)));
+	if (!n)
+		snprintf(buf, size, "none");
+}
+
 int kmip_negotiate(struct kmip_client *c)
 {
 	static const int headers[] = {
 		KMIP_VERSION(2, 1), KMIP_VERSION(1, 4), KMIP_VERSION(1, 1),
 	};
 	int versions[16];
-	char vb[8];
-	bool answered;
+	char vb[8], list[80];
+	bool answered, in_kmip = false;
 	size_t i, k, n;
 	int r = 0;
 
+	if (!c->version && c->pinned)
+		c->version = c->pinned;
 	if (c->version)
 		goto out;
-	if (c->pinned) {
-		c->version = c->pinned;
-		goto out;
-	}
 	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
 		r = discover_at(c, headers[i], versions, sizeof(versions) / sizeof(versions[0]),
 				&n, &answered);
 		if (r < 0 && !answered)
-			goto out;	/* no server: not a version question */
+			goto out;	/* no answer at all: not a version question */
 		if (r < 0) {
+			/* A KMIP failure answer, a dropped connection, or unreadable. */
+			in_kmip = c->last_failed || r == -ECONNRESET || r == -EPIPE;
 			log_debug("KMIP Discover Versions in a %s header: %s",
 				  kmip_version_str(headers[i], vb, sizeof(vb)),
-				  c->last_failed ? c->last_text : strerror(-r));
+				  kmip_last_error(c)[0] ? kmip_last_error(c) : strerror(-r));
 			continue;
 		}
 		/* The server's order is its preference: take its first one we speak. */
@@ -285,25 +347,43 @@ int kmip_negotiate(struct kmip_client *c)
 				c->version = versions[k];
 				log_debug("KMIP version %s negotiated",
 					  kmip_version_str(c->version, vb, sizeof(vb)));
-				r = 0;
 				goto out;
 			}
 		}
-		r = log_error_errno(-EPROTONOSUPPORT,
-				    "KMIP server supports none of the versions 1.0 to 2.1");
+		versions_str(versions, n, list, sizeof(list));
+		r = kmip_bad(&c->why, -EPROTONOSUPPORT, NULL, "the server supports none of the "
+			     "KMIP versions 1.0 to 2.1 (it offers %s)", list);
 		goto out;
 	}
-	log_debug("KMIP server does not answer Discover Versions; using KMIP 1.0");
-	c->version = KMIP_VERSION(1, 0);
-	r = 0;
+	/*
+	 * No answer to Discover Versions in any header.  A server that said so
+	 * in KMIP (Operation Not Supported, Invalid Message...) or hung up is
+	 * a 1.0 server; one whose last answer cannot be read is no KMIP server
+	 * we can talk to, in any version (r: that answer's error).
+	 */
+	if (in_kmip) {
+		log_debug("KMIP server does not answer Discover Versions; using KMIP 1.0");
+		c->version = KMIP_VERSION(1, 0);
+		kmip_result_reset(c);	/* its failure answers are no failure of ours */
+		r = 0;
+	}
 out:
+	if (r < 0) {
+		c->negotiation_failed = true;
+		snprintf(c->step, sizeof(c->step), "negotiating the KMIP version with %s",
+			 c->server);
+		log_debug("%s failed: %s", c->step,
+			  kmip_last_error(c)[0] ? kmip_last_error(c) : strerror(-r));
+	}
 	return r;
 }
 
 int kmip_client_version(struct kmip_client *c)
 {
-	int r = kmip_negotiate(c);
+	int r;
 
+	kmip_result_reset(c);
+	r = kmip_negotiate(c);
 	return r < 0 ? r : c->version;
 }
 
@@ -312,6 +392,7 @@ int kmip_discover_versions(struct kmip_client *c, int *versions, size_t max, siz
 	bool answered;
 	int r;
 
+	kmip_result_reset(c);
 	r = kmip_negotiate(c);
 	if (r < 0)
 		return r;

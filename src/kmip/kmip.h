@@ -22,7 +22,8 @@
  * (Result Status Operation Failed) maps its Result Reason to an errno, see
  * kmip_reason_errno(); the reason and the server's message stay available
  * through kmip_last_error() until the next operation on that client.
- * Malformed responses give -EBADMSG, never a crash.
+ * Malformed responses give -EBADMSG, never a crash, and kmip_last_error()
+ * says what was missing or wrong, and where.
  *
  * A client is not thread-safe: use one per thread.
  */
@@ -46,6 +47,8 @@
 #define KMIP_BATCH_MAX		128u	/* items per request message (kmip_get_states splits) */
 #define KMIP_MATERIAL_MAX	8192u	/* bytes of key material / crypto data accepted */
 #define KMIP_IV_MAX		32u
+#define KMIP_AE_TAG_MAX		16u	/* bytes of an Authenticated Encryption Tag (GCM) */
+#define KMIP_AE_AAD_MAX		1024u	/* bytes of Additional Data we send */
 #define KMIP_QUERY_MAX		64u
 #define KMIP_ATTR_VALUES_MAX	4u	/* multi-valued attributes: values kept */
 
@@ -157,12 +160,25 @@ struct kmip_revoke {
 	int64_t compromise_date; /* Key/CA Compromise only; 0: now */
 };
 
+/*
+ * Encrypt / Decrypt parameters.  CBC: IV and padding.  GCM (mode
+ * KMIP_BCM_GCM, KMIP 1.4 and later: the tag fields do not exist before;
+ * -EOPNOTSUPP without sending on an older protocol version): tag_len is
+ * sent as Tag Length; kmip_encrypt() returns the server's Authenticated
+ * Encryption Tag in tag (exactly tag_len bytes, else -EOPNOTSUPP: the
+ * server does not do authenticated encryption), kmip_decrypt() sends tag;
+ * aad (Authenticated Encryption Additional Data) is sent when not NULL.
+ */
 struct kmip_crypt_params {
 	uint32_t algorithm;	/* 0: AES */
 	uint32_t mode;		/* 0: CBC */
-	uint32_t padding;	/* 0: PKCS5 */
+	uint32_t padding;	/* 0: PKCS5 for CBC, not sent for GCM */
 	uint8_t iv[KMIP_IV_MAX];
 	size_t iv_len;		/* 0: the server picks an IV (encrypt returns it here) */
+	size_t tag_len;		/* GCM: bytes of tag, 4..KMIP_AE_TAG_MAX */
+	uint8_t tag[KMIP_AE_TAG_MAX];
+	const uint8_t *aad;	/* GCM: additional authenticated data, NULL: none */
+	size_t aad_len;		/* at most KMIP_AE_AAD_MAX */
 };
 
 /* ------------------------------------------------------------- results */
@@ -325,11 +341,63 @@ const char *kmip_client_peer(const struct kmip_client *c);
 
 /* The last server answer; status 0 and op 0 before any. */
 const struct kmip_result *kmip_last_result(const struct kmip_client *c);
+
+/* What kmip_last_error() holds. */
+enum kmip_failure {
+	KMIP_FAILURE_NONE = 0,	/* "": success, or nothing to add to the errno
+				 * (no answer: transport errors; bad arguments) */
+	KMIP_FAILURE_SERVER,	/* the server's answer: print as "server says ..." */
+	KMIP_FAILURE_RESPONSE,	/* why the server's answer was refused (-EBADMSG,
+				 * -EPROTO...): not the server's words */
+};
+
 /*
- * The last failure as one printable line, "Item Not Found: <server message>",
- * or "" if the last operation succeeded or failed before the server answered.
+ * The last failure as one printable line (printable ASCII, at most
+ * KMIP_RESULT_MESSAGE_MAX + 64 bytes), valid until the next operation on
+ * the client:
+ *   KMIP_FAILURE_SERVER    "Item Not Found: <server's Result Message>"
+ *   KMIP_FAILURE_RESPONSE  "malformed response: Batch Item (0x42000F) at
+ *                          byte 72: no Result Status"
+ *   KMIP_FAILURE_NONE      ""
  */
 const char *kmip_last_error(const struct kmip_client *c);
+enum kmip_failure kmip_last_failure(const struct kmip_client *c);
+/*
+ * NULL, or when the last operation failed while negotiating the protocol
+ * version (before the operation itself was sent) the step that failed,
+ * "negotiating the KMIP version with kms.example:5696", for a message
+ * "<step> failed: <errno text or kmip_last_error()>" that does not blame
+ * the operation asked for.
+ */
+const char *kmip_last_failure_step(const struct kmip_client *c);
+
+/* Bytes that hold any kmip_failure_text() or kmip_failure_reason() line. */
+#define KMIP_FAILURE_TEXT_SIZE	1024u
+
+/*
+ * Why an operation on c failed (r: its negative return), as one printable
+ * line for an error message, written into buf (cut at len - 1 bytes;
+ * KMIP_FAILURE_TEXT_SIZE is enough); returns buf.  Call it before the next
+ * operation on c; c may be NULL (then only r counts).  Every message about
+ * a failed KMIP operation goes through these two, so that none calls our
+ * own reason the server's, or blames an operation that was never sent.
+ *
+ * kmip_failure_reason():
+ *   KMIP_FAILURE_SERVER    "server says <kmip_last_error()>"
+ *   KMIP_FAILURE_RESPONSE  "<kmip_last_error()>": our reason, not the
+ *                          server's words ("malformed response: ...")
+ *   KMIP_FAILURE_NONE      strerror(-r); for -EKEYREJECTED "TLS or
+ *                          authentication failure"
+ *
+ * kmip_failure_text(): "<what> failed: <reason>", what being printf(fmt, ...)
+ * ("Get Attributes of key 'k1'"); when the operation failed while the
+ * version was negotiated (kmip_last_failure_step()), the step is charged
+ * instead: "negotiating the KMIP version with HOST:PORT failed: <reason>;
+ * <what> was not sent".
+ */
+const char *kmip_failure_reason(const struct kmip_client *c, int r, char *buf, size_t len);
+const char *kmip_failure_text(const struct kmip_client *c, int r, char *buf, size_t len,
+			      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---------------------------------------------------------- operations */
 

@@ -72,7 +72,10 @@
 #define KMIP_TAG_WRAPPING_METHOD		0x42009Eu
 #define KMIP_TAG_ENCODING_OPTION		0x4200A3u
 #define KMIP_TAG_DATA				0x4200C2u
+#define KMIP_TAG_TAG_LENGTH			0x4200CEu	/* 1.2+, in Cryptographic Parameters */
 #define KMIP_TAG_OFFSET_ITEMS			0x4200D4u
+#define KMIP_TAG_AE_ADDITIONAL_DATA		0x4200FEu	/* 1.4+ Authenticated Encryption Additional Data */
+#define KMIP_TAG_AE_TAG				0x4200FFu	/* 1.4+ Authenticated Encryption Tag */
 #define KMIP_TAG_LOCATED_ITEMS			0x4200D5u
 /* 2.x */
 #define KMIP_TAG_ATTRIBUTES			0x420125u
@@ -138,6 +141,7 @@
 
 /* Block Cipher Mode */
 #define KMIP_BCM_CBC			0x01u
+#define KMIP_BCM_GCM			0x09u
 #define KMIP_BCM_AES_KEY_WRAP_PADDING	0x0Cu	/* RFC 5649 */
 #define KMIP_BCM_NIST_KEY_WRAP		0x0Du	/* RFC 3394 */
 

@@ -5,6 +5,25 @@
 
 #include "kmip/kmip.h"
 
+/*
+ * Why a response was refused: the first reason found and where it is
+ * ("malformed response: Batch Item (0x42000F) at byte 72: no Result
+ * Status").  The parsers record it with kmip_bad(); the client keeps one
+ * for the exchange in flight, which kmip_last_error() reports.  A parser
+ * given NULL records nothing.  Server text in a reason is reduced to
+ * printable ASCII, and the whole is bounded.
+ */
+#define KMIP_WHY_SIZE 256
+struct kmip_why {
+	const uint8_t *base;		/* first byte of the response: offsets count from here */
+	size_t len;
+	int err;			/* the error the reason goes with, 0: none yet */
+	char text[KMIP_WHY_SIZE];
+};
+
+/* "the servers of group [name]" and the like: what a message names. */
+#define KMIP_SERVER_NAME_SIZE 300
+
 struct kmip_client {
 	struct transport *t;		/* owned, or NULL with a custom roundtrip */
 	kmip_roundtrip_fn rt;
@@ -13,8 +32,12 @@ struct kmip_client {
 	int version;			/* in use, 0 until negotiated */
 	size_t max_message;
 	struct kmip_result last;
-	bool last_failed;
+	bool last_failed;		/* last.status is a failure */
 	char last_text[KMIP_RESULT_MESSAGE_MAX + 64];
+	struct kmip_why why;		/* reason for refusing the last response */
+	bool negotiation_failed;	/* the last failure happened while negotiating */
+	char step[KMIP_SERVER_NAME_SIZE + 40];	/* "negotiating the KMIP version with ..." */
+	char server[KMIP_SERVER_NAME_SIZE];	/* the server that last answered, or the configured ones */
 };
 
 /* A response kept alive while its items are read. */
@@ -34,18 +57,46 @@ int kmip_exchange(struct kmip_client *c, const struct ttlv_buf *req,
 		  const uint32_t *ops, unsigned n, bool idempotent,
 		  struct kmip_reply *reply, struct kmip_resp_item *items);
 void kmip_reply_free(struct kmip_reply *reply);
-/* Ensure a version is chosen.  0 or negative errno. */
+/* Ensure a version is chosen.  0 or negative errno; a failure is charged to it. */
 int kmip_negotiate(struct kmip_client *c);
-/* Record a client-side failure (no server answer) so kmip_last_error() is not stale. */
+/* Start an operation: forget the last one's failure, so that nothing stale is reported. */
 void kmip_result_reset(struct kmip_client *c);
+
+/*
+ * Record why a response is refused (the first reason only) about item at
+ * (NULL: the response as a whole), for err: -EBADMSG reads "malformed
+ * response: ...", other errors take the reason as it is.  Returns err.
+ */
+__attribute__((format(printf, 4, 5)))
+int kmip_bad(struct kmip_why *w, int err, const struct ttlv_item *at, const char *fmt, ...);
+/*
+ * The child of parent with this tag, which must have this type: 0, or
+ * -EBADMSG with the reason ("Request Header ... has no Batch Count",
+ * "Batch Count ... is a Text String, not an Integer").
+ */
+int kmip_need(struct kmip_why *w, const struct ttlv_item *parent, uint32_t tag, uint8_t type,
+	      struct ttlv_item *out);
+/* Is it of this type?  0, or -EBADMSG with the reason. */
+int kmip_need_type(struct kmip_why *w, const struct ttlv_item *it, uint8_t type);
+
+/* The parsers of kmip.h, recording why they refuse a response in w (may be NULL). */
+int kmip_response_parse_why(const uint8_t *msg, size_t len, size_t max_len,
+			    const uint32_t *ops, unsigned n, int *version,
+			    struct kmip_resp_item *items, struct kmip_why *w);
+int kmip_parse_get_why(const struct ttlv_item *payload, struct kmip_object *out,
+		       struct kmip_why *w);
+int kmip_parse_get_attributes_why(const struct ttlv_item *payload, struct kmip_attrs *out,
+				  struct kmip_why *w);
+int kmip_parse_locate_why(const struct ttlv_item *payload, struct kmip_uid_list *out,
+			  struct kmip_why *w);
 
 /* message.c: copy a Result Message / server text, printable ASCII only, bounded. */
 void kmip_sanitize(char *dst, size_t dst_size, const char *src, size_t len);
-/* Copy a text item into a NUL-terminated buffer; -EBADMSG if too long or not text. */
-int kmip_copy_text(const struct ttlv_item *it, char *dst, size_t dst_size);
+/* Copy a text item into a NUL-terminated buffer; -EBADMSG (and why) if too long or not text. */
+int kmip_copy_text(const struct ttlv_item *it, char *dst, size_t dst_size, struct kmip_why *w);
 
-/* Protocol Version {Major, Minor} -> KMIP_VERSION(); -EBADMSG if malformed. */
-int kmip_parse_protocol_version(const struct ttlv_item *pv, int *version);
+/* Protocol Version {Major, Minor} -> KMIP_VERSION(); -EBADMSG (and why) if malformed. */
+int kmip_parse_protocol_version(const struct ttlv_item *pv, int *version, struct kmip_why *w);
 
 /* attrs.c: attribute encodings. */
 bool kmip_v2(int version);

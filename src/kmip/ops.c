@@ -8,11 +8,13 @@
  * String): the ID placeholder is shared engine-wide on PyKMIP.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "kmip/kmip_internal.h"
+#include "ttlv/names.h"
 #include "util/secmem.h"
 
 static int fail(struct ttlv_buf *b, int err)
@@ -325,24 +327,42 @@ static int build_crypt(struct ttlv_buf *b, int version, uint32_t op, const char 
 		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len)
 {
 	static const struct kmip_crypt_params dflt = { 0 };
+	bool gcm;
 
 	if (!p)
 		p = &dflt;
+	gcm = p->mode == KMIP_BCM_GCM;
 	if (!data || !len || p->iv_len > KMIP_IV_MAX)
 		return fail(b, -EINVAL);
+	if (gcm && (p->tag_len < 4 || p->tag_len > KMIP_AE_TAG_MAX ||
+		    p->aad_len > KMIP_AE_AAD_MAX || (p->aad_len && !p->aad)))
+		return fail(b, -EINVAL);
+	if (!gcm && (p->tag_len || p->aad))
+		return fail(b, -EINVAL);	/* tag and AAD mean GCM: never drop them silently */
+	/* The tag and the additional data exist from KMIP 1.4 on. */
+	if (gcm && version < KMIP_VERSION(1, 4))
+		return fail(b, -EOPNOTSUPP);
 	single_begin(b, version, op);
 	put_uid(b, uid);
-	/* Spec order inside: Block Cipher Mode, Padding Method, ..., Algorithm. */
+	/* Spec order inside: Block Cipher Mode, Padding Method, ..., Algorithm, ..., Tag Length. */
 	ttlv_begin(b, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS);
 	ttlv_put_enum(b, KMIP_TAG_BLOCK_CIPHER_MODE, p->mode ? p->mode : KMIP_BCM_CBC);
-	ttlv_put_enum(b, KMIP_TAG_PADDING_METHOD, p->padding ? p->padding : KMIP_PAD_PKCS5);
+	if (!gcm || p->padding)	/* GCM pads nothing */
+		ttlv_put_enum(b, KMIP_TAG_PADDING_METHOD, p->padding ? p->padding : KMIP_PAD_PKCS5);
 	/* PyKMIP takes the algorithm from here, not from the key. */
 	ttlv_put_enum(b, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM,
 		      p->algorithm ? p->algorithm : KMIP_ALG_AES);
+	if (gcm)
+		ttlv_put_int(b, KMIP_TAG_TAG_LENGTH, (int32_t)p->tag_len);
 	ttlv_end(b);
 	ttlv_put_bytes(b, KMIP_TAG_DATA, data, len);
 	if (p->iv_len)
 		ttlv_put_bytes(b, KMIP_TAG_IV_COUNTER_NONCE, p->iv, p->iv_len);
+	/* Payload order: ..., Authenticated Encryption Additional Data, Authenticated Encryption Tag. */
+	if (gcm && p->aad_len)
+		ttlv_put_bytes(b, KMIP_TAG_AE_ADDITIONAL_DATA, p->aad, p->aad_len);
+	if (gcm && op == KMIP_OP_DECRYPT)
+		ttlv_put_bytes(b, KMIP_TAG_AE_TAG, p->tag, p->tag_len);
 	return single_end(b);
 }
 
@@ -377,28 +397,34 @@ void kmip_uid_list_free(struct kmip_uid_list *l)
 	l->located_items = -1;
 }
 
-static int parse_wrapping_data(const struct ttlv_item *kwd, struct kmip_object *out)
+static int parse_wrapping_data(const struct ttlv_item *kwd, struct kmip_object *out,
+			       struct kmip_why *w)
 {
 	struct ttlv_item eki, cp, u;
+	int r;
 
-	if (kwd->type != TTLV_STRUCTURE)
-		return -EBADMSG;
+	r = kmip_need_type(w, kwd, TTLV_STRUCTURE);
+	if (r < 0)
+		return r;
 	out->wrapped = true;
 	if (ttlv_find(kwd, KMIP_TAG_ENCRYPTION_KEY_INFORMATION, &eki) < 0)
 		return 0;
-	if (eki.type != TTLV_STRUCTURE)
-		return -EBADMSG;
-	if (ttlv_find(&eki, KMIP_TAG_UNIQUE_IDENTIFIER, &u) == 0 &&
-	    kmip_copy_text(&u, out->wrap_kek_uid, sizeof(out->wrap_kek_uid)) < 0)
-		return -EBADMSG;
+	r = kmip_need_type(w, &eki, TTLV_STRUCTURE);
+	if (r < 0)
+		return r;
+	if (ttlv_find(&eki, KMIP_TAG_UNIQUE_IDENTIFIER, &u) == 0) {
+		r = kmip_copy_text(&u, out->wrap_kek_uid, sizeof(out->wrap_kek_uid), w);
+		if (r < 0)
+			return r;
+	}
 	if (ttlv_find(&eki, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS, &cp) < 0)
 		return 0;
-	if (cp.type != TTLV_STRUCTURE)
-		return -EBADMSG;
-	if (ttlv_find(&cp, KMIP_TAG_BLOCK_CIPHER_MODE, &u) == 0 &&
-	    ttlv_get_enum(&u, &out->wrap_mode) < 0)
-		return -EBADMSG;
-	return 0;
+	r = kmip_need_type(w, &cp, TTLV_STRUCTURE);
+	if (r == 0 && ttlv_find(&cp, KMIP_TAG_BLOCK_CIPHER_MODE, &u) == 0) {
+		r = kmip_need_type(w, &u, TTLV_ENUM);
+		ttlv_get_enum(&u, &out->wrap_mode);
+	}
+	return r;
 }
 
 /*
@@ -407,44 +433,62 @@ static int parse_wrapping_data(const struct ttlv_item *kwd, struct kmip_object *
  * whose Key Material is bytes, or Structure {Key} for Transparent
  * Symmetric Key.
  */
-static int key_value_bytes(const struct ttlv_item *kv, const uint8_t **p, size_t *len)
+static int key_value_bytes(const struct ttlv_item *kv, const uint8_t **p, size_t *len,
+			   struct kmip_why *w)
 {
 	struct ttlv_item km, k;
+	int r;
 
 	if (kv->type == TTLV_BYTES)
 		return ttlv_get_bytes(kv, p, len);
-	if (kv->type != TTLV_STRUCTURE || ttlv_find(kv, KMIP_TAG_KEY_MATERIAL, &km) < 0)
-		return -EBADMSG;
+	if (kv->type != TTLV_STRUCTURE)
+		return kmip_bad(w, -EBADMSG, kv, "neither a Byte String nor a Structure");
+	if (ttlv_find(kv, KMIP_TAG_KEY_MATERIAL, &km) < 0)
+		return kmip_bad(w, -EBADMSG, kv, "no Key Material");
 	if (km.type == TTLV_BYTES)
 		return ttlv_get_bytes(&km, p, len);
-	if (km.type != TTLV_STRUCTURE || ttlv_find(&km, KMIP_TAG_KEY, &k) < 0 ||
-	    ttlv_get_bytes(&k, p, len) < 0)
-		return -EBADMSG;
-	return 0;
+	r = kmip_need_type(w, &km, TTLV_STRUCTURE);
+	if (r == 0)
+		r = kmip_need(w, &km, KMIP_TAG_KEY, TTLV_BYTES, &k);
+	if (r == 0)
+		ttlv_get_bytes(&k, p, len);
+	return r;
 }
 
-static int parse_key_block(const struct ttlv_item *kb, struct kmip_object *out)
+static int parse_key_block(const struct ttlv_item *kb, struct kmip_object *out,
+			   struct kmip_why *w)
 {
 	struct ttlv_item kv, x;
 	const uint8_t *mat;
 	size_t len;
-	int r = -EBADMSG;
+	int r;
 
-	if (kb->type != TTLV_STRUCTURE ||
-	    ttlv_find_enum(kb, KMIP_TAG_KEY_FORMAT_TYPE, &out->key_format) < 0 ||
-	    ttlv_find(kb, KMIP_TAG_KEY_VALUE, &kv) < 0 ||
-	    key_value_bytes(&kv, &mat, &len) < 0)
-		goto out;
-	if (ttlv_find(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, &x) == 0 &&
-	    ttlv_get_enum(&x, &out->algorithm) < 0)
-		goto out;
-	if (ttlv_find(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, &x) == 0 &&
-	    (ttlv_get_int(&x, &out->length) < 0 || out->length < 0))
-		goto out;
-	if (ttlv_find(kb, KMIP_TAG_KEY_WRAPPING_DATA, &x) == 0 &&
-	    parse_wrapping_data(&x, out) < 0)
-		goto out;
-	if (len == 0 || len > KMIP_MATERIAL_MAX)
+	r = kmip_need_type(w, kb, TTLV_STRUCTURE);
+	if (r == 0)
+		r = kmip_need(w, kb, KMIP_TAG_KEY_FORMAT_TYPE, TTLV_ENUM, &x);
+	if (r == 0)
+		ttlv_get_enum(&x, &out->key_format);
+	if (r == 0)
+		r = ttlv_find(kb, KMIP_TAG_KEY_VALUE, &kv) == 0 ? 0 :
+		    kmip_bad(w, -EBADMSG, kb, "no Key Value");
+	if (r == 0)
+		r = key_value_bytes(&kv, &mat, &len, w);
+	if (r == 0 && ttlv_find(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, &x) == 0) {
+		r = kmip_need_type(w, &x, TTLV_ENUM);
+		ttlv_get_enum(&x, &out->algorithm);
+	}
+	if (r == 0 && ttlv_find(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, &x) == 0) {
+		r = kmip_need_type(w, &x, TTLV_INTEGER);
+		ttlv_get_int(&x, &out->length);
+		if (r == 0 && out->length < 0)
+			r = kmip_bad(w, -EBADMSG, &x, "negative (%" PRId32 ")", out->length);
+	}
+	if (r == 0 && ttlv_find(kb, KMIP_TAG_KEY_WRAPPING_DATA, &x) == 0)
+		r = parse_wrapping_data(&x, out, w);
+	if (r == 0 && (len == 0 || len > KMIP_MATERIAL_MAX))
+		r = kmip_bad(w, -EBADMSG, &kv, "%zu bytes of key material; 1 to %u accepted",
+			     len, KMIP_MATERIAL_MAX);
+	if (r < 0)
 		goto out;
 	r = -ENOMEM;
 	out->material = secmem_dup(mat, len);
@@ -458,15 +502,27 @@ out:
 
 int kmip_parse_get(const struct ttlv_item *payload, struct kmip_object *out)
 {
+	return kmip_parse_get_why(payload, out, NULL);
+}
+
+int kmip_parse_get_why(const struct ttlv_item *payload, struct kmip_object *out,
+		       struct kmip_why *w)
+{
 	struct ttlv_item obj, kb, u;
 	uint32_t obj_tag;
-	int r = -EBADMSG;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (payload->type != TTLV_STRUCTURE ||
-	    ttlv_find_enum(payload, KMIP_TAG_OBJECT_TYPE, &out->object_type) < 0 ||
-	    ttlv_find(payload, KMIP_TAG_UNIQUE_IDENTIFIER, &u) < 0 ||
-	    kmip_copy_text(&u, out->uid, sizeof(out->uid)) < 0)
+	r = kmip_need_type(w, payload, TTLV_STRUCTURE);
+	if (r == 0)
+		r = kmip_need(w, payload, KMIP_TAG_OBJECT_TYPE, TTLV_ENUM, &u);
+	if (r == 0)
+		ttlv_get_enum(&u, &out->object_type);
+	if (r == 0)
+		r = kmip_need(w, payload, KMIP_TAG_UNIQUE_IDENTIFIER, TTLV_TEXT, &u);
+	if (r == 0)
+		r = kmip_copy_text(&u, out->uid, sizeof(out->uid), w);
+	if (r < 0)
 		goto out;
 	switch (out->object_type) {
 	case KMIP_OBJ_SYMMETRIC_KEY:
@@ -476,18 +532,25 @@ int kmip_parse_get(const struct ttlv_item *payload, struct kmip_object *out)
 		obj_tag = KMIP_TAG_SECRET_DATA;
 		break;
 	default:
-		r = -EOPNOTSUPP;	/* not an object kind we use */
+		/* Not an object kind we use. */
+		r = kmip_bad(w, -EOPNOTSUPP, NULL, "the server returned a %s, not a Symmetric "
+			     "Key or Secret Data", ttlv_enum_name(KMIP_TAG_OBJECT_TYPE,
+								  out->object_type) ?
+			     ttlv_enum_name(KMIP_TAG_OBJECT_TYPE, out->object_type) :
+			     "object of an unknown type");
 		goto out;
 	}
-	if (ttlv_find(payload, obj_tag, &obj) < 0 || obj.type != TTLV_STRUCTURE)
-		goto out;
-	if (obj_tag == KMIP_TAG_SECRET_DATA &&
-	    ttlv_find(&obj, KMIP_TAG_SECRET_DATA_TYPE, &u) == 0 &&
-	    ttlv_get_enum(&u, &out->secret_data_type) < 0)
-		goto out;
-	if (ttlv_find(&obj, KMIP_TAG_KEY_BLOCK, &kb) < 0)
-		goto out;
-	r = parse_key_block(&kb, out);
+	r = kmip_need(w, payload, obj_tag, TTLV_STRUCTURE, &obj);
+	if (r == 0 && obj_tag == KMIP_TAG_SECRET_DATA &&
+	    ttlv_find(&obj, KMIP_TAG_SECRET_DATA_TYPE, &u) == 0) {
+		r = kmip_need_type(w, &u, TTLV_ENUM);
+		ttlv_get_enum(&u, &out->secret_data_type);
+	}
+	if (r == 0)
+		r = ttlv_find(&obj, KMIP_TAG_KEY_BLOCK, &kb) == 0 ? 0 :
+		    kmip_bad(w, -EBADMSG, &obj, "no Key Block");
+	if (r == 0)
+		r = parse_key_block(&kb, out, w);
 out:
 	if (r < 0)
 		kmip_object_clear(out);
@@ -496,32 +559,46 @@ out:
 
 int kmip_parse_locate(const struct ttlv_item *payload, struct kmip_uid_list *out)
 {
+	return kmip_parse_locate_why(payload, out, NULL);
+}
+
+int kmip_parse_locate_why(const struct ttlv_item *payload, struct kmip_uid_list *out,
+			  struct kmip_why *w)
+{
 	struct ttlv_iter it;
 	struct ttlv_item c;
 	size_t n = 0, bytes = 0, i = 0;
 	char *strings;
-	int r = -EBADMSG;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->located_items = -1;
-	if (payload->type != TTLV_STRUCTURE)
+	r = kmip_need_type(w, payload, TTLV_STRUCTURE);
+	if (r < 0)
 		goto out;
 	/* First pass: validate and size, so that one allocation holds all. */
 	ttlv_iter_init(&it, payload);
 	while (ttlv_iter_next(&it, &c)) {
 		if (c.tag == KMIP_TAG_LOCATED_ITEMS) {
-			if (ttlv_get_int(&c, &out->located_items) < 0)
+			r = kmip_need_type(w, &c, TTLV_INTEGER);
+			if (r < 0)
 				goto out;
+			ttlv_get_int(&c, &out->located_items);
 			continue;
 		}
 		if (c.tag != KMIP_TAG_UNIQUE_IDENTIFIER)
 			continue;
-		if (c.type != TTLV_TEXT || c.len == 0 || c.len > KMIP_UID_MAX)
+		r = kmip_need_type(w, &c, TTLV_TEXT);
+		if (r == 0 && (c.len == 0 || c.len > KMIP_UID_MAX))
+			r = kmip_bad(w, -EBADMSG, &c, "%" PRIu32 " bytes; 1 to %u accepted", c.len,
+				     KMIP_UID_MAX);
+		if (r < 0)
 			goto out;
-		r = -E2BIG;
-		if (++n > KMIP_LOCATE_MAX)
+		if (++n > KMIP_LOCATE_MAX) {
+			r = kmip_bad(w, -E2BIG, NULL, "the server located more than %u objects, "
+				     "more than accepted; narrow the search", KMIP_LOCATE_MAX);
 			goto out;
-		r = -EBADMSG;
+		}
 		bytes += c.len + 1;
 	}
 	r = 0;
@@ -562,6 +639,7 @@ static int call_begin(struct kmip_client *c, struct call *k)
 {
 	memset(k, 0, sizeof(*k));
 	ttlv_buf_init(&k->b, c->max_message);
+	kmip_result_reset(c);
 	return kmip_negotiate(c);
 }
 
@@ -590,28 +668,37 @@ static int call_read(struct kmip_client *c, struct call *k, uint32_t op, bool id
 	if (r < 0)
 		return r;
 	if (!k->item.has_payload)
-		return -EBADMSG;
+		return kmip_bad(&c->why, -EBADMSG, NULL, "the %s answer has no Response Payload",
+				kmip_operation_name(op));
 	*p = &k->item.payload;
 	return 0;
 }
 
 /* The answer's Unique Identifier, if any, must be the one we asked about. */
-static int check_echo(const struct ttlv_item *payload, const char *uid)
+static int echo_ok(struct kmip_why *w, const struct ttlv_item *payload, const char *uid)
 {
 	struct ttlv_item u;
 
-	if (ttlv_find(payload, KMIP_TAG_UNIQUE_IDENTIFIER, &u) < 0)
+	if (ttlv_find(payload, KMIP_TAG_UNIQUE_IDENTIFIER, &u) < 0 || ttlv_text_eq(&u, uid))
 		return 0;
-	return ttlv_text_eq(&u, uid) ? 0 : -EBADMSG;
+	if (u.type != TTLV_TEXT)
+		return kmip_need_type(w, &u, TTLV_TEXT);
+	return kmip_bad(w, -EBADMSG, &u, "the answer is about '%.*s', the request about '%s'",
+			u.len > 64 ? 64 : (int)u.len, (const char *)u.value, uid);
 }
 
-static int payload_uid(const struct ttlv_item *payload, char uid[KMIP_UID_SIZE])
+static int payload_uid(const struct ttlv_item *payload, char uid[KMIP_UID_SIZE],
+		       struct kmip_why *w)
 {
 	struct ttlv_item u;
+	int r;
 
-	if (ttlv_find(payload, KMIP_TAG_UNIQUE_IDENTIFIER, &u) < 0 || u.len == 0)
-		return -EBADMSG;
-	return kmip_copy_text(&u, uid, KMIP_UID_SIZE);
+	r = kmip_need(w, payload, KMIP_TAG_UNIQUE_IDENTIFIER, TTLV_TEXT, &u);
+	if (r == 0 && u.len == 0)
+		r = kmip_bad(w, -EBADMSG, &u, "empty");
+	if (r == 0)
+		r = kmip_copy_text(&u, uid, KMIP_UID_SIZE, w);
+	return r;
 }
 
 int kmip_query(struct kmip_client *c, struct kmip_server_info *out)
@@ -634,33 +721,38 @@ int kmip_query(struct kmip_client *c, struct kmip_server_info *out)
 	r = call_read(c, &k, KMIP_OP_QUERY, true, &p);
 	if (r < 0)
 		goto out;
-	r = -EBADMSG;
 	ttlv_iter_init(&it, p);
 	while (ttlv_iter_next(&it, &ch)) {
 		switch (ch.tag) {
 		case KMIP_TAG_OPERATION:
-			if (ttlv_get_enum(&ch, &v) < 0)
+			r = kmip_need_type(&c->why, &ch, TTLV_ENUM);
+			if (r < 0)
 				goto out;
+			ttlv_get_enum(&ch, &v);
 			if (out->n_ops < KMIP_QUERY_MAX)
 				out->ops[out->n_ops] = v;
 			out->n_ops++;
 			break;
 		case KMIP_TAG_OBJECT_TYPE:
-			if (ttlv_get_enum(&ch, &v) < 0)
+			r = kmip_need_type(&c->why, &ch, TTLV_ENUM);
+			if (r < 0)
 				goto out;
+			ttlv_get_enum(&ch, &v);
 			if (out->n_objects < KMIP_QUERY_MAX)
 				out->objects[out->n_objects] = v;
 			out->n_objects++;
 			break;
 		case KMIP_TAG_VENDOR_IDENTIFICATION:
-			if (ch.type != TTLV_TEXT)
+			r = kmip_need_type(&c->why, &ch, TTLV_TEXT);
+			if (r < 0)
 				goto out;
 			kmip_sanitize(out->vendor, sizeof(out->vendor),
 				      (const char *)ch.value, ch.len);
 			break;
 		case KMIP_TAG_SERVER_INFORMATION:
 			/* Vendor-defined content: keep its text strings, one level deep. */
-			if (ch.type != TTLV_STRUCTURE)
+			r = kmip_need_type(&c->why, &ch, TTLV_STRUCTURE);
+			if (r < 0)
 				goto out;
 			ttlv_iter_init(&sit, &ch);
 			while (ttlv_iter_next(&sit, &s)) {
@@ -705,7 +797,7 @@ static int new_object(struct kmip_client *c, struct call *k, uint32_t op,
 	r = call_read(c, k, op, false, &p);
 	if (r < 0)
 		goto out;
-	r = payload_uid(p, uid);
+	r = payload_uid(p, uid, &c->why);
 	if (r < 0)
 		goto out;
 	/*
@@ -793,7 +885,7 @@ static int uid_op(struct kmip_client *c, uint32_t op, const char *uid, const str
 		goto out;
 	/* Some servers answer with an empty payload: the UID is ours anyway. */
 	if (k.item.has_payload)
-		r = check_echo(&k.item.payload, uid);
+		r = echo_ok(&c->why, &k.item.payload, uid);
 out:
 	call_end(&k);
 	return r;
@@ -815,24 +907,38 @@ int kmip_revoke(struct kmip_client *c, const char *uid, const struct kmip_revoke
 }
 
 /* Check a wrapped answer against the request, then unwrap it if we can. */
-static int get_unwrap(const struct kmip_key_wrap *w, struct kmip_object *o)
+static int get_unwrap(const struct kmip_key_wrap *w, struct kmip_object *o, struct kmip_why *why)
 {
+	const char *mode = ttlv_enum_name(KMIP_TAG_BLOCK_CIPHER_MODE, wrap_mode(w));
+	const char *got = ttlv_enum_name(KMIP_TAG_BLOCK_CIPHER_MODE, o->wrap_mode);
 	uint8_t *plain = NULL;
 	size_t plain_len = 0;
 	int r = -EPROTO;
 
 	/* A key sent in the clear when we asked for it wrapped is refused. */
-	if (!o->wrapped)
+	if (!o->wrapped) {
+		kmip_bad(why, r, NULL, "the server sent the key unwrapped; it was asked to wrap "
+			 "it with key '%s'", w->kek_uid);
 		goto out;
-	if (o->wrap_mode && o->wrap_mode != wrap_mode(w))
+	}
+	if (o->wrap_mode && o->wrap_mode != wrap_mode(w)) {
+		kmip_bad(why, r, NULL, "the server wrapped the key with %s; %s was asked",
+			 got ? got : "an unknown mode", mode ? mode : "another mode");
 		goto out;
-	if (o->wrap_kek_uid[0] && strcmp(o->wrap_kek_uid, w->kek_uid) != 0)
+	}
+	if (o->wrap_kek_uid[0] && strcmp(o->wrap_kek_uid, w->kek_uid) != 0) {
+		kmip_bad(why, r, NULL, "the server wrapped the key with key '%s'; '%s' was asked",
+			 o->wrap_kek_uid, w->kek_uid);
 		goto out;
+	}
 	r = 0;
 	if (!w->kek)
 		goto out;
 	r = kmip_unwrap(wrap_mode(w), w->kek, w->kek_len, o->material, o->material_len,
 			&plain, &plain_len);
+	if (r == -EBADMSG)	/* the reason only: not the response's format */
+		kmip_bad(why, -EKEYREJECTED, NULL, "the key does not unwrap with the local copy "
+			 "of key '%s' (integrity check failed)", w->kek_uid);
 	if (r < 0)
 		goto out;
 	secmem_free(o->material);
@@ -860,13 +966,15 @@ int kmip_get(struct kmip_client *c, const char *uid, const struct kmip_key_wrap 
 	r = call_read(c, &k, KMIP_OP_GET, true, &p);
 	if (r < 0)
 		goto out;
-	r = kmip_parse_get(p, out);
+	r = kmip_parse_get_why(p, out, &c->why);
 	if (r < 0)
 		goto out;
-	r = -EBADMSG;
-	if (strcmp(out->uid, uid) != 0)
+	if (strcmp(out->uid, uid) != 0) {
+		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get answer is about key '%.64s', the "
+			     "request about '%s'", out->uid, uid);
 		goto out;
-	r = wrap ? get_unwrap(wrap, out) : 0;
+	}
+	r = wrap ? get_unwrap(wrap, out, &c->why) : 0;
 out:
 	if (r < 0)
 		kmip_object_clear(out);
@@ -891,10 +999,12 @@ int kmip_get_attributes(struct kmip_client *c, const char *uid, uint32_t attrs,
 	r = call_read(c, &k, KMIP_OP_GET_ATTRIBUTES, true, &p);
 	if (r < 0)
 		goto out;
-	r = kmip_parse_get_attributes(p, out);
+	r = kmip_parse_get_attributes_why(p, out, &c->why);
 	if (r < 0)
 		goto out;
-	r = out->uid[0] && strcmp(out->uid, uid) ? -EBADMSG : 0;
+	if (out->uid[0] && strcmp(out->uid, uid))
+		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer is about key "
+			     "'%.64s', the request about '%s'", out->uid, uid);
 out:
 	call_end(&k);
 	return r;
@@ -924,10 +1034,14 @@ static int get_states_chunk(struct kmip_client *c, const char *const *uids, size
 		errs[i] = items[i].err;
 		if (errs[i] < 0)
 			continue;
-		if (!items[i].has_payload ||
-		    kmip_parse_get_attributes(&items[i].payload, a) < 0 ||
-		    (a->uid[0] && strcmp(a->uid, uids[i]) != 0))
+		if (!items[i].has_payload)
+			errs[i] = kmip_bad(&c->why, -EBADMSG, NULL, "the answer about key '%s' has "
+					   "no Response Payload", uids[i]);
+		else if (kmip_parse_get_attributes_why(&items[i].payload, a, &c->why) < 0)
 			errs[i] = -EBADMSG;
+		else if (a->uid[0] && strcmp(a->uid, uids[i]) != 0)
+			errs[i] = kmip_bad(&c->why, -EBADMSG, NULL, "the answer for key '%s' is about "
+					   "'%.64s'", uids[i], a->uid);
 		else if (!(a->present & KMIP_ATTR_STATE))
 			errs[i] = -ENODATA;
 		else
@@ -948,6 +1062,7 @@ int kmip_get_states(struct kmip_client *c, const char *const *uids, size_t n,
 	size_t done, chunk;
 	int r;
 
+	kmip_result_reset(c);
 	r = -EINVAL;
 	if (!uids || !states || !errs || n == 0)
 		goto out;
@@ -993,7 +1108,7 @@ int kmip_locate(struct kmip_client *c, const struct kmip_locate_filter *f,
 	r = call_read(c, &k, KMIP_OP_LOCATE, true, &p);
 	if (r < 0)
 		goto out;
-	r = kmip_parse_locate(p, out);
+	r = kmip_parse_locate_why(p, out, &c->why);
 	if (r < 0)
 		goto out;
 	/* A server that ignored Maximum Items: keep what was asked for. */
@@ -1044,11 +1159,11 @@ out:
 }
 
 static int crypt_op(struct kmip_client *c, uint32_t op, const char *uid,
-		    struct kmip_crypt_params *iv_out, const struct kmip_crypt_params *p,
+		    struct kmip_crypt_params *out_p, const struct kmip_crypt_params *p,
 		    const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
 {
 	const struct ttlv_item *pl;
-	struct ttlv_item iv;
+	struct ttlv_item iv, tag;
 	const uint8_t *data;
 	size_t len;
 	struct call k;
@@ -1065,16 +1180,36 @@ static int crypt_op(struct kmip_client *c, uint32_t op, const char *uid,
 	r = call_read(c, &k, op, true, &pl);
 	if (r < 0)
 		goto out;
-	r = -EBADMSG;
-	if (check_echo(pl, uid) < 0 || ttlv_find_bytes(pl, KMIP_TAG_DATA, &data, &len) < 0 ||
-	    len == 0)
+	r = echo_ok(&c->why, pl, uid);
+	if (r < 0)
 		goto out;
+	if (ttlv_find_bytes(pl, KMIP_TAG_DATA, &data, &len) < 0 || len == 0) {
+		r = kmip_bad(&c->why, -EBADMSG, pl, "no Data, or empty Data, in the response payload");
+		goto out;
+	}
 	/* The IV the server chose, when we let it choose. */
-	if (iv_out && !iv_out->iv_len && ttlv_find(pl, KMIP_TAG_IV_COUNTER_NONCE, &iv) == 0) {
-		if (iv.type != TTLV_BYTES || iv.len == 0 || iv.len > KMIP_IV_MAX)
+	if (out_p && !out_p->iv_len && ttlv_find(pl, KMIP_TAG_IV_COUNTER_NONCE, &iv) == 0) {
+		if (iv.type != TTLV_BYTES || iv.len == 0 || iv.len > KMIP_IV_MAX) {
+			r = kmip_bad(&c->why, -EBADMSG, &iv, "an IV/Counter/Nonce of 1 to %u bytes "
+				     "expected", (unsigned)KMIP_IV_MAX);
 			goto out;
-		memcpy(iv_out->iv, iv.value, iv.len);
-		iv_out->iv_len = iv.len;
+		}
+		memcpy(out_p->iv, iv.value, iv.len);
+		out_p->iv_len = iv.len;
+	}
+	/* GCM: the tag, of the length asked for; a server that sends none does not do GCM. */
+	if (out_p && out_p->mode == KMIP_BCM_GCM) {
+		if (ttlv_find(pl, KMIP_TAG_AE_TAG, &tag) < 0) {
+			r = kmip_bad(&c->why, -EOPNOTSUPP, pl, "no Authenticated Encryption Tag: "
+				     "the server does not do AES-GCM");
+			goto out;
+		}
+		if (tag.type != TTLV_BYTES || tag.len != out_p->tag_len) {
+			r = kmip_bad(&c->why, -EBADMSG, &tag, "an Authenticated Encryption Tag of "
+				     "%zu bytes expected", out_p->tag_len);
+			goto out;
+		}
+		memcpy(out_p->tag, tag.value, tag.len);
 	}
 	r = -ENOMEM;
 	*out = secmem_dup(data, len);
@@ -1115,7 +1250,7 @@ int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZ
 	r = call_read(c, &k, KMIP_OP_REKEY, false, &p);
 	if (r < 0)
 		goto out;
-	r = payload_uid(p, new_uid);
+	r = payload_uid(p, new_uid, &c->why);
 out:
 	call_end(&k);
 	return r;

@@ -92,21 +92,31 @@ int luks_conn_open(struct config *cfg, const char *group, int64_t deadline, stru
 				       cfg->path ? " " : "", cfg->path ? cfg->path : "", group);
 	r = config_group_load_password(g);
 	if (r < 0)
-		return log_error_errno(r, "cannot read key_password_file %s of group [%s]: %s",
-				       g->key_password_file ? g->key_password_file : "-", group,
-				       strerror(-r));
+		return r;	/* logged, with where key_password_file is set */
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
 	x->g = g;
 	x->deadline = deadline;
+	/*
+	 * The credentials now, not at the first request: a file that cannot
+	 * be used (missing, a FIFO, readable by others, a key that does not
+	 * match) is this host's configuration, and must not read as a failure
+	 * of the server later.  Logged with where the key is set.
+	 */
+	x->timeout_ms = group_timeout_ms(g);
+	r = transport_new(&g->tls, &x->t);
+	if (r < 0)
+		goto fail;
 	r = kmip_client_new_custom(bounded_roundtrip, x, g->kmip_version, &x->c);
-	if (r < 0) {
-		free(x);
-		return r;
-	}
+	if (r < 0)
+		goto fail;
 	*out = x;
 	return 0;
+fail:
+	transport_free(x->t);
+	free(x);
+	return r;
 }
 
 struct kmip_client *luks_conn_client(struct luks_conn *x)

@@ -3,13 +3,19 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* secure_getenv */
 #endif
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "luks/luks_internal.h"
 #include "luks/token.h"
+#include "util/file.h"
 #include "util/log.h"
 
 /* libcryptsetup's own lines: details under ours (shown with -v / -vv). */
@@ -77,6 +83,62 @@ int luks_crypt_fail(int r, const char *device, const char *what)
 	return -ELUKS;
 }
 
+/* LUKS2's binary header; a LUKS1 header with its key material is larger. */
+#define DEV_LUKS_MIN_SIZE 4096
+
+/* Can a file of this mode hold a LUKS volume? */
+static bool dev_usable_mode(mode_t mode)
+{
+	return S_ISBLK(mode) || S_ISREG(mode);
+}
+
+/*
+ * Is device a block device or an image file that can be read?  Asked before
+ * libcryptsetup is, because it says "Block device required" for a missing
+ * file or a directory, and its open() of a FIFO blocks for ever.  stat()
+ * first, so that no character device or FIFO is ever opened; then the open
+ * libcryptsetup will do, non-blocking, and fstat() of what was opened, in
+ * case the path was replaced in between.  Logged; 0 or -ELUKS.
+ */
+static int dev_check_file(const char *device)
+{
+	const char *kind;
+	struct stat st;
+	int fd = -1, r = -ELUKS, err;
+
+	if (stat(device, &st) < 0)
+		goto fail_errno;
+	if (!dev_usable_mode(st.st_mode))
+		goto fail_kind;
+	fd = open(device, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		goto fail_errno;
+	if (!dev_usable_mode(st.st_mode))
+		goto fail_kind;
+	/* libcryptsetup would say "Input/output error" of a short read */
+	if (S_ISREG(st.st_mode) && st.st_size < DEV_LUKS_MIN_SIZE) {
+		log_error("%s: not a LUKS volume: %lld bytes, too small for a LUKS header", device,
+			  (long long)st.st_size);
+		goto out;
+	}
+	r = 0;
+	goto out;
+fail_errno:
+	err = errno;	/* of the stat(), open() or fstat() that jumped here */
+	log_error("%s: cannot open the device: %s%s", device, strerror(err),
+		  err == ENOENT ? "; check the path ('lsblk -f' lists the block devices)" :
+		  err == EACCES ? " (root needed?)" : "");
+	goto out;
+fail_kind:
+	kind = file_kind(st.st_mode);	/* "a FIFO (named pipe)", ... or "not a regular file" */
+	log_error("%s: %s%s; a LUKS2 volume is a block device or an image file", device,
+		  strncmp(kind, "not ", 4) ? "is " : "", kind);
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 int luks_dev_open(const char *device, struct crypt_device **out)
 {
 	struct crypt_device *cd = NULL;
@@ -84,6 +146,9 @@ int luks_dev_open(const char *device, struct crypt_device **out)
 	int r;
 
 	*out = NULL;
+	r = dev_check_file(device);
+	if (r < 0)
+		return r;
 	r = crypt_init(&cd, device);
 	if (r < 0) {
 		log_error("%s: cannot open the device: %s", device, strerror(-r));
@@ -91,9 +156,14 @@ int luks_dev_open(const char *device, struct crypt_device **out)
 	}
 	luks_dev_log_to_ours(cd);
 	r = crypt_load(cd, NULL, NULL);
+	if (r == -EINVAL) {
+		log_error("%s: not a LUKS volume: no valid LUKS header on it ('blkid %s' says what "
+			  "it holds; -v shows libcryptsetup's reason)", device, device);
+		crypt_free(cd);
+		return -ELUKS;
+	}
 	if (r < 0) {
-		log_error("%s: not a LUKS volume, or its header cannot be read (%s)", device,
-			  strerror(-r));
+		log_error("%s: cannot read the LUKS header: %s", device, strerror(-r));
 		crypt_free(cd);
 		return -ELUKS;
 	}
@@ -107,6 +177,29 @@ int luks_dev_open(const char *device, struct crypt_device **out)
 	}
 	*out = cd;
 	return 0;
+}
+
+int luks_default_name(const char *device, char *buf, size_t len)
+{
+	struct crypt_device *cd = NULL;
+	const char *uuid;
+	size_t i;
+	int r;
+
+	r = luks_dev_open(device, &cd);
+	if (r < 0)
+		return r;
+	uuid = crypt_get_uuid(cd);
+	/* From the header: hostile input, and a device-mapper name must stay a plain name. */
+	for (i = 0; uuid && uuid[i] && (isxdigit((unsigned char)uuid[i]) || uuid[i] == '-'); i++)
+		;
+	if (!uuid || !uuid[0] || uuid[i] || i > 64)
+		r = log_error_errno(-ELUKS, "%s: the LUKS2 UUID is not hex digits and dashes, so it "
+				    "makes no mapping name; give NAME", device);
+	else if (snprintf(buf, len, "luks-%s", uuid) >= (int)len)
+		r = -ENAMETOOLONG;
+	crypt_free(cd);
+	return r;
 }
 
 int luks_kmip_tokens(struct crypt_device *cd, int *ids, int max)
@@ -147,6 +240,8 @@ int luks_token_read(struct crypt_device *cd, const char *device, int id, struct 
 			  t->keyslot);
 		return -EINVAL;
 	}
+	/* What an AES-GCM envelope authenticates (token.h). */
+	snprintf(t->volume_uuid, sizeof(t->volume_uuid), "%s", crypt_get_uuid(cd) ? crypt_get_uuid(cd) : "");
 	return 0;
 }
 
@@ -173,12 +268,52 @@ int luks_token_keyslot(struct crypt_device *cd, int id)
 	return -1;
 }
 
+/*
+ * KMIPCRYPT_FAIL_AT: "STEP", or "STEP:SIGNAL" with SIGNAL one of the
+ * termination signals below.  The step name is at most 31 bytes.
+ */
+static const struct {
+	const char *name;
+	int sig;
+} fail_signals[] = {
+	{ "SIGINT", SIGINT }, { "SIGTERM", SIGTERM }, { "SIGHUP", SIGHUP }, { "SIGKILL", SIGKILL },
+};
+
+/* Split the hook's value: its step into step (32 bytes), its signal (0: none, -1: unknown). */
+static int fail_at_parse(const char *v, char step[32])
+{
+	const char *colon = strchr(v, ':');
+	size_t n = colon ? (size_t)(colon - v) : strlen(v), i;
+
+	snprintf(step, 32, "%.*s", (int)(n < 31 ? n : 31), v);
+	if (n > 31)
+		return -1;
+	if (!colon)
+		return 0;
+	for (i = 0; i < sizeof(fail_signals) / sizeof(fail_signals[0]); i++)
+		if (strcmp(colon + 1, fail_signals[i].name) == 0)
+			return fail_signals[i].sig;
+	return -1;
+}
+
 bool luks_fail_at(const char *step)
 {
 	const char *v = secure_getenv(LUKS_FAIL_AT_ENV);
+	char want[32];
+	int sig;
 
-	if (!v || strcmp(v, step) != 0)
+	if (!v)
 		return false;
+	sig = fail_at_parse(v, want);
+	if (sig < 0 || strcmp(want, step) != 0)
+		return false;
+	if (sig > 0) {
+		/* As if it came from outside: the command sees it pending at this step. */
+		log_warn("test hook %s=%s: raising %s at step '%s'", LUKS_FAIL_AT_ENV, v,
+			 strchr(v, ':') + 1, step);
+		raise(sig);
+		return false;
+	}
 	log_warn("test hook %s=%s: injecting a failure at step '%s'", LUKS_FAIL_AT_ENV, v, step);
 	return true;
 }
@@ -186,15 +321,19 @@ bool luks_fail_at(const char *step)
 void luks_fail_at_check(const char *const *steps)
 {
 	const char *v = secure_getenv(LUKS_FAIL_AT_ENV);
+	char want[32];
 	size_t i;
+	int sig;
 
 	if (!v)
 		return;
-	for (i = 0; steps[i]; i++)
-		if (strcmp(v, steps[i]) == 0) {
-			log_warn("test hook %s=%s is set: this run will fail at that step",
-				 LUKS_FAIL_AT_ENV, v);
+	sig = fail_at_parse(v, want);
+	for (i = 0; sig >= 0 && steps[i]; i++)
+		if (strcmp(want, steps[i]) == 0) {
+			log_warn("test hook %s=%s is set: this run will %s at that step",
+				 LUKS_FAIL_AT_ENV, v, sig ? "be sent that signal" : "fail");
 			return;
 		}
-	log_warn("test hook %s=%s names no step of this command; ignored", LUKS_FAIL_AT_ENV, v);
+	log_warn("test hook %s=%s names no step of this command%s; ignored", LUKS_FAIL_AT_ENV, v,
+		 sig < 0 ? " (or no signal of SIGINT, SIGTERM, SIGHUP, SIGKILL)" : "");
 }

@@ -20,10 +20,13 @@
 #include <blkid.h>
 
 #include "luks/luks_internal.h"
+#include "util/file.h"
 #include "util/log.h"
 
 #define CRYPTTAB_PATH	"/etc/crypttab"
 #define LIST_LINE_MAX	4096
+/* A list file or crypttab larger than this is a mistake, refused before reading it. */
+#define LIST_FILE_MAX	(1024 * 1024)
 
 struct found {
 	struct luks_volume_list *l;
@@ -55,25 +58,36 @@ static void quiet(int level, const char *msg, void *usrptr)
 	(void)usrptr;
 }
 
-/* Does device hold LUKS2 with a kmip token?  Quiet: candidates that are not are normal. */
-static bool has_kmip_token(const char *device, char *uuid, size_t uuid_len)
+/*
+ * Does device hold LUKS2 with a kmip token?  NULL if it does, else what it
+ * is (static text).  Quiet: candidates that are not are normal.
+ */
+static const char *kmip_volume(const char *device, char *uuid, size_t uuid_len)
 {
 	struct crypt_device *cd = NULL;
-	int ids[1], n = 0;
-	const char *type, *u;
+	const char *why = "no LUKS2 header on it", *type, *u;
+	struct stat st;
+	int ids[1];
 
+	/* libcryptsetup's open of a FIFO would block for ever: only what can hold LUKS. */
+	if (stat(device, &st) < 0 || !(S_ISBLK(st.st_mode) || S_ISREG(st.st_mode)))
+		return "not a block device or an image file";
 	if (crypt_init(&cd, device) < 0)
-		return false;
+		return "it cannot be opened";
 	crypt_set_log_callback(cd, quiet, NULL);
 	if (crypt_load(cd, CRYPT_LUKS2, NULL) == 0) {
 		type = crypt_get_type(cd);
-		if (type && strcmp(type, CRYPT_LUKS2) == 0)
-			n = luks_kmip_tokens(cd, ids, 1);
+		if (!type || strcmp(type, CRYPT_LUKS2) != 0)
+			why = "not a LUKS2 volume";
+		else if (luks_kmip_tokens(cd, ids, 1) == 0)
+			why = "no kmip token";
+		else
+			why = NULL;
 		u = crypt_get_uuid(cd);
 		snprintf(uuid, uuid_len, "%s", u ? u : "");
 	}
 	crypt_free(cd);
-	return n > 0;
+	return why;
 }
 
 /* The identity of a device path: the same block device or file by any name. */
@@ -96,6 +110,21 @@ static int device_id(const char *device, dev_t *id, ino_t *ino)
 		return -ENOTBLK;
 	}
 	return 0;
+}
+
+/* Why device_id() failed, as static text. */
+static const char *device_id_why(int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return "No such file or directory";
+	case -EACCES:
+		return "Permission denied";
+	case -ENOTBLK:
+		return "neither a block device nor an image file";
+	default:
+		return "it cannot be looked at";
+	}
 }
 
 /* Remember (id, ino); false if it was seen before. */
@@ -124,49 +153,75 @@ static int see(struct found *f, dev_t id, ino_t ino, bool *first)
 	return 0;
 }
 
-/*
- * Add device (named name, NULL: luks-<UUID>) if it is a LUKS2 volume with a
- * kmip token and was not seen before.  skip: count it as seen, list it not
- * (crypttab's noauto, an unsupported line), so that the scan does not add it.
- */
-static int add(struct found *f, const char *device, const char *name, uint32_t flags, bool skip)
+/* Append a volume to the list (why: NULL, or why it cannot be used). */
+static int append(struct found *f, const char *device, const char *name, uint32_t flags,
+		  const char *why)
 {
 	struct luks_volume *v;
-	char uuid[64] = "", def[80];
-	dev_t id;
-	ino_t ino;
-	bool first;
-	int r;
 
-	if (device_id(device, &id, &ino) < 0)
-		return 0;
-	r = see(f, id, ino, &first);
-	if (r < 0 || !first || skip)
-		return r;	/* seen: the first source (crypttab before blkid) decides */
-	if (!has_kmip_token(device, uuid, sizeof(uuid))) {
-		log_debug("%s: no LUKS2 header with a kmip token; skipped", device);
-		return 0;
-	}
-	if (!name) {
-		snprintf(def, sizeof(def), "luks-%s", uuid);
-		name = def;
-	}
 	v = realloc(f->l->v, (f->l->n + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	f->l->v = v;
 	v = &f->l->v[f->l->n];
+	memset(v, 0, sizeof(*v));
 	v->device = strdup(device);
 	v->name = strdup(name);
 	v->activate_flags = flags;
+	v->err = why ? -ELUKS : 0;
+	v->why = why;
 	if (!v->device || !v->name) {
 		free(v->device);
 		free(v->name);
 		return -ENOMEM;
 	}
 	f->l->n++;
-	log_debug("%s: kmip-bound volume, mapping name %s", device, name);
 	return 0;
+}
+
+/*
+ * Add device (named name, NULL: luks-<UUID>) if it is a LUKS2 volume with a
+ * kmip token and was not seen before.  skip: count it as seen, list it not
+ * (crypttab's noauto, an unsupported line), so that the scan does not add it.
+ * listed ("LIST:LINE"): from a list file, a promise: a device that is no
+ * kmip-bound LUKS2 volume is added too, with its reason, and logged.
+ */
+static int add(struct found *f, const char *device, const char *name, uint32_t flags, bool skip,
+	       const char *listed)
+{
+	char uuid[64] = "", def[80];
+	const char *why;
+	dev_t id;
+	ino_t ino;
+	bool first;
+	int r;
+
+	r = device_id(device, &id, &ino);
+	if (r < 0) {
+		why = device_id_why(r);
+		goto unusable;
+	}
+	r = see(f, id, ino, &first);
+	if (r < 0 || !first || skip)
+		return r;	/* seen: the first source (crypttab before blkid) decides */
+	why = kmip_volume(device, uuid, sizeof(uuid));
+	if (why) {
+		log_debug("%s: %s; skipped", device, why);
+		goto unusable;
+	}
+	if (!name) {
+		snprintf(def, sizeof(def), "luks-%s", uuid);
+		name = def;
+	}
+	log_debug("%s: kmip-bound volume, mapping name %s", device, name);
+	return append(f, device, name, flags, NULL);
+unusable:
+	if (!listed)
+		return 0;
+	log_error("%s: %s: %s%s; every volume of the list must be a LUKS2 volume with a kmip "
+		  "token", listed, device, why, strcmp(why, "no kmip token") ? "" :
+		  " (bind it with 'kmipcrypt enroll', or take it off the list)");
+	return append(f, device, name ? name : device, flags, why);
 }
 
 /* Split a line into at most max whitespace-separated fields (in place). */
@@ -191,16 +246,19 @@ static int fields(char *line, char **out, int max)
 
 static int read_list(struct found *f, const char *path)
 {
-	char line[LIST_LINE_MAX + 2], *fl[3];
+	char line[LIST_LINE_MAX + 2], *fl[3], where[PATH_MAX + 16];
 	unsigned lineno = 0;
+	struct stat st;
 	FILE *fp;
 	int n, r = 0;
 
-	fp = fopen(path, "re");
-	if (!fp) {
-		log_error("cannot open the list %s: %m", path);
-		return -EINVAL;	/* the command line's: exit 1 */
-	}
+	if (stat(path, &st) == 0 && file_is_null(&st))
+		return 0;	/* --from /dev/null: an empty list */
+	/* A regular file only, opened without blocking (a FIFO would wait for a writer). */
+	fp = file_fopen(path, LIST_FILE_MAX, &(const struct read_file_opts){
+			.where = "the list of volumes (--from)" });
+	if (!fp)
+		return -EINVAL;	/* logged by file_fopen(); the command line's: exit 1 */
 	while (fgets(line, sizeof(line), fp)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(fp)) {
@@ -214,7 +272,8 @@ static int read_list(struct found *f, const char *path)
 			r = log_error_errno(-EINVAL, "%s:%u: expected 'DEVICE [NAME]'", path, lineno);
 			break;
 		}
-		r = add(f, fl[0], n > 1 ? fl[1] : NULL, 0, false);
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		r = add(f, fl[0], n > 1 ? fl[1] : NULL, 0, false, where);
 		if (r < 0)
 			break;
 	}
@@ -299,17 +358,26 @@ static int crypttab_each(const char *path, bool must_exist,
 	char line[LIST_LINE_MAX + 2], where[PATH_MAX + 16], *fl[4];
 	struct crypttab_line e;
 	unsigned lineno = 0;
+	struct stat st;
 	FILE *fp;
 	int n, r = 0;
 
-	fp = fopen(path, "re");
+	/*
+	 * A regular file only, opened without blocking (a FIFO would wait for a
+	 * writer for ever).  The default /etc/crypttab may be missing; a file
+	 * the user named may not; /dev/null is no crypttab at all.
+	 */
+	if (stat(path, &st) == 0 && file_is_null(&st)) {
+		log_debug("%s: no crypttab", path);
+		return 0;
+	}
+	fp = file_fopen(path, LIST_FILE_MAX, &(const struct read_file_opts){
+			.where = must_exist ? "the crypttab (--crypttab)" : "the crypttab",
+			.quiet_enoent = !must_exist });
 	if (!fp) {
-		if (errno == ENOENT && !must_exist) {
-			log_debug("%s: none", path);
-			return 0;
-		}
-		log_error("cannot open %s: %m", path);
-		return -EINVAL;	/* the command line's or the host's configuration: exit 1 */
+		if (errno == ENOENT && !must_exist)
+			return 0;	/* logged at debug level */
+		return -EINVAL;	/* logged; the command line's or the host's configuration: exit 1 */
 	}
 	while (r == 0 && fgets(line, sizeof(line), fp)) {
 		lineno++;
@@ -338,7 +406,7 @@ static int add_crypttab_line(const struct crypttab_line *e, void *ctx)
 {
 	if (e->noauto)
 		log_debug("%s: noauto in crypttab; not unlocked by --all", e->name);
-	return add(ctx, e->device, e->name, e->flags, e->noauto || e->unsupported);
+	return add(ctx, e->device, e->name, e->flags, e->noauto || e->unsupported, NULL);
 }
 
 struct lookup {
@@ -412,7 +480,7 @@ static int scan_blkid(struct found *f)
 			const char *name = blkid_dev_devname(dev);
 
 			if (name)
-				r = add(f, name, NULL, 0, false);
+				r = add(f, name, NULL, 0, false, NULL);
 		}
 		blkid_dev_iterate_end(iter);
 	}

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The unlock secret of a kmip token: the key's State on the server first,
- * then Get (passphrase, volume-key) or Decrypt (envelope).
+ * then Get (passphrase, volume-key) or Decrypt (envelope: AES-GCM bound to
+ * the volume, or AES-CBC of format 1 tokens; a Decrypt the server refuses
+ * yields a secret that opens nothing, see envelope_reject()).
  *
  * Shared by the CLI and the token plugin: no global state, no prompt, no
  * exit; messages through util/log.h; secrets only in locked memory, wiped on
@@ -11,7 +13,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <openssl/rand.h>
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
@@ -43,27 +45,31 @@ static const char *object_type_name(uint32_t t)
 /* Why the server refused a request about uid, as errno of luks.h, logged. */
 static int server_refusal(struct kmip_client *c, int r, const char *uid, const char *what)
 {
-	const char *srv = kmip_last_error(c);
-	const char *says = srv && *srv ? "; server says " : "";
+	char why[KMIP_FAILURE_TEXT_SIZE];
+	const char *sep = kmip_last_failure(c) != KMIP_FAILURE_NONE ? "; " : "";
 
-	if (!srv)
-		srv = "";
-	switch (r) {
+	/* Only the server's answers make the sentences below; "; server says ..." or our reason. */
+	kmip_failure_reason(c, r, why, sizeof(why));
+	if (!*sep)
+		why[0] = '\0';
+	switch (kmip_last_failure_step(c) ? 0 : r) {
 	case -ENOENT:
 		return log_error_errno(r, "key '%s' was not found on the server: destroyed, or never "
-				       "there; refusing to unlock%s%s", uid, says, srv);
+				       "there; refusing to unlock%s%s", uid, sep, why);
 	case -EPERM:
 		return log_error_errno(r, "key '%s': permission denied: it belongs to another client "
 				       "(certificate), or this client may not %s it%s%s", uid, what,
-				       says, srv);
+				       sep, why);
 	case -EKEYREVOKED:
 		return log_error_errno(r, "key '%s' is not in a state that allows %s it (revoked?)%s%s",
-				       uid, what, says, srv);
+				       uid, what, sep, why);
 	default:
-		/* Network, TLS, malformed answers: the caller's summary says which server. */
-		return log_error_errno(r, "%s key '%s' failed: %s%s%s", what, uid,
-				       r == -EKEYREJECTED ? "TLS or authentication failure" : strerror(-r),
-				       says, srv);
+		/*
+		 * Network, TLS, malformed answers, a failed version negotiation:
+		 * the caller's summary says which server.
+		 */
+		return log_error_errno(r, "%s", kmip_failure_text(c, r, why, sizeof(why), "%s key '%s'",
+								  what, uid));
 	}
 }
 
@@ -112,28 +118,21 @@ int luks_check_key(struct kmip_client *c, const struct kmip_token *t, int *state
 
 int luks_read_kek(const char *path, uint8_t **kek, size_t *len)
 {
-	struct read_file_opts fo = { .regular_only = true };
-	struct stat st;
+	/* A secret file: regular, for its owner only (file_check_secret()), never blocking. */
+	struct read_file_opts fo = { .secret = true, .where = "the host copy of the key-encryption key" };
 	char *buf = NULL;
 	size_t n = 0;
 	int r;
 
 	*kek = NULL;
 	*len = 0;
-	fo.st = &st;
 	/* A missing or unreadable file is this host's configuration (exit 1), not the key's state. */
 	r = read_file_locked_opts(path, 64, &fo, &buf, &n);
 	if (r == -EFBIG)
 		return log_error_errno(-EINVAL, "%s: a key-encryption key is 16, 24 or 32 raw bytes",
 				       path);
 	if (r < 0)
-		return log_error_errno(r == -EACCES ? -EACCES : -EINVAL, "the host copy of the "
-				       "key-encryption key, %s, cannot be read", path);
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		secmem_free(buf);
-		return log_error_errno(-EACCES, "%s: a key-encryption key must not be accessible to "
-				       "others (chmod 600)", path);
-	}
+		return r == -EACCES ? -EACCES : -EINVAL;	/* logged by the reader */
 	if (n != 16 && n != 24 && n != 32) {
 		secmem_free(buf);
 		return log_error_errno(-EINVAL, "%s: %zu bytes; a key-encryption key is 16, 24 or 32 "
@@ -241,28 +240,81 @@ static int fetch_get(struct kmip_client *c, const struct kmip_token *t, const ch
 	return 0;
 }
 
+/*
+ * A secret that opens nothing: what a failed envelope Decrypt yields.
+ *
+ * The envelope is on the disk, so anyone who can write the header can make
+ * the server decrypt ciphertexts of their choice and watch what unlock does
+ * (AES-CBC: a padding oracle that decrypts the envelope block by block).
+ * So every way for the ciphertext not to give the keyslot secret (the
+ * server refuses the Decrypt: padding, tag, sizes, whatever its reason; or
+ * it decrypts to a secret of an impossible size) ends as a secret that does
+ * not open the keyslot: the caller's keyslot check then fails exactly as for
+ * a wrong secret, with the same errno, exit code, message and PBKDF work,
+ * and nothing here says which it was (implicit rejection, as TLS does for
+ * RSA key exchange).  Failures before the server answers (network, TLS, a
+ * malformed response) are no oracle and are reported as they are.
+ */
+static int envelope_reject(uint8_t **secret, size_t *len)
+{
+	uint8_t *s = secmem_alloc(KMIP_SECRET_BYTES);
+
+	if (!s)
+		return -ENOMEM;
+	if (RAND_bytes(s, KMIP_SECRET_BYTES) != 1) {
+		secmem_free(s);
+		return log_error_errno(-EIO, "the random number generator failed");
+	}
+	*secret = s;
+	*len = KMIP_SECRET_BYTES;
+	return 0;
+}
+
+/* Did the server answer this Decrypt, with a failure? */
+static bool decrypt_refused(struct kmip_client *c)
+{
+	const struct kmip_result *res = kmip_last_result(c);
+
+	return res && res->op == KMIP_OP_DECRYPT && res->status != KMIP_STATUS_SUCCESS;
+}
+
 static int fetch_decrypt(struct kmip_client *c, const struct kmip_token *t,
 			 uint8_t **secret, size_t *len)
 {
-	struct kmip_crypt_params p = {
-		.algorithm = KMIP_ALG_AES, .mode = KMIP_BCM_CBC, .padding = KMIP_PAD_PKCS5,
-	};
+	struct kmip_crypt_params p = { .algorithm = KMIP_ALG_AES, .mode = KMIP_BCM_CBC,
+				       .padding = KMIP_PAD_PKCS5 };
+	uint8_t aad[KMIP_ENVELOPE_AAD_MAX];
 	uint8_t *out = NULL;
 	size_t n = 0;
 	int r;
 
-	if (t->iv_len > sizeof(p.iv))
+	if (t->iv_len > sizeof(p.iv) || t->tag_len > sizeof(p.tag))
 		return -EINVAL;
 	memcpy(p.iv, t->iv, t->iv_len);
 	p.iv_len = t->iv_len;
+	if (t->mode == KMIP_ENVELOPE_AES_GCM) {
+		r = kmip_envelope_aad(t->volume_uuid, t->keyslot, aad, sizeof(aad));
+		if (r < 0)
+			return log_error_errno(-EINVAL, "key '%s': an AES-GCM envelope needs the "
+					       "volume's LUKS2 UUID, and none was given", t->uid);
+		p.mode = KMIP_BCM_GCM;
+		p.padding = 0;
+		p.tag_len = t->tag_len;
+		memcpy(p.tag, t->tag, t->tag_len);
+		p.aad = aad;
+		p.aad_len = (size_t)r;
+	}
 	r = kmip_decrypt(c, t->uid, &p, t->ciphertext, t->ciphertext_len, &out, &n);
-	if (r < 0)
+	explicit_bzero(&p, sizeof(p));
+	if (r == -EOPNOTSUPP && !decrypt_refused(c))
+		return log_error_errno(r, "key '%s': the envelope is AES-GCM, which needs KMIP 1.4 "
+				       "or later; this server speaks an older version (kmip_version "
+				       "in the configuration?)", t->uid);
+	if (r < 0 && !decrypt_refused(c))
 		return server_refusal(c, r, t->uid, "decrypting with");
-	if (n < SECRET_MIN || n > SECRET_MAX) {
+	if (r < 0 || n < SECRET_MIN || n > SECRET_MAX) {
 		secmem_free(out);
-		return log_error_errno(-EKEYMISMATCH, "key '%s' decrypted the envelope to %zu bytes; a "
-				       "keyslot secret is %u to %u bytes: the token names the wrong "
-				       "key", t->uid, n, SECRET_MIN, SECRET_MAX);
+		return envelope_reject(secret, len);
 	}
 	*secret = out;
 	*len = n;

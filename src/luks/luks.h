@@ -31,6 +31,7 @@
 
 struct config;
 struct config_group;
+struct crypt_device;
 struct kmip_client;
 
 /* PBKDF2 iterations of a kmip keyslot: the secret has full entropy (as systemd-cryptenroll). */
@@ -38,13 +39,19 @@ struct kmip_client;
 #define KMIP_SECRET_BYTES		32
 /* The whole unlock of one device (every server, every request), unless told otherwise. */
 #define LUKS_DEADLINE_MS_DEFAULT	30000
-/* Test hook: enroll fails at this step (register|activate|keyslot|token|verify), see enroll.c. */
+/* Test hook: STEP or STEP:SIGNAL of enroll or unbind (device.c, enroll.c, unbind.c). */
 #define LUKS_FAIL_AT_ENV		"KMIPCRYPT_FAIL_AT"
+/*
+ * The Object Group of enroll's KMS objects unless enroll_opts.object_group
+ * says otherwise: where `kmipcrypt key list` looks for objects an enroll
+ * left behind (one value for both).
+ */
+#define LUKS_ENROLL_OBJECT_GROUP	"kmipcrypt"
 
 struct enroll_opts {
 	enum kmip_secret_kind kind;
 	const char *name;		/* KMIP Name; NULL: "kmipcrypt-<luks uuid>-<kind>" */
-	const char *object_group;	/* NULL: "kmipcrypt" */
+	const char *object_group;	/* NULL: LUKS_ENROLL_OBJECT_GROUP */
 	const char *wrap_uid;		/* volume-key: wrap in transit by this KEK */
 	const char *kek_file;		/* volume-key: host copy of that KEK (raw bytes) */
 	const char *group;		/* server group; NULL: "default" */
@@ -53,10 +60,14 @@ struct enroll_opts {
 };
 
 /*
- * Enroll: prove the passphrase, create the KMS object, add the keyslot,
- * write the token.  On any failure the earlier steps are undone (keyslot
- * removed, KMS object revoked and destroyed) and logged; the volume is
- * never left half-bound.  *token_id gets the new token.
+ * Enroll: prove the passphrase, create the KMS object (Pre-Active), add
+ * the keyslot, write the token, then activate the object (envelope: its
+ * Encrypt needs it Active before the token; see enroll.c for the order).
+ * On any failure the earlier steps are undone (token and keyslot removed,
+ * KMS object revoked and destroyed) and logged; the volume is never left
+ * half-bound.  A SIGINT, SIGTERM or SIGHUP caught by the caller
+ * (util/interrupt.h) is an undo too (-EINTR) until the token is written,
+ * after which enroll finishes.  *token_id gets the new token.
  *
  * Kind volume-key binds its token to a new *unbound* keyslot (LUKS2
  * CRYPT_VOLUME_KEY_NO_SEGMENT) holding a random key under a random,
@@ -76,7 +87,10 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
  * memory (secmem_free()).  For volume-key, *is_volume_key is set.
  * -EKEYMISMATCH for an object that is not what the kind needs (Secret Data
  * for passphrase, a Symmetric Key for volume-key and envelope) or a secret
- * of an impossible size.
+ * of an impossible size.  Envelope: a Decrypt the server refuses (padding,
+ * tag, whatever its reason) or a plaintext of an impossible size yields a
+ * random secret and 0, so that the keyslot check fails exactly as for a
+ * wrong secret (no padding oracle; fetch.c, envelope_reject()).
  * volume-key with a wrap_uid needs kek_file (else -EINVAL).
  * No global state, no prompt, no exit: usable from the token plugin.
  */
@@ -109,12 +123,31 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 		   const struct unlock_opts *o);
 
 /*
+ * The mapping name systemd-cryptsetup gives a LUKS volume with no name of its
+ * own: "luks-<UUID>".  The UUID comes from the header, hostile input: only
+ * hex digits and dashes make a name (-ELUKS otherwise).  Errors are logged
+ * (luks_dev_open's: a missing device, a FIFO, not LUKS2...).
+ */
+int luks_default_name(const char *device, char *buf, size_t len);
+
+/*
  * The default host copy of a key-encryption key: <directory of the
  * configuration file>/kek/<WRAP_UID> (/etc/kmipcrypt/kek/<WRAP_UID>).  A
  * wrap_uid with characters other than A-Z a-z 0-9 . _ : - (or starting with
  * '.') has no default: -EINVAL, pass the file explicitly.
  */
 int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *buf, size_t len);
+
+/*
+ * Read the host copy of a key-encryption key, the one reader of KEK files
+ * (enroll, unlock, status and 'kmipcrypt key get --kek-file'): a regular
+ * file (never blocking, util/file.h), a secret (file_check_secret(): no
+ * access for group or others, owned by root or this user), of exactly 16,
+ * 24 or 32 raw bytes.  *kek in locked memory (secmem_free()).  0, or
+ * logged: -EACCES for a file refused as a secret, -EINVAL for any other
+ * fault (missing, not regular, wrong size).
+ */
+int luks_read_kek(const char *path, uint8_t **kek, size_t *len);
 
 /* The keyslot passphrase of a secret: its base64 (RFC 4648, padded), NUL-terminated, locked memory. */
 int luks_secret_passphrase(const uint8_t *secret, size_t len, char **pass, size_t *pass_len);
@@ -143,6 +176,13 @@ struct luks_volume {
 	char *device;		/* path, as found or listed */
 	char *name;		/* mapping name: crypttab's, the list's, or "luks-<UUID>" */
 	uint32_t activate_flags;	/* CRYPT_ACTIVATE_* from crypttab's options */
+	/*
+	 * A volume of a list file that cannot be used (logged, naming the list
+	 * line and the device): -ELUKS; 0 otherwise.  why says what it is ("no
+	 * such file", "not a LUKS2 volume", "no kmip token"...; static text).
+	 */
+	int err;
+	const char *why;
 };
 
 struct luks_volume_list {
@@ -159,9 +199,12 @@ struct discover_opts {
 /*
  * The LUKS2 volumes with at least one kmip token: from list_file only, or
  * else from libblkid (TYPE=crypto_LUKS) and crypttab, without duplicates
- * (same device by st_rdev/inode; crypttab's line wins).  Volumes without a
- * kmip token are left out (logged at debug level), as are crypttab lines
- * with noauto or header= (a detached header: not supported, warned).
+ * (same device by st_rdev/inode; crypttab's line wins).  Found volumes
+ * without a kmip token are left out (logged at debug level), as are
+ * crypttab lines with noauto or header= (a detached header: not supported,
+ * warned).  A list file is a promise: each of its devices is in *out, one
+ * that is missing, not LUKS2 or without a kmip token with err and why set
+ * (and an error logged), so that the caller fails the run for it.
  */
 int luks_discover(const struct discover_opts *o, struct luks_volume_list *out);
 void luks_volume_list_free(struct luks_volume_list *l);
@@ -180,6 +223,7 @@ int luks_crypttab_find(const char *crypttab, const char *device, struct luks_vol
  * Unlock every volume of l in parallel, one child process each, each with
  * its own deadline (o->deadline_ms; a child still running a second after it
  * is killed and reported -ETIMEDOUT).  check_only: create no mapping.
+ * A volume with err set (luks_discover) is not tried: results[i] is its err.
  * results[i] gets each volume's result (0 or negative errno), outcomes[i]
  * (if not NULL) what a success did.  It forks: call it
  * from a single-threaded process (the CLI), not from a threaded daemon.
@@ -191,6 +235,7 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 /* ---------------------------------------------------------------- status */
 
 #define LUKS_STATUS_TOKENS_MAX	32
+#define LUKS_REASON_MAX		512	/* bytes of a reason, one line */
 
 /* An open mapping, as luks_lock() leaves it. */
 enum luks_mapping_state {
@@ -208,6 +253,16 @@ struct luks_token_status {
 	bool queried;		/* the server was asked (luks_status_query) */
 	int state;		/* KMIP State, 0 if unknown */
 	int state_err;		/* 0, or why the State could not be read (errno) */
+	/*
+	 * Would unlock unlock with this token?  The verdict of the proof
+	 * (luks_prove: the secret fetched as unlock fetches it, checked against
+	 * the header) for an Active key; for the others their State or error.
+	 * err: 0 if usable, else the errno unlock would fail with (its exit
+	 * code); reason: why not, one line ("" if usable).
+	 */
+	bool usable;
+	int err;
+	char reason[LUKS_REASON_MAX];
 };
 
 struct luks_status {
@@ -218,26 +273,35 @@ struct luks_status {
 	bool mapping_open;
 	char mapping[128];	/* its name if open */
 	enum luks_mapping_state mapping_state;	/* if open */
+	/* private: the device and its header, for the proofs (luks_status_free()) */
+	char *device;
+	struct crypt_device *cd;
 };
 
 /*
- * What is known about a device: its kmip tokens, each key's State on the
- * server (batched per server group, within deadline_ms; 0: default), whether a
- * dm-crypt mapping of this volume is open (by the LUKS2 UUID in the
- * device-mapper UUIDs, or crypt_status(name) if name is given).
+ * What is known about a device: its kmip tokens, whether each would unlock
+ * now and each key's State on the server (batched per server group, within
+ * deadline_ms; 0: default), whether a dm-crypt mapping of this volume is
+ * open (by the LUKS2 UUID in the device-mapper UUIDs, or crypt_status(name)
+ * if name is given).  kek_file: a wrapped volume-key token's KEK (NULL: the
+ * default path).  luks_status_free() afterwards, also after a failure.
  */
 int luks_status(const char *device, const char *name, struct config *cfg, unsigned deadline_ms,
-		struct luks_status *out);
+		const char *kek_file, struct luks_status *out);
 /* The same in two steps, for many volumes: the header and the kernel (no server)... */
 int luks_status_read(const char *device, const char *name, struct luks_status *out);
 /*
  * ... then the States of every valid token of s[0..n): per server group one
- * connection and batched Get Attributes (kmip_get_states), all within
+ * connection and batched Get Attributes (kmip_get_states), then over the
+ * same connection the proof of each token whose key is Active, all within
  * deadline_ms (0: default).  A group that cannot be reached costs its time
- * once, not once per token.  Per-token results in state / state_err;
- * returns 0, or -ENOMEM.
+ * once, not once per token.  Per-token results in state / state_err and
+ * usable / err / reason; returns 0, or -ENOMEM.  The reasons are not logged
+ * as errors (at debug level): the caller shows them.
  */
-int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms);
+int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms,
+		      const char *kek_file);
+void luks_status_free(struct luks_status *s);
 
 enum lock_action { LOCK_SUSPEND = 1, LOCK_CLOSE };
 /* Suspend (freeze I/O, wipe the key) or close (every further I/O fails, key wiped). */
@@ -254,11 +318,34 @@ int luks_mapping_state(const char *name, enum luks_mapping_state *state);
 void luks_log_setup(void);
 
 /*
- * Remove token and keyslot (refuses the last keyslot); optionally revoke+destroy the object.
- * token_id -1: the device's only kmip token (-EINVAL if it has several).  The header is
- * changed first; a KMS failure afterwards is returned (and says how to finish by hand).
- * cfg may be NULL without destroy_key.
+ * Unbind: remove a kmip token, and its keyslot only when the token's key is
+ * proven to open it (luks_internal.h, luks_prove), and, with destroy_key,
+ * revoke and destroy the key only when it is proven to be the binding's.
+ * Not proven (another object, the server down, the key not Active, a
+ * missing KEK file): refused with that reason's errno, unless force; then
+ * the token is removed, its keyslot kept (with the command to remove it by
+ * hand) and, with destroy_key, the key it names destroyed.  An invalid
+ * token's keyslots are never removed; a volume-key token's keyslot only if
+ * it is unbound.  Refused (-ELUKS, even with force) when no way into the
+ * volume would remain (see unbind.c for what counts).  The header is
+ * changed first, the KMS second; a KMS failure afterwards is returned (and
+ * says how to finish by hand).
+ *
+ * The caller may catch termination signals (interrupt_catch()): one that
+ * comes before the header is changed ends it with -EINTR, nothing changed;
+ * after, it finishes.  cfg is needed to prove a valid token (NULL: cannot
+ * prove; only an invalid token, or force, can then be removed).
  */
-int luks_unbind(const char *device, int token_id, bool destroy_key, struct config *cfg);
+struct unbind_opts {
+	int token_id;		/* -1: the device's only kmip token (-EINVAL if several) */
+	bool destroy_key;
+	bool force;
+	const char *kek_file;	/* a wrapped volume-key token's KEK; NULL: the default path */
+	/* out */
+	bool keyslot_kept;	/* a keyslot of the token was kept (said why, and how to remove it) */
+	bool key_destroyed;	/* destroy_key: revoked and destroyed (or already gone) */
+	bool key_shared;	/* destroy_key: kept, another token of the volume names it */
+};
+int luks_unbind(const char *device, struct config *cfg, struct unbind_opts *o);
 
 #endif

@@ -57,7 +57,87 @@ void luks_fail_at_check(const char *const *steps);
  */
 int luks_check_key(struct kmip_client *c, const struct kmip_token *t, int *state);
 
-/* The KEK file: 16, 24 or 32 bytes, regular, not accessible to "other". */
-int luks_read_kek(const char *path, uint8_t **kek, size_t *len);
+/* prove.c ------------------------------------------------------------ */
+
+/*
+ * Prove a binding: fetch the secret of token t (token_id, as
+ * luks_token_read() returned it) exactly as unlock does (luks_fetch_secret,
+ * kek_file for a wrapped volume key) and check it against the header of cd
+ * WITHOUT activating anything:
+ *   passphrase, envelope  the keyslot passphrase opens exactly t->keyslot,
+ *                         which must be the keyslot the LUKS2 metadata
+ *                         assigns to the token and be bound to the data;
+ *   volume-key            the key is the volume key (its digest); the
+ *                         token's own keyslot is not looked at (an unbound
+ *                         keyslot whose passphrase nobody knows).
+ * Three outcomes, in p->verdict:
+ *   LUKS_PROVEN     returns 0; the object is this binding's secret;
+ *   LUKS_DISPROVEN  it is not: a secret that does not open (-ELUKS, exit 5,
+ *                   as unlock has always said it), or an object that cannot
+ *                   be one: wrong Object Type or size (-EKEYMISMATCH);
+ *   LUKS_UNPROVEN   cannot tell, the errno as is: the server unreachable
+ *                   (2), TLS (3), the key not Active or not found (4), the
+ *                   KEK file missing or unreadable (1), a libcryptsetup
+ *                   failure other than a wrong secret (-ELUKS).
+ * The reason is logged (as unlock logs it) and, with p->capture, its first
+ * error line is kept in p->why (with p->quiet logged at debug level only:
+ * the caller shows p->why); without capture p->why is a short errno text.
+ * The secret lives in locked memory and is wiped, unless p->keep_secret: then
+ * on success p->secret/len/is_vk are the caller's (secmem_free()).
+ */
+enum luks_verdict {
+	LUKS_PROVEN = 0,
+	LUKS_DISPROVEN,
+	LUKS_UNPROVEN,
+};
+
+#define LUKS_WHY_MAX	LUKS_REASON_MAX
+
+struct luks_proof {
+	bool capture;		/* in: keep the first error line in why */
+	bool quiet;		/* in: with capture, error lines at debug level */
+	bool keep_secret;	/* in: hand the secret over on success */
+	enum luks_verdict verdict;	/* out */
+	char why[LUKS_WHY_MAX];	/* out: "" if proven */
+	uint8_t *secret;	/* out, with keep_secret */
+	size_t len;
+	bool is_vk;
+};
+
+int luks_prove(struct crypt_device *cd, const char *device, int token_id,
+	       const struct kmip_token *t, struct kmip_client *c, const char *kek_file,
+	       struct luks_proof *p);
+
+/*
+ * A reason without its leading "DEVICE: " or "DEVICE token N: " (shown under
+ * the device) and without a trailing full stop (it goes inside a sentence).
+ */
+void luks_why_strip(char *why, const char *device);
+
+/*
+ * The KEK file a wrapped volume-key token needs: given (--kek-file), else
+ * luks_kek_default_path().  *out NULL when t needs none.  -EINVAL (logged,
+ * naming device and token) when it has no default name.
+ */
+int luks_token_kek_file(const struct config *cfg, const char *device, int token_id,
+			const struct kmip_token *t, const char *given, char *buf, size_t len,
+			const char **out);
+
+/*
+ * The first error logged between begin and end goes to why[len] (a reason
+ * to show); with quiet every error line is logged at debug level instead
+ * (the caller shows why).  Other lines pass as they are.  Programs only:
+ * it routes the log through log_set_sink() and leaves no sink behind (the
+ * token plugin has its own).  Tees nest: an error line fills every why
+ * still empty, and is quiet if any of them is.
+ */
+struct luks_log_tee {
+	char *why;
+	size_t len;
+	bool quiet;
+	struct luks_log_tee *prev;	/* private */
+};
+void luks_log_tee_begin(struct luks_log_tee *t);
+void luks_log_tee_end(struct luks_log_tee *t);
 
 #endif

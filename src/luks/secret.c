@@ -3,7 +3,7 @@
  * Keyslot secrets: the passphrase of a kmip keyslot is the base64 text of
  * its random secret (as systemd-cryptenroll does for TPM2 and FIDO2), so
  * that it is printable and can be typed or pasted for a manual recovery:
- *   kmipcrypt key get UID --show-secret --json | ... | base64
+ * `kmipcrypt key get --passphrase UID` prints it (kmipcrypt-unlock(8), RECOVERY).
  */
 #include <errno.h>
 #include <string.h>

@@ -87,6 +87,20 @@ static bool find_mapping(const char *uuid, char *name, size_t len)
 	return found;
 }
 
+void luks_status_free(struct luks_status *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	crypt_free(s->cd);
+	s->cd = NULL;
+	free(s->device);
+	s->device = NULL;
+	for (i = 0; i < s->n_tokens; i++)
+		explicit_bzero(&s->tokens[i].t, sizeof(s->tokens[i].t));
+}
+
 /* The volume's tokens and mapping, from its header and the kernel: no server. */
 int luks_status_read(const char *device, const char *name, struct luks_status *out)
 {
@@ -98,16 +112,35 @@ int luks_status_read(const char *device, const char *name, struct luks_status *o
 	r = luks_dev_open(device, &cd);
 	if (r < 0)
 		return r;
+	out->device = strdup(device);
+	if (!out->device) {
+		crypt_free(cd);
+		return -ENOMEM;
+	}
+	out->cd = cd;
 	uuid = crypt_get_uuid(cd);
 	snprintf(out->uuid, sizeof(out->uuid), "%s", uuid ? uuid : "");
 	n = luks_kmip_tokens(cd, ids, LUKS_STATUS_TOKENS_MAX);
 	out->n_tokens = (size_t)n;
 	for (i = 0; i < n; i++) {
 		struct luks_token_status *ts = &out->tokens[i];
+		/* Why a token is invalid is its reason, shown by the caller. */
+		struct luks_log_tee tee = { .why = ts->reason, .len = sizeof(ts->reason),
+					    .quiet = true };
 
 		ts->token_id = ids[i];
 		ts->keyslot = luks_token_keyslot(cd, ids[i]);
+		luks_log_tee_begin(&tee);
 		ts->parse_err = luks_token_read(cd, device, ids[i], &ts->t) < 0 ? -EINVAL : 0;
+		luks_log_tee_end(&tee);
+		if (ts->parse_err) {
+			luks_why_strip(ts->reason, device);
+			if (!ts->reason[0])
+				snprintf(ts->reason, sizeof(ts->reason), "invalid kmip token");
+			ts->err = -ELUKS;	/* unlock: exit 5 */
+		} else {
+			ts->reason[0] = '\0';
+		}
 	}
 	out->dm_available = luks_dm_available();
 	if (out->dm_available && out->uuid[0])
@@ -129,13 +162,18 @@ int luks_status_read(const char *device, const char *name, struct luks_status *o
 	}
 	if (out->mapping_open && luks_mapping_state(out->mapping, &out->mapping_state) < 0)
 		log_debug("%s: the state of mapping %s cannot be read", device, out->mapping);
-	crypt_free(cd);
 	return 0;
 }
 
+/* A token of a volume, for the proofs of a group. */
+struct tok {
+	struct luks_status *s;
+	struct luks_token_status *ts;
+};
+
 /* The valid tokens of s[0..n) whose server group is group, in order. */
 static size_t group_tokens(struct luks_status *s, size_t n, const char *group,
-			   struct luks_token_status **out, size_t max)
+			   struct tok *out, size_t max)
 {
 	size_t i, k, m = 0;
 
@@ -144,19 +182,103 @@ static size_t group_tokens(struct luks_status *s, size_t n, const char *group,
 			struct luks_token_status *ts = &s[i].tokens[k];
 
 			if (!ts->parse_err && !ts->queried && strcmp(ts->t.group, group) == 0 &&
-			    m < max)
-				out[m++] = ts;
+			    m < max) {
+				out[m].s = &s[i];
+				out[m++].ts = ts;
+			}
 		}
 	return m;
 }
 
-/* One server group: one connection, the States of all its tokens in batches. */
-static int query_group(struct config *cfg, const char *group, struct luks_token_status **ts,
-		       size_t m, int64_t deadline)
+/* Why a key that is not Active does not unlock: the errno unlock gives, and the reason. */
+static void judge_state(struct luks_token_status *ts)
+{
+	const char *u = ts->t.uid;
+
+	switch (ts->state) {
+	case KMIP_STATE_PRE_ACTIVE:
+		ts->err = -ENOKEY;
+		snprintf(ts->reason, sizeof(ts->reason), "key '%s' is Pre-Active (never activated): "
+			 "only an Active key unlocks", u);
+		break;
+	case KMIP_STATE_DEACTIVATED:
+	case KMIP_STATE_COMPROMISED:
+		ts->err = -EKEYREVOKED;
+		snprintf(ts->reason, sizeof(ts->reason), "key '%s' is %s (revoked): only an Active "
+			 "key unlocks", u, kmip_state_name(ts->state));
+		break;
+	case KMIP_STATE_DESTROYED:
+	case KMIP_STATE_DESTROYED_COMPROMISED:
+		ts->err = -ENOENT;
+		snprintf(ts->reason, sizeof(ts->reason), "key '%s' is %s", u,
+			 kmip_state_name(ts->state));
+		break;
+	default:
+		ts->err = -ENOKEY;
+		snprintf(ts->reason, sizeof(ts->reason), "key '%s' is in an unknown State (%d)", u,
+			 ts->state);
+		break;
+	}
+}
+
+/* Why the State could not be read, as a reason; c: the client whose request failed, or NULL. */
+static void judge_state_err(struct luks_token_status *ts, const struct kmip_client *c)
+{
+	char why[KMIP_FAILURE_TEXT_SIZE];
+	int e = ts->state_err;
+
+	ts->err = e;
+	if (e == -ENOENT)
+		snprintf(ts->reason, sizeof(ts->reason), "key '%s' was not found on the server: "
+			 "destroyed, or never there", ts->t.uid);
+	else if (e == -EPERM)
+		snprintf(ts->reason, sizeof(ts->reason), "key '%s': permission denied: it belongs to "
+			 "another client (certificate)", ts->t.uid);
+	else if (e == -EINVAL)
+		snprintf(ts->reason, sizeof(ts->reason), "no usable server group [%s] in the "
+			 "configuration", ts->t.group);
+	else
+		snprintf(ts->reason, sizeof(ts->reason), "no usable answer from the server(s) of "
+			 "group [%s]: %s", ts->t.group, kmip_failure_reason(c, e, why, sizeof(why)));
+}
+
+/*
+ * An Active key: prove the binding over the group's connection (the secret
+ * fetched as unlock fetches it, checked against the header).
+ */
+static void prove_token(struct config *cfg, struct kmip_client *c, struct tok *k,
+			const char *kek_file)
+{
+	struct luks_token_status *ts = k->ts;
+	struct luks_proof p = { .capture = true, .quiet = true };
+	struct luks_log_tee tee = { .why = ts->reason, .len = sizeof(ts->reason), .quiet = true };
+	const char *kek = NULL;
+	char buf[4096];
+	int r;
+
+	luks_log_tee_begin(&tee);
+	r = luks_token_kek_file(cfg, k->s->device, ts->token_id, &ts->t, kek_file, buf,
+				sizeof(buf), &kek);
+	luks_log_tee_end(&tee);
+	if (r == 0) {
+		r = luks_prove(k->s->cd, k->s->device, ts->token_id, &ts->t, c, kek, &p);
+		snprintf(ts->reason, sizeof(ts->reason), "%s", r < 0 ? p.why : "");
+	}
+	luks_why_strip(ts->reason, k->s->device);
+	ts->err = r;
+	ts->usable = r == 0;
+	if (r < 0)
+		log_debug("%s token %d would not unlock: %s", k->s->device, ts->token_id, ts->reason);
+}
+
+/* One server group: one connection, the States of all its tokens in batches, then the proofs. */
+static int query_group(struct config *cfg, const char *group, struct tok *k, size_t m,
+		       int64_t deadline, const char *kek_file)
 {
 	struct luks_conn *conn = NULL;
 	const char **uids = NULL;
 	int *states = NULL, *errs = NULL;
+	char why[KMIP_FAILURE_TEXT_SIZE];
 	size_t i;
 	int r;
 
@@ -168,18 +290,28 @@ static int query_group(struct config *cfg, const char *group, struct luks_token_
 		goto out;
 	}
 	for (i = 0; i < m; i++)
-		uids[i] = ts[i]->t.uid;
+		uids[i] = k[i].ts->t.uid;
 	r = luks_conn_open(cfg, group, deadline, &conn);
 	if (r == 0)
 		r = kmip_get_states(luks_conn_client(conn), uids, m, states, errs);
 	if (r < 0)
 		log_debug("group [%s]: the States of %zu key(s) cannot be read: %s", group, m,
-			  strerror(-r));
+			  kmip_failure_reason(conn ? luks_conn_client(conn) : NULL, r, why,
+					      sizeof(why)));
 	for (i = 0; i < m; i++) {
-		ts[i]->queried = true;
-		ts[i]->state_err = r < 0 ? r : errs[i];
-		ts[i]->state = r < 0 || errs[i] ? 0 : states[i];
+		struct luks_token_status *ts = k[i].ts;
+
+		ts->queried = true;
+		ts->state_err = r < 0 ? r : errs[i];
+		ts->state = r < 0 || errs[i] ? 0 : states[i];
+		if (ts->state_err)
+			judge_state_err(ts, r < 0 && conn ? luks_conn_client(conn) : NULL);
+		else if (ts->state != KMIP_STATE_ACTIVE)
+			judge_state(ts);
+		else
+			prove_token(cfg, luks_conn_client(conn), &k[i], kek_file);
 	}
+	r = r == -ENOMEM ? r : 0;
 out:
 	luks_conn_close(conn);
 	free(uids);
@@ -188,39 +320,39 @@ out:
 	return r;
 }
 
-int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms)
+int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms,
+		      const char *kek_file)
 {
 	int64_t deadline = luks_now_ms() + (deadline_ms ? deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
-	struct luks_token_status **ts;
-	size_t i, k, m, max = 0;
+	struct tok *k;
+	size_t i, j, m, max = 0;
 	int r = 0;
 
 	for (i = 0; i < n; i++)
 		max += s[i].n_tokens;
 	if (max == 0)
 		return 0;
-	ts = calloc(max, sizeof(*ts));
-	if (!ts)
+	k = calloc(max, sizeof(*k));
+	if (!k)
 		return -ENOMEM;
 	/* Each group in turn, found at its first token not asked yet. */
 	for (i = 0; i < n && r == 0; i++)
-		for (k = 0; k < s[i].n_tokens && r == 0; k++) {
-			struct luks_token_status *first = &s[i].tokens[k];
+		for (j = 0; j < s[i].n_tokens && r == 0; j++) {
+			struct luks_token_status *first = &s[i].tokens[j];
 
 			if (first->parse_err || first->queried)
 				continue;
-			m = group_tokens(s, n, first->t.group, ts, max);
-			if (query_group(cfg, first->t.group, ts, m, deadline) == -ENOMEM)
-				r = -ENOMEM;
+			m = group_tokens(s, n, first->t.group, k, max);
+			r = query_group(cfg, first->t.group, k, m, deadline, kek_file);
 		}
-	free(ts);
+	free(k);
 	return r;
 }
 
 int luks_status(const char *device, const char *name, struct config *cfg, unsigned deadline_ms,
-		struct luks_status *out)
+		const char *kek_file, struct luks_status *out)
 {
 	int r = luks_status_read(device, name, out);
 
-	return r < 0 ? r : luks_status_query(cfg, out, 1, deadline_ms);
+	return r < 0 ? r : luks_status_query(cfg, out, 1, deadline_ms, kek_file);
 }

@@ -22,7 +22,7 @@
 
 #define TOKEN_JSON_DEPTH	4	/* object > keyslots array > string, and one spare */
 #define LUKS2_KEYSLOTS		32	/* LUKS2 keyslot numbers are 0..31 */
-#define ENVELOPE_BLOCK		16	/* AES block: CBC ciphertext and IV sizes */
+#define ENVELOPE_BLOCK		16	/* AES block: CBC ciphertext size, the smallest ciphertext */
 
 static const char *const kind_names[] = {
 	[KMIP_KIND_PASSPHRASE] = "passphrase",
@@ -35,6 +35,35 @@ const char *kmip_kind_name(enum kmip_secret_kind k)
 	if ((unsigned)k < sizeof(kind_names) / sizeof(kind_names[0]) && kind_names[k])
 		return kind_names[k];
 	return "unknown";
+}
+
+static const char *const mode_names[] = {
+	[KMIP_ENVELOPE_AES_CBC] = "aes-cbc",
+	[KMIP_ENVELOPE_AES_GCM] = "aes-gcm",
+};
+
+const char *kmip_envelope_mode_name(enum kmip_envelope_mode m)
+{
+	if ((unsigned)m < sizeof(mode_names) / sizeof(mode_names[0]) && mode_names[m])
+		return mode_names[m];
+	return "unknown";
+}
+
+int kmip_envelope_aad(const char *volume_uuid, int keyslot, uint8_t *buf, size_t len)
+{
+	size_t n = volume_uuid ? strnlen(volume_uuid, KMIP_VOLUME_UUID_SIZE) : 0;
+	int k;
+
+	if (n == 0 || n >= KMIP_VOLUME_UUID_SIZE || keyslot < 0 || keyslot >= LUKS2_KEYSLOTS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)volume_uuid[i] <= 0x20 || (unsigned char)volume_uuid[i] > 0x7e ||
+		    volume_uuid[i] == ':')
+			return -EINVAL;
+	k = snprintf((char *)buf, len, "kmipcrypt-envelope:%s:%d", volume_uuid, keyslot);
+	if (k < 0 || (size_t)k >= len)
+		return -EINVAL;
+	return k;	/* the text, without its NUL */
 }
 
 int kmip_kind_parse(const char *s, enum kmip_secret_kind *k)
@@ -167,17 +196,83 @@ static int get_keyslot(const char *where, json_object *o, int *keyslot)
 	return 0;
 }
 
-/* Which fields each kind has: 1 required, 2 optional, 0 not allowed. */
-enum { F_TYPE, F_KEYSLOTS, F_VERSION, F_KIND, F_UID, F_GROUP, F_WRAP_UID, F_CIPHERTEXT, F_IV, F_N };
+/*
+ * Which fields each kind has: 1 required, 2 optional, 0 not allowed.  mode
+ * and tag are further ruled by the format version and the mode (parse_envelope).
+ */
+enum { F_TYPE, F_KEYSLOTS, F_VERSION, F_KIND, F_UID, F_GROUP, F_WRAP_UID, F_CIPHERTEXT, F_IV,
+       F_MODE, F_TAG, F_N };
 static const char *const field_names[F_N] = {
 	"type", "keyslots", "kmip_version", "kind", "uid", "group", "wrap_uid", "ciphertext", "iv",
+	"mode", "tag",
 };
 static const unsigned char field_rule[4][F_N] = {
-	/*                         type keysl ver kind uid grp wrap ct iv */
-	[KMIP_KIND_PASSPHRASE] = { 1,   1,    1,  1,   1,  1,  0,   0, 0 },
-	[KMIP_KIND_VOLUME_KEY] = { 1,   1,    1,  1,   1,  1,  2,   0, 0 },
-	[KMIP_KIND_ENVELOPE]   = { 1,   1,    1,  1,   1,  1,  0,   1, 1 },
+	/*                         type keysl ver kind uid grp wrap ct iv mode tag */
+	[KMIP_KIND_PASSPHRASE] = { 1,   1,    1,  1,   1,  1,  0,   0, 0, 0,   0 },
+	[KMIP_KIND_VOLUME_KEY] = { 1,   1,    1,  1,   1,  1,  2,   0, 0, 0,   0 },
+	[KMIP_KIND_ENVELOPE]   = { 1,   1,    1,  1,   1,  1,  0,   1, 1, 2,   2 },
 };
+
+/*
+ * An envelope's mode, ciphertext, IV and tag.  Format 1: AES-CBC, no mode
+ * or tag member.  Format 2: mode required; aes-gcm needs a tag, aes-cbc has
+ * none.  Sizes as the mode makes them: CBC whole blocks and a 16-byte IV,
+ * GCM a 12-byte nonce and a 16-byte tag.
+ */
+static int parse_envelope(const char *where, json_object *const *f, const bool *have,
+			  struct kmip_token *t)
+{
+	const char *s;
+	size_t iv_len, multiple;
+	int r, n, i;
+
+	if (t->version == 1) {
+		if (have[F_MODE] || have[F_TAG])
+			return bad(where, "field %s is not in format version 1 (only in 2)",
+				   have[F_MODE] ? "mode" : "tag");
+		t->mode = KMIP_ENVELOPE_AES_CBC;
+	} else {
+		if (!have[F_MODE])
+			return bad(where, "no mode (an envelope of format version %d needs it)",
+				   t->version);
+		if (!json_object_is_type(f[F_MODE], json_type_string))
+			return bad(where, "mode is not a JSON string");
+		s = json_object_get_string(f[F_MODE]);
+		n = json_object_get_string_len(f[F_MODE]);
+		for (i = 1; i < (int)(sizeof(mode_names) / sizeof(mode_names[0])); i++)
+			if ((size_t)n == strlen(mode_names[i]) && memcmp(s, mode_names[i], (size_t)n) == 0)
+				t->mode = (enum kmip_envelope_mode)i;
+		if (!t->mode) {
+			char shown[24];
+
+			/* Byte by byte: a NUL inside the JSON string shows as '?' too. */
+			for (i = 0; i < n && i < 20; i++)
+				shown[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ?
+					   '?' : s[i];
+			shown[i] = '\0';
+			return bad(where, "unknown mode '%s%s' (known: aes-gcm, aes-cbc)", shown,
+				   n > 20 ? "..." : "");
+		}
+		if (t->mode == KMIP_ENVELOPE_AES_GCM && !have[F_TAG])
+			return bad(where, "no tag (mode aes-gcm needs it)");
+		if (t->mode != KMIP_ENVELOPE_AES_GCM && have[F_TAG])
+			return bad(where, "field tag is not used by mode %s",
+				   kmip_envelope_mode_name(t->mode));
+	}
+	iv_len = t->mode == KMIP_ENVELOPE_AES_GCM ? KMIP_ENVELOPE_GCM_IV : KMIP_ENVELOPE_CBC_IV;
+	multiple = t->mode == KMIP_ENVELOPE_AES_GCM ? 1 : ENVELOPE_BLOCK;
+	r = get_base64(where, f[F_CIPHERTEXT], "ciphertext", ENVELOPE_BLOCK, KMIP_ENVELOPE_MAX,
+		       multiple, t->ciphertext, &t->ciphertext_len);
+	if (r < 0)
+		return r;
+	r = get_base64(where, f[F_IV], "iv", iv_len, iv_len, 1, t->iv, &t->iv_len);
+	if (r < 0)
+		return r;
+	if (t->mode == KMIP_ENVELOPE_AES_GCM)
+		return get_base64(where, f[F_TAG], "tag", KMIP_ENVELOPE_TAG, KMIP_ENVELOPE_TAG, 1,
+				  t->tag, &t->tag_len);
+	return 0;
+}
 
 static int parse_object(json_object *root, const char *where, struct kmip_token *t)
 {
@@ -226,10 +321,10 @@ static int parse_object(json_object *root, const char *where, struct kmip_token 
 	if (!json_object_is_type(f[F_VERSION], json_type_int))
 		return bad(where, "kmip_version is not a JSON integer");
 	v = json_object_get_int64(f[F_VERSION]);
-	if (v != KMIP_TOKEN_VERSION)
+	if (v < KMIP_TOKEN_VERSION_MIN || v > KMIP_TOKEN_VERSION)
 		return bad(where, "format version %lld is not supported (this kmipcrypt reads "
-			   "version %d); it was written by a newer kmipcrypt, or is not kmipcrypt's",
-			   (long long)v, KMIP_TOKEN_VERSION);
+			   "versions %d to %d); it was written by a newer kmipcrypt, or is not "
+			   "kmipcrypt's", (long long)v, KMIP_TOKEN_VERSION_MIN, KMIP_TOKEN_VERSION);
 	t->version = (int)v;
 
 	if (!have[F_KIND])
@@ -281,16 +376,8 @@ static int parse_object(json_object *root, const char *where, struct kmip_token 
 		if (r < 0)
 			return r;
 	}
-	if (t->kind == KMIP_KIND_ENVELOPE) {
-		r = get_base64(where, f[F_CIPHERTEXT], "ciphertext", ENVELOPE_BLOCK,
-			       KMIP_ENVELOPE_MAX, ENVELOPE_BLOCK, t->ciphertext, &t->ciphertext_len);
-		if (r < 0)
-			return r;
-		r = get_base64(where, f[F_IV], "iv", ENVELOPE_BLOCK, ENVELOPE_BLOCK, 1,
-			       t->iv, &t->iv_len);
-		if (r < 0)
-			return r;
-	}
+	if (t->kind == KMIP_KIND_ENVELOPE)
+		return parse_envelope(where, f, have, t);
 	return 0;
 }
 
@@ -396,13 +483,16 @@ int kmip_token_format(const struct kmip_token *t, char **json)
 	char slot[16];
 	const char *text;
 	struct kmip_token check;
+	bool gcm = t->kind == KMIP_KIND_ENVELOPE && t->mode == KMIP_ENVELOPE_AES_GCM;
 	int r = -ENOMEM;
 
 	*json = NULL;
 	if (t->keyslot < 0 || t->keyslot >= LUKS2_KEYSLOTS ||
 	    (t->kind != KMIP_KIND_PASSPHRASE && t->kind != KMIP_KIND_VOLUME_KEY &&
-	     t->kind != KMIP_KIND_ENVELOPE))
-		return log_error_errno(-EINVAL, "cannot format a kmip token: bad kind or keyslot");
+	     t->kind != KMIP_KIND_ENVELOPE) ||
+	    (t->kind == KMIP_KIND_ENVELOPE && t->mode != KMIP_ENVELOPE_AES_CBC && !gcm))
+		return log_error_errno(-EINVAL, "cannot format a kmip token: bad kind, keyslot or "
+				       "envelope mode");
 	o = json_object_new_object();
 	slots = json_object_new_array();
 	if (!o || !slots)
@@ -418,7 +508,8 @@ int kmip_token_format(const struct kmip_token *t, char **json)
 	if (json_object_object_add(o, "keyslots", slots) < 0)
 		goto out;
 	slots = NULL;
-	x = json_object_new_int(KMIP_TOKEN_VERSION);
+	/* The oldest format that says it: 2 only for what format 1 cannot say. */
+	x = json_object_new_int(gcm ? 2 : 1);
 	if (!x || json_object_object_add(o, "kmip_version", x) < 0) {
 		json_object_put(x);
 		goto out;
@@ -432,6 +523,9 @@ int kmip_token_format(const struct kmip_token *t, char **json)
 	if (t->kind == KMIP_KIND_ENVELOPE &&
 	    (add_b64(o, "ciphertext", t->ciphertext, t->ciphertext_len) < 0 ||
 	     add_b64(o, "iv", t->iv, t->iv_len) < 0))
+		goto out;
+	if (gcm && (add_str(o, "mode", kmip_envelope_mode_name(t->mode)) < 0 ||
+		    add_b64(o, "tag", t->tag, t->tag_len) < 0))
 		goto out;
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text)

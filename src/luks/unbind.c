@@ -3,25 +3,100 @@
  * Unbind: remove a kmip token and its keyslot, then (if asked) revoke the
  * KMS object with Cessation of Operation and destroy it.
  *
- * Refused when no other keyslot bound to the volume would remain: removing
- * the last way in (or, for kind volume-key, the only pointer to the key that
- * is the last way in) would make the data unreachable.  The header is
- * changed first, the KMS second: a KMS that fails then leaves a key that no
- * token uses (said so, with the command to finish), never a token whose key
- * is gone.
+ * The header is hostile input: anyone who can write it can make a token
+ * name another volume's key, or the user's own keyslot.  So it is never
+ * trusted to name what to remove or destroy:
+ *
+ *   prove     the object the token names must give the secret that opens
+ *             the token's keyslot (volume-key: that is the volume key),
+ *             checked against the header without activating (luks_prove).
+ *             Not proven (another object, the server down, the key
+ *             revoked...): refused, with the reason, unless --force.
+ *   keyslot   removed only when proven, when no other token uses it, and
+ *             for kind volume-key only when it is an unbound keyslot (never
+ *             one bound to the data).  Otherwise, and always for an invalid
+ *             token, it is kept, with the command to remove it by hand.
+ *   last way  refused (even with --force) when no way into the volume would
+ *             remain.  A keyslot counts as a way in if it is bound to the
+ *             data and either another valid kmip token uses it, or no kmip
+ *             token uses it and it does not look like a kmipcrypt keyslot
+ *             left behind by a removed token (PBKDF2-SHA256 with exactly
+ *             KMIP_KEYSLOT_PBKDF2_ITERATIONS iterations: a random secret that
+ *             no person knows).  The signature can only make unbind refuse
+ *             more often, never remove more.
+ *
+ * Then the header is changed (token, then keyslot), the KMS second: a KMS
+ * that fails then leaves a key that no token uses (said so, with the
+ * command to finish), never a token whose key is gone.
+ *
+ * A termination request (SIGINT, SIGTERM, SIGHUP: util/interrupt.h, caught
+ * by the caller) is looked at between the steps: before the token is
+ * removed unbind gives up (-EINTR, nothing changed); after, it finishes
+ * (keyslot, then KMS) and says so.
+ *
+ * Test hook: KMIPCRYPT_FAIL_AT=STEP makes a step fail, STEP:SIGNAL raises the
+ * signal at its start (steps: prove, token, keyslot, destroy; see device.c).
  */
+#define _GNU_SOURCE	/* sigabbrev_np */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <json-c/json.h>
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
+#include "util/interrupt.h"
 #include "util/log.h"
+#include "util/secmem.h"
 
 #define TOKENS_MAX	32
 
-/* Another token of the device (valid or not) assigned to keyslot? */
+static const char *const steps_unbind[] = { "prove", "token", "keyslot", "destroy", NULL };
+
+struct unbind {
+	const char *device;
+	struct crypt_device *cd;
+	int tid;
+	bool changed;		/* the token is removed: past the point of no return */
+	bool finishing;		/* interrupted after that: said so once */
+	const char *step;
+};
+
+static const char *signame(int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	static char buf[16];
+
+	snprintf(buf, sizeof(buf), "SIG%s", abbrev ? abbrev : "?");
+	return buf;
+}
+
+/*
+ * The start of a step: the test hook (a failure, or a signal), then a
+ * termination request: before the header is changed, stop (-EINTR); after,
+ * note it and go on.
+ */
+static int step(struct unbind *u, const char *name)
+{
+	int sig;
+
+	u->step = name;
+	if (luks_fail_at(name))
+		return log_error_errno(-EIO, "%s: step '%s' failed (injected)", u->device, name);
+	sig = interrupt_pending();
+	if (!sig)
+		return 0;
+	if (!u->changed)
+		return -EINTR;
+	if (!u->finishing)
+		log_warn("%s: interrupted (%s) after the token was removed: finishing the unbind "
+			 "(keyslot, then KMS)", u->device, signame(sig));
+	u->finishing = true;
+	return 0;
+}
+
+/* Another token of the device (of any type, valid or not) assigned to keyslot? */
 static bool keyslot_shared(struct crypt_device *cd, int token_id, int keyslot)
 {
 	int i, max = crypt_token_max(CRYPT_LUKS2);
@@ -57,7 +132,148 @@ static bool uid_shared(struct crypt_device *cd, int token_id, const char *uid)
 	return shared;
 }
 
-static int destroy_key(struct config *cfg, const char *device, const struct kmip_token *t)
+/* Is token id a valid kmip token?  Its errors are logged at debug level only. */
+static bool token_valid_quiet(struct crypt_device *cd, const char *device, int id)
+{
+	struct luks_log_tee tee = { .quiet = true };
+	struct kmip_token t;
+	bool valid;
+
+	luks_log_tee_begin(&tee);
+	valid = luks_token_read(cd, device, id, &t) == 0;
+	luks_log_tee_end(&tee);
+	explicit_bzero(&t, sizeof(t));
+	return valid;
+}
+
+/* Read the token; if it is invalid, why (no error logged: the caller says what follows). */
+static bool token_read_why(struct unbind *u, struct kmip_token *t, char *why, size_t len)
+{
+	struct luks_log_tee tee = { .why = why, .len = len, .quiet = true };
+	bool valid;
+
+	luks_log_tee_begin(&tee);
+	valid = luks_token_read(u->cd, u->device, u->tid, t) == 0;
+	luks_log_tee_end(&tee);
+	luks_why_strip(why, u->device);
+	return valid;
+}
+
+/* A keyslot as enroll makes them: PBKDF2-SHA256, exactly KMIP_KEYSLOT_PBKDF2_ITERATIONS. */
+static bool kmipcrypt_like(struct crypt_device *cd, int keyslot)
+{
+	struct crypt_pbkdf_type pbkdf;
+
+	memset(&pbkdf, 0, sizeof(pbkdf));
+	return crypt_keyslot_get_pbkdf(cd, keyslot, &pbkdf) == 0 && pbkdf.type && pbkdf.hash &&
+	       strcmp(pbkdf.type, CRYPT_KDF_PBKDF2) == 0 && strcmp(pbkdf.hash, "sha256") == 0 &&
+	       pbkdf.iterations == KMIP_KEYSLOT_PBKDF2_ITERATIONS;
+}
+
+/*
+ * Is keyslot s (bound to the data) a way in once token tid is gone?  If
+ * not, *why_not says why (static text).
+ */
+static bool way_in(struct unbind *u, int s, const char **why_not)
+{
+	int ids[TOKENS_MAX], n = luks_kmip_tokens(u->cd, ids, TOKENS_MAX), i;
+	bool kmip = false;
+
+	for (i = 0; i < n; i++) {
+		if (ids[i] == u->tid || crypt_token_is_assigned(u->cd, ids[i], s) != 0)
+			continue;
+		if (token_valid_quiet(u->cd, u->device, ids[i]))
+			return true;
+		kmip = true;
+	}
+	if (kmip) {
+		*why_not = "only an invalid kmip token uses it";
+		return false;
+	}
+	if (kmipcrypt_like(u->cd, s)) {
+		*why_not = "no token uses it and it looks like a kmipcrypt keyslot left behind by a "
+			   "removed token (PBKDF2-SHA256, exactly the iterations kmipcrypt uses): its "
+			   "passphrase is a random secret that no person knows";
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The "last way in" rule: 0 if a way into the volume remains once the token
+ * is removed and keyslot `removed` (-1: none) destroyed; else logged, -ELUKS.
+ */
+static int check_ways_in(struct unbind *u, int removed, bool vk)
+{
+	int s, max = crypt_keyslot_max(CRYPT_LUKS2), ways = 0;
+	const char *why_not;
+
+	for (s = 0; s < max; s++) {
+		crypt_keyslot_info ki = crypt_keyslot_status(u->cd, s);
+
+		if (s != removed && (ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST) &&
+		    way_in(u, s, &why_not))
+			ways++;
+	}
+	if (ways > 0)
+		return 0;
+	log_error("%s: refusing to unbind token %d: it is the last way to unlock this volume%s; "
+		  "nothing was changed.  A keyslot counts as a way in if it is bound to the volume's "
+		  "data and either another valid kmip token uses it, or no kmip token does and it "
+		  "does not look like a kmipcrypt keyslot left behind by a removed token "
+		  "(PBKDF2-SHA256 with exactly %d iterations).  Add a passphrase first ('cryptsetup "
+		  "luksAddKey %s')", u->device, u->tid,
+		  vk ? " (the token is the only pointer to the volume key on the KMS)" : "",
+		  KMIP_KEYSLOT_PBKDF2_ITERATIONS, u->device);
+	for (s = 0; s < max; s++) {
+		crypt_keyslot_info ki = crypt_keyslot_status(u->cd, s);
+
+		if (s == removed || (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST))
+			continue;
+		if (!way_in(u, s, &why_not))
+			log_error("%s: keyslot %d is not counted as a way in: %s", u->device, s,
+				  why_not);
+		else
+			log_error("%s: keyslot %d is this token's", u->device, s);
+	}
+	return -ELUKS;
+}
+
+/*
+ * The proof (luks_prove), with its reason in p->why: the configuration,
+ * the KEK file and the connection count as part of it.
+ */
+static int prove_binding(struct unbind *u, struct config *cfg, const struct unbind_opts *o,
+			 const struct kmip_token *t, struct luks_proof *p)
+{
+	/* Quiet: the refusal (or --force's warning) says why, once. */
+	struct luks_log_tee tee = { .why = p->why, .len = sizeof(p->why), .quiet = true };
+	struct luks_conn *conn = NULL;
+	const char *kek_file = NULL;
+	char kek[4096];
+	int r;
+
+	luks_log_tee_begin(&tee);
+	r = step(u, "prove");
+	if (r < 0)
+		;	/* -EINTR, or the test hook's failure */
+	else if (!cfg)
+		r = log_error_errno(-EINVAL, "no configuration file to reach the KMS with");
+	else
+		r = luks_token_kek_file(cfg, u->device, u->tid, t, o->kek_file, kek, sizeof(kek),
+					&kek_file);
+	if (r == 0)
+		r = luks_conn_open(cfg, t->group, luks_now_ms() + LUKS_DEADLINE_MS_DEFAULT, &conn);
+	if (r == 0)
+		r = luks_prove(u->cd, u->device, u->tid, t, luks_conn_client(conn), kek_file, p);
+	luks_log_tee_end(&tee);
+	luks_why_strip(p->why, u->device);
+	luks_conn_close(conn);
+	return r;
+}
+
+/* Revoke (if Active) and destroy; r0 < 0: the step failed already (the test hook). */
+static int destroy_key(struct config *cfg, const char *device, const struct kmip_token *t, int r0)
 {
 	struct kmip_revoke rv = {
 		.reason = KMIP_REVOKE_CESSATION_OF_OPERATION,
@@ -66,9 +282,11 @@ static int destroy_key(struct config *cfg, const char *device, const struct kmip
 	struct luks_conn *conn = NULL;
 	struct kmip_client *c;
 	struct kmip_attrs a;
-	const char *srv;
-	int r;
+	char why[KMIP_FAILURE_TEXT_SIZE];
+	int r = r0;
 
+	if (r < 0)
+		goto fail;
 	r = luks_conn_open(cfg, t->group, luks_now_ms() + LUKS_DEADLINE_MS_DEFAULT, &conn);
 	if (r < 0)
 		goto fail;
@@ -94,96 +312,197 @@ static int destroy_key(struct config *cfg, const char *device, const struct kmip
 	log_info("%s: key '%s' destroyed on the KMS", device, t->uid);
 	goto out;
 fail:
-	srv = conn ? kmip_last_error(luks_conn_client(conn)) : "";
-	log_error("%s: the token is removed, but key '%s' could not be revoked and destroyed: "
-		  "%s%s%s; finish with 'kmipcrypt -g %s key destroy --revoke %s'", device, t->uid,
-		  r == -EKEYREJECTED ? "TLS or authentication failure" : strerror(-r),
-		  srv && *srv ? "; server says " : "", srv ? srv : "", t->group, t->uid);
+	log_error("%s: the token is removed, but %s; finish with 'kmipcrypt -g %s key destroy "
+		  "--revoke %s'", device,
+		  kmip_failure_text(conn ? luks_conn_client(conn) : NULL, r, why, sizeof(why),
+				    "revoking and destroying key '%s'", t->uid), t->group, t->uid);
 out:
 	luks_conn_close(conn);
 	return r;
 }
 
-int luks_unbind(const char *device, int token_id, bool destroy, struct config *cfg)
+/* The token to remove: token_id, or the device's only kmip token. */
+static int pick_token(struct unbind *u)
 {
-	struct crypt_device *cd = NULL;
-	struct kmip_token t;
-	int ids[TOKENS_MAX], n, i, r, keyslot;
-	bool valid, keep_slot;
+	int ids[TOKENS_MAX], n = luks_kmip_tokens(u->cd, ids, TOKENS_MAX), i;
 
+	if (u->tid < 0) {
+		if (n == 0)
+			return log_error_errno(-ELUKS, "%s: no kmip token", u->device);
+		if (n > 1)
+			return log_error_errno(-EINVAL, "%s: %d kmip tokens; say which with --token "
+					       "(see 'kmipcrypt status %s')", u->device, n, u->device);
+		u->tid = ids[0];
+		return 0;
+	}
+	for (i = 0; i < n && ids[i] != u->tid; i++)
+		;
+	if (i == n)
+		return log_error_errno(-ELUKS, "%s: token %d is not a kmip token", u->device, u->tid);
+	return 0;
+}
+
+/*
+ * Which keyslot goes with the token: its own, only if the proof holds and
+ * nothing else speaks against it; else -1, and *kept the keyslots kept
+ * (a bit each) with why (said once the token is removed, see say_kept()).
+ */
+static int keyslot_to_remove(struct unbind *u, const struct kmip_token *t, bool valid,
+			     bool proven, uint32_t *kept, char *why, size_t len)
+{
+	int s, max = crypt_keyslot_max(CRYPT_LUKS2);
+
+	*kept = 0;
+	why[0] = '\0';
+	if (!valid) {
+		for (s = 0; s < max && s < 32; s++)
+			if (crypt_token_is_assigned(u->cd, u->tid, s) == 0)
+				*kept |= 1u << s;
+		snprintf(why, len, "token %d is not a valid kmip token, so nothing proves what this "
+			 "keyslot is", u->tid);
+		return -1;
+	}
+	if (keyslot_shared(u->cd, u->tid, t->keyslot))
+		return -1;	/* another token's too: kept, nothing to do by hand */
+	if (!proven)
+		snprintf(why, len, "key '%s' is not proven to open it (--force)", t->uid);
+	else if (t->kind == KMIP_KIND_VOLUME_KEY &&
+		 crypt_keyslot_status(u->cd, t->keyslot) != CRYPT_SLOT_UNBOUND)
+		snprintf(why, len, "it is not the unbound keyslot a volume-key token is bound to: it "
+			 "unlocks the volume's data (another way in: perhaps your passphrase)");
+	else
+		return t->keyslot;
+	*kept = 1u << t->keyslot;
+	return -1;
+}
+
+/* The keyslots kept (a bit each): why, and how to remove each by hand. */
+static void say_kept(struct unbind *u, uint32_t kept, const char *why)
+{
+	int s;
+
+	for (s = 0; s < 32; s++)
+		if (kept & (1u << s))
+			log_warn("%s: keyslot %d kept: %s.  Once you know that nobody needs it (no "
+				 "passphrase of yours opens it: 'cryptsetup open --test-passphrase "
+				 "--key-slot %d %s'), remove it with 'cryptsetup luksKillSlot %s %d'",
+				 u->device, s, why, s, u->device, u->device, s);
+}
+
+int luks_unbind(const char *device, struct config *cfg, struct unbind_opts *o)
+{
+	struct unbind u = { .device = device, .tid = o->token_id };
+	struct luks_proof p = { 0 };
+	struct kmip_token t;
+	char kept_why[LUKS_REASON_MAX];
+	uint32_t kept = 0;
+	int r, slot;
+	bool valid, proven = false;
+
+	o->keyslot_kept = false;
+	o->key_destroyed = false;
+	o->key_shared = false;
 	memset(&t, 0, sizeof(t));
-	r = luks_dev_open(device, &cd);
+	luks_fail_at_check(steps_unbind);
+	r = luks_dev_open(device, &u.cd);
 	if (r < 0)
 		return r;
-	n = luks_kmip_tokens(cd, ids, TOKENS_MAX);
-	if (token_id < 0) {
-		if (n == 0) {
-			r = log_error_errno(-ELUKS, "%s: no kmip token", device);
-			goto out;
-		}
-		if (n > 1) {
-			r = log_error_errno(-EINVAL, "%s: %d kmip tokens; say which with --token "
-					    "(see 'kmipcrypt status %s')", device, n, device);
-			goto out;
-		}
-		token_id = ids[0];
-	} else {
-		for (i = 0; i < n && ids[i] != token_id; i++)
-			;
-		if (i == n) {
-			r = log_error_errno(-ELUKS, "%s: token %d is not a kmip token", device, token_id);
-			goto out;
-		}
-	}
-	/* The keyslot from the LUKS2 metadata: an invalid token can be removed too. */
-	keyslot = luks_token_keyslot(cd, token_id);
-	valid = luks_token_read(cd, device, token_id, &t) == 0;
-	if (!valid && destroy) {
-		r = log_error_errno(-EINVAL, "%s: token %d is not a valid kmip token, so its key "
-				    "cannot be named; unbind without --destroy-key", device, token_id);
+	r = pick_token(&u);
+	if (r < 0)
+		goto out;
+	valid = token_read_why(&u, &t, p.why, sizeof(p.why));
+	if (!valid && o->destroy_key) {
+		r = log_error_errno(-EINVAL, "%s: token %d is not a valid kmip token (%s), so its "
+				    "key cannot be named; unbind without --destroy-key", device, u.tid,
+				    p.why);
 		goto out;
 	}
-	keep_slot = keyslot >= 0 && keyslot_shared(cd, token_id, keyslot);
-	if (luks_bound_keyslots(cd, keep_slot ? -1 : keyslot) == 0) {
-		r = log_error_errno(-ELUKS, "%s: refusing to unbind token %d: keyslot %d is the last "
-				    "way to unlock this volume%s; add a passphrase first "
-				    "('cryptsetup luksAddKey %s')", device, token_id, keyslot,
-				    valid && t.kind == KMIP_KIND_VOLUME_KEY ?
-				    " (with the volume key on the KMS)" : "", device);
-		if (keyslot < 0 || (valid && t.kind == KMIP_KIND_VOLUME_KEY))
-			log_error("%s: no other keyslot unlocks it: the token is the only pointer to "
-				  "the volume key", device);
-		goto out;
+	if (valid) {
+		r = prove_binding(&u, cfg, o, &t, &p);
+		if (r < 0 && interrupt_pending())
+			r = -EINTR;
+		if (r == -EINTR)
+			goto out;
+		proven = r == 0;
+		if (!proven && !o->force) {
+			log_error("%s: refusing to unbind token %d (key '%s', keyslot %d): the key is "
+				  "not proven to be this binding's secret: %s; nothing was changed.  "
+				  "Unbind removes a keyslot or destroys a key only when the key's secret "
+				  "is proven to %s; --force removes the token anyway, keeps the keyslot%s",
+				  device, u.tid, t.uid, t.keyslot, p.why,
+				  t.kind == KMIP_KIND_VOLUME_KEY ? "be the volume key" :
+				  "open the token's keyslot", o->destroy_key ?
+				  " and revokes and destroys the key the token names" : "");
+			if (r == -ENOKEY)	/* Pre-Active: an enroll that did not finish? */
+				log_error("%s: if key '%s' is Pre-Active because an enroll did not "
+					  "finish, 'kmipcrypt -g %s key activate %s' makes the proof "
+					  "possible; then unbind again", device, t.uid, t.group, t.uid);
+			goto out;
+		}
+		if (!proven)
+			log_warn("%s: --force: removing token %d although key '%s' is not proven to "
+				 "be its secret: %s", device, u.tid, t.uid, p.why);
+		else
+			log_info("%s: token %d proven: key '%s' %s", device, u.tid, t.uid,
+				 t.kind == KMIP_KIND_VOLUME_KEY ? "is the volume key" :
+				 "opens the token's keyslot");
 	}
-	r = crypt_token_json_set(cd, token_id, NULL);
+	slot = keyslot_to_remove(&u, &t, valid, proven, &kept, kept_why, sizeof(kept_why));
+	r = check_ways_in(&u, slot, valid && t.kind == KMIP_KIND_VOLUME_KEY);
+	if (r < 0)
+		goto out;
+	if (!valid)
+		log_warn("%s: token %d is not a valid kmip token: %s; removing it, keeping its "
+			 "keyslots", device, u.tid, p.why);
+
+	r = step(&u, "token");
+	if (r < 0)
+		goto out;
+	r = crypt_token_json_set(u.cd, u.tid, NULL);
 	if (r < 0) {
 		r = luks_crypt_fail(r, device, "removing the token");
 		goto out;
 	}
-	log_info("%s: token %d removed", device, token_id);
-	if (keyslot >= 0 && !keep_slot) {
-		r = crypt_keyslot_destroy(cd, keyslot);
+	u.changed = true;
+	log_info("%s: token %d removed", device, u.tid);
+	say_kept(&u, kept, kept_why);
+	o->keyslot_kept = kept != 0;
+	if (valid && slot < 0 && !kept)
+		log_info("%s: keyslot %d kept: another token uses it", device, t.keyslot);
+	if (slot >= 0) {
+		r = step(&u, "keyslot");
+		if (r == 0) {
+			r = crypt_keyslot_destroy(u.cd, slot);
+			if (r < 0)
+				luks_crypt_fail(r, device, "removing the keyslot");
+		}
 		if (r < 0) {
-			luks_crypt_fail(r, device, "removing the keyslot");
 			log_error("%s: the token is removed but keyslot %d is not; remove it with "
-				  "'cryptsetup luksKillSlot %s %d'", device, keyslot, device, keyslot);
+				  "'cryptsetup luksKillSlot %s %d'", device, slot, device, slot);
 			r = -ELUKS;
 			goto out;
 		}
-		log_info("%s: keyslot %d removed", device, keyslot);
-	} else if (keep_slot) {
-		log_info("%s: keyslot %d kept: another token uses it", device, keyslot);
+		log_info("%s: keyslot %d removed", device, slot);
 	}
 	r = 0;
-	if (destroy) {
-		if (uid_shared(cd, token_id, t.uid))
+	if (o->destroy_key) {
+		if (uid_shared(u.cd, u.tid, t.uid)) {
 			log_warn("%s: key '%s' is kept: another token of this volume uses it", device,
 				 t.uid);
-		else
-			r = destroy_key(cfg, device, &t);
+			o->key_shared = true;
+		} else {
+			r = destroy_key(cfg, device, &t, step(&u, "destroy"));
+			o->key_destroyed = r == 0;
+		}
 	}
+	if (u.finishing)
+		log_warn("%s: unbind finished in spite of the interruption", device);
 out:
+	if (r == -EINTR)
+		log_error("%s: unbind interrupted (%s) at step '%s', before the header was changed: "
+			  "nothing was changed; the volume and the KMS are as they were", device,
+			  signame(interrupt_pending()), u.step);
 	explicit_bzero(&t, sizeof(t));
-	crypt_free(cd);
+	crypt_free(u.cd);
 	return r;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Unlock: for each kmip token of the device (in token order, or the one
- * asked for), check the key's State, fetch or decrypt the secret, and hand
- * it to libcryptsetup: the token's keyslot by passphrase (passphrase,
- * envelope) or the volume key itself (volume-key).  With no name it only
- * verifies the secret against the header and creates no mapping.  A volume
+ * asked for), prove the binding (luks_prove: the key's State, the secret
+ * fetched or decrypted and checked against the header, no mapping), then
+ * hand the secret to libcryptsetup: the token's keyslot by passphrase
+ * (passphrase, envelope) or the volume key itself (volume-key).  With no
+ * name the proof is all it does (check only).  A volume
  * already open as name is left alone; one open but suspended (`lock`) is
  * resumed with the secret, fetched again: the key must still be Active.
  *
@@ -28,26 +29,20 @@
 #define TOKENS_MAX	32
 #define KILL_GRACE_MS	1000	/* a child's own deadline, then this, then SIGKILL */
 
-/* Activate (or check, name NULL) with a fetched secret. */
+/* Activate (or resume) as name with a secret that luks_prove() proved. */
 static int activate(struct crypt_device *cd, const char *device, const char *name,
-		    const struct kmip_token *t, const uint8_t *secret, size_t len, bool is_vk,
-		    uint32_t flags, bool resume, bool *fatal)
+		    const struct kmip_token *t, const struct luks_proof *p, uint32_t flags,
+		    bool resume)
 {
-	char *pass = NULL;
+	char *pass = NULL, what[160];
 	size_t pass_len = 0;
-	int r, want;
+	int r;
 
-	if (is_vk) {
-		/* 0 when no keyslot is bound any more: then the digest alone decides. */
-		want = crypt_get_volume_key_size(cd);
-		if (want > 0 && (size_t)want != len)
-			return log_error_errno(-ELUKS, "%s: key '%s' is %zu bytes; the volume key of "
-					       "this volume is %d bytes: the token names the wrong "
-					       "key", device, t->uid, len, want);
-		r = resume ? crypt_resume_by_volume_key(cd, name, (const char *)secret, len) :
-			crypt_activate_by_volume_key(cd, name, (const char *)secret, len, flags);
+	if (p->is_vk) {
+		r = resume ? crypt_resume_by_volume_key(cd, name, (const char *)p->secret, p->len) :
+			crypt_activate_by_volume_key(cd, name, (const char *)p->secret, p->len, flags);
 	} else {
-		r = luks_secret_passphrase(secret, len, &pass, &pass_len);
+		r = luks_secret_passphrase(p->secret, p->len, &pass, &pass_len);
 		if (r < 0)
 			return r;
 		r = resume ? crypt_resume_by_passphrase(cd, name, t->keyslot, pass, pass_len) :
@@ -56,21 +51,8 @@ static int activate(struct crypt_device *cd, const char *device, const char *nam
 	}
 	if (r >= 0)
 		return 0;
-	if (r == -EPERM)	/* a wrong secret is this token's problem only */
-		return log_error_errno(-ELUKS, "%s: the secret of key '%s' does not unlock %s%d: "
-				       "the token names the wrong object, or the keyslot was changed",
-				       device, t->uid, is_vk ? "this volume (volume key), token keyslot "
-				       : "keyslot ", t->keyslot);
-	/* Anything else (no device-mapper, name in use...) no other token would avoid. */
-	*fatal = true;
-	if (name) {
-		char what[160];
-
-		snprintf(what, sizeof(what), "%s the mapping %s", resume ? "resuming" : "activating",
-			 name);
-		return luks_crypt_fail(r, device, what);
-	}
-	return luks_crypt_fail(r, device, "checking the secret");
+	snprintf(what, sizeof(what), "%s the mapping %s", resume ? "resuming" : "activating", name);
+	return luks_crypt_fail(r, device, what);
 }
 
 /* The CRYPT_ACTIVATE_* flags crypttab can set, for messages. */
@@ -109,58 +91,55 @@ static bool server_failure(int r)
 	}
 }
 
-/* One token: fetch and activate.  *fatal: a LUKS failure no other token would avoid. */
+/*
+ * One token: prove it (fetch the secret, check it against the header), then
+ * activate or resume if name.  *fatal: a LUKS failure no other token would
+ * avoid (no device-mapper, the name in use...); a wrong secret or object is
+ * this token's problem only.
+ */
 static int unlock_token(struct crypt_device *cd, const char *device, const char *name,
 			struct config *cfg, const struct unlock_opts *o, int64_t deadline,
 			int id, bool resume, bool *fatal)
 {
+	struct luks_proof p = { .keep_secret = name != NULL };
 	struct kmip_token t;
 	struct luks_conn *conn = NULL;
-	uint8_t *secret = NULL;
-	size_t len = 0;
-	char kek[4096];
+	char kek[4096], why[KMIP_FAILURE_TEXT_SIZE];
 	const char *kek_file = NULL;
-	bool is_vk = false;
 	int r;
 
 	*fatal = false;
 	r = luks_token_read(cd, device, id, &t);
 	if (r < 0)
 		return -ELUKS;
-	if (t.kind == KMIP_KIND_VOLUME_KEY && t.wrap_uid[0]) {
-		kek_file = o->kek_file;
-		if (!kek_file) {
-			if (luks_kek_default_path(cfg, t.wrap_uid, kek, sizeof(kek)) < 0) {
-				r = log_error_errno(-EINVAL, "%s token %d: wrapping key '%s' has no "
-						    "default key file name; pass --kek-file", device,
-						    id, t.wrap_uid);
-				goto out;
-			}
-			kek_file = kek;
-		}
-	}
+	r = luks_token_kek_file(cfg, device, id, &t, o->kek_file, kek, sizeof(kek), &kek_file);
+	if (r < 0)
+		goto out;
 	r = luks_conn_open(cfg, t.group, deadline, &conn);
 	if (r < 0)
 		goto out;
 	log_debug("%s token %d: %s key '%s' from group [%s]", device, id, kmip_kind_name(t.kind),
 		  t.uid, t.group);
-	r = luks_fetch_secret(luks_conn_client(conn), &t, kek_file, &secret, &len, &is_vk);
+	r = luks_prove(cd, device, id, &t, luks_conn_client(conn), kek_file, &p);
 	if (r < 0) {
-		if (server_failure(r))
+		if (p.verdict == LUKS_UNPROVEN && server_failure(r))
 			log_error("%s token %d: no usable answer from the server(s) of group [%s]: %s",
-				  device, id, t.group, r == -EKEYREJECTED ?
-				  "TLS or authentication failure" : strerror(-r));
+				  device, id, t.group, kmip_failure_reason(luks_conn_client(conn), r,
+									   why, sizeof(why)));
+		*fatal = p.verdict == LUKS_UNPROVEN && r == -ELUKS;
 		goto out;
 	}
-	r = activate(cd, device, name, &t, secret, len, is_vk, name ? o->activate_flags : 0,
-		     resume, fatal);
+	if (name) {
+		r = activate(cd, device, name, &t, &p, o->activate_flags, resume);
+		*fatal = r < 0;
+	}
 	if (r == 0)
 		log_info("%s: %s with token %d (key '%s', kind %s)", device,
 			 resume ? "resumed" : name ? "unlocked" :
 			 "verified, no mapping created (check only)", id, t.uid,
 			 kmip_kind_name(t.kind));
 out:
-	secmem_free(secret);
+	secmem_free(p.secret);
 	luks_conn_close(conn);
 	explicit_bzero(&t, sizeof(t));
 	return r;
@@ -313,6 +292,11 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 	fflush(NULL);
 	for (i = 0; i < l->n; i++) {
 		results[i] = -ECANCELED;
+		if (l->v[i].err) {	/* a listed volume that is none (logged by luks_discover) */
+			results[i] = l->v[i].err;
+			ch[i].done = true;
+			continue;
+		}
 		ch[i].pid = fork();
 		if (ch[i].pid < 0) {
 			results[i] = log_error_errno(-errno, "%s: cannot start a process: %m",

@@ -23,7 +23,9 @@ int sock_wait(int fd, short events, int64_t deadline);
 /*
  * Resolve host (name or IP literal, IPv4 or IPv6) and connect to port,
  * trying each address in getaddrinfo() order until one accepts, all within
- * the one deadline.  The socket is non-blocking, close-on-exec, TCP_NODELAY.
+ * the one deadline, name resolution included (-ETIMEDOUT when the DNS
+ * servers do not answer in time; a name is resolved in a thread of its own,
+ * left to finish by itself if it outlives the deadline).  The socket is non-blocking, close-on-exec, TCP_NODELAY.
  * Returns the fd, or -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH (also: name
  * does not resolve), -ENETUNREACH, or another -errno; why[0..why_len) then
  * says what happened, in words, for the log.

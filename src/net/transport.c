@@ -35,7 +35,6 @@
  * One transport is used by one thread at a time.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdint.h>
@@ -46,7 +45,6 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -59,12 +57,12 @@
 #include "net/sock.h"
 #include "net/transport.h"
 #include "ttlv/ttlv.h"
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
 #define WHY_MAX		512	/* one failure reason, for the log */
-#define KEY_FILE_MAX	(1u << 20)	/* a PEM private key is a few KiB */
 
 /*
  * TLS 1.2 suites: ECDHE only (forward secrecy), AEAD first.  ECDSA servers
@@ -1016,69 +1014,189 @@ again:
 
 /* ------------------------------------------------------------- set-up */
 
-/* Read a whole (small) file into locked memory: it may be a private key. */
-static int read_secret_file(const char *path, uint8_t **out, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t off = 0;
-	ssize_t n;
-	int fd, r;
+static const char *const setting_name[TRANSPORT_SET_MAX] = {
+	[TRANSPORT_SET_SERVERS] = "servers",
+	[TRANSPORT_SET_CA] = "ca",
+	[TRANSPORT_SET_CERT] = "cert",
+	[TRANSPORT_SET_KEY] = "key",
+	[TRANSPORT_SET_KEY_PASSWORD] = "key_password",
+	[TRANSPORT_SET_TLS_MIN_VERSION] = "tls_min_version",
+	[TRANSPORT_SET_CIPHER_SUITES] = "cipher_suites",
+};
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
+/* Where a setting was made ("FILE:LINE: [GROUP] KEY"), or its bare name. */
+static const char *where_of(const struct transport_opts *o, enum transport_setting s)
+{
+	return o->where[s] ? o->where[s] : setting_name[s];
+}
+
+/*
+ * A PEM file of a setting, through the one reader (util/file.h): a regular
+ * file, bounded, never blocking; a secret one (the key) only if its owner
+ * alone may read it.  Locked memory, for secmem_free().
+ */
+static int read_pem(const struct transport_opts *o, enum transport_setting s, const char *path,
+		    char **pem, size_t *len)
+{
+	struct read_file_opts fo = {
+		.secret = s == TRANSPORT_SET_KEY,
+		.where = where_of(o, s),
+		.hint = s == TRANSPORT_SET_CA ? "ca names one file of PEM certificates (for a "
+						"directory of CA certificates, concatenate them into "
+						"one file)" : NULL,
+	};
+	int r;
+
+	if (!path || !*path)
+		return log_error_errno(-EINVAL, "%s: not set: a file is needed", where_of(o, s));
+	r = read_file_locked_opts(path, TRANSPORT_PEM_FILE_MAX, &fo, pem, len);
+	/* Logged; what is wrong is the configuration (-ENOENT would read as "no such key"). */
+	return r == -ENOMEM || r == -EACCES ? r : r < 0 ? -EINVAL : 0;
+}
+
+/*
+ * The CA file, or without one the system's trust store: the bundle
+ * OpenSSL was built to use (Debian: /usr/lib/ssl/cert.pem, a link to
+ * /etc/ssl/certs/ca-certificates.crt), read as any other file, not by
+ * OpenSSL, and not from a path the environment could change.
+ */
+static const char *ca_path(const struct transport_opts *o)
+{
+	return o->ca_file && *o->ca_file ? o->ca_file : X509_get_default_cert_file();
+}
+
+/* Every certificate (and CRL) of the CA file into the context's trust store. */
+static int load_ca(SSL_CTX *ctx, const struct transport_opts *o)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509_INFO) *infos = NULL;
+	const char *path = ca_path(o);
+	char *pem = NULL;
+	size_t len = 0;
+	unsigned n = 0;
+	BIO *bio = NULL;
+	int i, r;
+
+	if (path != o->ca_file)
+		log_debug("%s: not set: the system's trust store %s", where_of(o, TRANSPORT_SET_CA),
+			  path);
+	r = read_pem(o, TRANSPORT_SET_CA, path, &pem, &len);
+	if (r < 0)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
-		r = -EINVAL;
-		goto out;
-	}
-	buf = secmem_alloc((size_t)st.st_size);
-	if (!buf) {
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio) {
 		r = -ENOMEM;
 		goto out;
 	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
+	ERR_clear_error();
+	/* No password callback that could prompt: nothing in a CA file is encrypted. */
+	infos = PEM_X509_INFO_read_bio(bio, NULL, pem_pw_cb, NULL);
+	if (!infos) {
+		r = log_error_errno(-EINVAL, "%s: %s: not a file of PEM certificates (%s)",
+				    where_of(o, TRANSPORT_SET_CA), path, ossl_reason());
+		goto out;
+	}
+	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+
+		if ((xi->x509 && X509_STORE_add_cert(store, xi->x509) != 1) ||
+		    (xi->crl && X509_STORE_add_crl(store, xi->crl) != 1)) {
+			r = log_error_errno(-EINVAL, "%s: %s: cannot use certificate %d: %s",
+					    where_of(o, TRANSPORT_SET_CA), path, i + 1,
+					    ossl_reason());
 			goto out;
 		}
-		if (n == 0)
-			break;	/* shrank under us: use what is there */
-		off += (size_t)n;
+		n += xi->x509 != NULL;
 	}
-	*out = buf;
-	*len = off;
-	buf = NULL;
+	if (n == 0) {
+		r = log_error_errno(-EINVAL, "%s: %s holds no certificate (PEM, \"BEGIN "
+				    "CERTIFICATE\")", where_of(o, TRANSPORT_SET_CA), path);
+		goto out;
+	}
 	r = 0;
 out:
-	secmem_free(buf);
-	close(fd);
+	ERR_clear_error();
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(bio);
+	secmem_free(pem);
 	return r;
 }
 
-static int load_key(SSL_CTX *ctx, const char *path, const char *pw)
+/*
+ * The client certificate, then the rest of the file as its chain, as
+ * SSL_CTX_use_certificate_chain_file() does, but from memory.
+ */
+static int load_cert_chain(SSL_CTX *ctx, const struct transport_opts *o)
 {
-	struct pw_ctx pc = { .pw = pw };
-	uint8_t *pem = NULL;
+	const char *path = o->cert_file, *where = where_of(o, TRANSPORT_SET_CERT);
+	unsigned long e;
+	char *pem = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	int r;
+
+	r = read_pem(o, TRANSPORT_SET_CERT, path, &pem, &len);
+	if (r < 0)
+		goto out;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio) {
+		r = -ENOMEM;
+		goto out;
+	}
+	ERR_clear_error();
+	x = PEM_read_bio_X509_AUX(bio, NULL, pem_pw_cb, NULL);
+	if (!x) {
+		r = log_error_errno(-EINVAL, "%s: %s: no PEM certificate (%s)", where, path,
+				    ossl_reason());
+		goto out;
+	}
+	if (SSL_CTX_use_certificate(ctx, x) != 1) {
+		r = log_error_errno(-EINVAL, "%s: %s: cannot use this certificate: %s", where,
+				    path, ossl_reason());
+		goto out;
+	}
+	X509_free(x);
+	x = NULL;
+	SSL_CTX_clear_chain_certs(ctx);
+	while ((x = PEM_read_bio_X509(bio, NULL, pem_pw_cb, NULL))) {
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			r = log_error_errno(-EINVAL, "%s: %s: cannot use a chain certificate: %s",
+					    where, path, ossl_reason());
+			goto out;
+		}
+		x = NULL;	/* the context owns it */
+	}
+	/* The end of the text is "no start line"; anything else is a broken PEM block. */
+	e = ERR_peek_last_error();
+	if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		r = log_error_errno(-EINVAL, "%s: %s: a broken certificate after the first one: %s",
+				    where, path, ossl_reason());
+		goto out;
+	}
+	r = 0;
+out:
+	ERR_clear_error();
+	X509_free(x);
+	BIO_free(bio);
+	secmem_free(pem);
+	return r;
+}
+
+static int load_key(SSL_CTX *ctx, const struct transport_opts *o)
+{
+	const char *path = o->key_file, *where = where_of(o, TRANSPORT_SET_KEY);
+	const char *pw_where = where_of(o, TRANSPORT_SET_KEY_PASSWORD);
+	struct pw_ctx pc = { .pw = o->key_password };
+	char *pem = NULL;
 	size_t len = 0;
 	EVP_PKEY *k = NULL;
 	BIO *bio = NULL;
 	int r;
 
-	r = read_secret_file(path, &pem, &len);
-	if (r < 0) {
-		log_error("cannot read client key %s: %s", path,
-			  r == -EINVAL ? "not a regular file of sane size" : strerror(-r));
-		r = -EINVAL;
+	r = read_pem(o, TRANSPORT_SET_KEY, path, &pem, &len);
+	if (r < 0)
 		goto out;
-	}
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio) {
 		r = -ENOMEM;
@@ -1087,24 +1205,26 @@ static int load_key(SSL_CTX *ctx, const char *path, const char *pw)
 	ERR_clear_error();
 	k = PEM_read_bio_PrivateKey(bio, NULL, pem_pw_cb, &pc);
 	if (!k) {
-		if (pc.asked && !pw)
-			r = log_error_errno(-EACCES, "client key %s is encrypted and no "
-					    "key_password is configured", path);
+		if (pc.asked && !o->key_password)
+			r = log_error_errno(-EACCES, "%s: client key %s is encrypted and no "
+					    "key_password is configured", where, path);
 		else if (pc.too_long)
-			r = log_error_errno(-EACCES, "key_password for %s is too long", path);
+			r = log_error_errno(-EACCES, "%s: too long for the client key %s",
+					    pw_where, path);
 		else if (pc.asked)
-			r = log_error_errno(-EACCES, "cannot decrypt client key %s: wrong "
-					    "key_password (%s)", path, ossl_reason());
+			r = log_error_errno(-EACCES, "%s: cannot decrypt the client key %s: "
+					    "wrong key_password (%s)", pw_where, path,
+					    ossl_reason());
 		else
-			r = log_error_errno(-EINVAL, "cannot load client key %s: %s "
-					    "(a PEM private key is expected)", path,
+			r = log_error_errno(-EINVAL, "%s: cannot load the client key %s: %s "
+					    "(a PEM private key is expected)", where, path,
 					    ossl_reason());
 		goto out;
 	}
 	/* OpenSSL checks the pair already here ("key values mismatch"). */
 	if (SSL_CTX_use_PrivateKey(ctx, k) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-		r = log_error_errno(-EINVAL, "client key %s does not belong to the "
-				    "client certificate", path);
+		r = log_error_errno(-EINVAL, "%s: the client key %s does not belong to the "
+				    "client certificate %s", where, path, o->cert_file);
 		goto out;
 	}
 	r = 0;
@@ -1116,20 +1236,80 @@ out:
 	return r;
 }
 
-static int check_readable(const char *what, const char *path)
+/*
+ * OpenSSL ignores a name it does not know in a cipher list: "FOO:ECDHE-
+ * ECDSA-AES128-GCM-SHA256" would pass as the second alone.  Every element
+ * must select some TLS 1.2 suite on its own (an operator's typo is an
+ * error, not a silently narrower list); "!", "-", "+" prefixes and "@"
+ * directives are OpenSSL's syntax.  The context's list is left to the caller.
+ */
+static int check_cipher_names(SSL_CTX *ctx, const struct transport_opts *o)
 {
-	if (!path || !*path)
-		return log_error_errno(-EINVAL, "no %s file configured", what);
-	if (access(path, R_OK) < 0)
-		return log_error_errno(-EINVAL, "cannot read %s file %s: %s", what, path,
-				       strerror(errno));
-	return 0;
+	const char *p = o->cipher_suites;
+	char elem[128];
+	size_t n;
+
+	for (;;) {
+		p += strspn(p, ":, ");
+		if (!*p)
+			return 0;
+		n = strcspn(p, ":, ");
+		if (n >= sizeof(elem))
+			return log_error_errno(-EINVAL, "%s: '%.64s...' is too long for a cipher "
+					       "name", where_of(o, TRANSPORT_SET_CIPHER_SUITES), p);
+		memcpy(elem, p, n);
+		elem[n] = '\0';
+		p += n;
+		if (elem[0] == '@')
+			continue;
+		ERR_clear_error();
+		if (SSL_CTX_set_cipher_list(ctx, elem + strspn(elem, "!-+")) != 1) {
+			ERR_clear_error();
+			return log_error_errno(-EINVAL, "%s: unknown cipher '%s': it names no TLS 1.2 "
+					       "cipher suite this OpenSSL offers (OpenSSL names, e.g. "
+					       "ECDHE-ECDSA-AES256-GCM-SHA384; TLS 1.3 suites are not "
+					       "set here)",
+					       where_of(o, TRANSPORT_SET_CIPHER_SUITES), elem);
+		}
+	}
+}
+
+static int set_ciphers(SSL_CTX *ctx, const struct transport_opts *o)
+{
+	char *ciphers = NULL;
+	size_t n;
+	int r;
+
+	if (!o->cipher_suites || !*o->cipher_suites) {
+		r = SSL_CTX_set_cipher_list(ctx, default_ciphers) == 1 ? 0 : -ENOMEM;
+		goto out;
+	}
+	r = check_cipher_names(ctx, o);
+	if (r < 0)
+		goto out;
+	n = strlen(o->cipher_suites) + sizeof(fs_only);
+	ciphers = malloc(n);
+	if (!ciphers) {
+		r = -ENOMEM;
+		goto out;
+	}
+	snprintf(ciphers, n, "%s%s", o->cipher_suites, fs_only);
+	if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
+		r = log_error_errno(-EINVAL, "%s: \"%s\" leaves no usable forward-secret TLS 1.2 "
+				    "cipher suite (ECDHE key exchange is required)",
+				    where_of(o, TRANSPORT_SET_CIPHER_SUITES), o->cipher_suites);
+		goto out;
+	}
+	r = 0;
+out:
+	ERR_clear_error();
+	free(ciphers);
+	return r;
 }
 
 int transport_new(const struct transport_opts *o, struct transport **out)
 {
 	struct transport *t = NULL;
-	char *ciphers = NULL;
 	int minv, r;
 	unsigned i;
 
@@ -1137,30 +1317,27 @@ int transport_new(const struct transport_opts *o, struct transport **out)
 		return -EINVAL;
 	*out = NULL;
 	if (o->n_servers == 0 || o->n_servers > TRANSPORT_MAX_SERVERS)
-		return log_error_errno(-EINVAL, "between 1 and %d KMIP servers are needed, "
-				       "not %u", TRANSPORT_MAX_SERVERS, o->n_servers);
+		return log_error_errno(-EINVAL, "%s: between 1 and %d KMIP servers are needed, "
+				       "not %u", where_of(o, TRANSPORT_SET_SERVERS),
+				       TRANSPORT_MAX_SERVERS, o->n_servers);
 	for (i = 0; i < o->n_servers; i++) {
 		const struct server_addr *sa = &o->servers[i];
 
 		if (!sa->host[0] || !memchr(sa->host, '\0', sizeof(sa->host)) ||
 		    sa->port == 0)
-			return log_error_errno(-EINVAL, "server %u: empty host name or port 0",
-					       i + 1);
+			return log_error_errno(-EINVAL, "%s: server %u: empty host name or port 0",
+					       where_of(o, TRANSPORT_SET_SERVERS), i + 1);
 	}
 	minv = o->tls_min_version ? o->tls_min_version : TLS1_2_VERSION;
 	if (minv != TLS1_2_VERSION && minv != TLS1_3_VERSION)
-		return log_error_errno(-EINVAL, "tls_min_version must be TLS 1.2 or 1.3");
+		return log_error_errno(-EINVAL, "%s: must be TLS 1.2 or 1.3",
+				       where_of(o, TRANSPORT_SET_TLS_MIN_VERSION));
 	/* Both or neither: without them the server must authenticate us otherwise. */
 	if (!o->cert_file != !o->key_file)
-		return log_error_errno(-EINVAL, "a client certificate needs its key and "
-				       "a key its certificate (cert and key)");
-	r = check_readable("ca", o->ca_file);
-	if (r == 0 && o->cert_file)
-		r = check_readable("cert", o->cert_file);
-	if (r == 0 && o->key_file)
-		r = check_readable("key", o->key_file);
-	if (r < 0)
-		return r;
+		return log_error_errno(-EINVAL, "%s: set without %s: a client certificate "
+				       "needs its key and a key its certificate",
+				       where_of(o, o->cert_file ? TRANSPORT_SET_CERT : TRANSPORT_SET_KEY),
+				       o->cert_file ? "key" : "cert");
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -1174,7 +1351,7 @@ int transport_new(const struct transport_opts *o, struct transport **out)
 	t->has_pin = o->has_pin;
 	memcpy(t->pin, o->pin_sha256, sizeof(t->pin));
 	t->have_cert = o->cert_file != NULL;
-	t->ca_file = strdup(o->ca_file);
+	t->ca_file = strdup(ca_path(o));
 	t->cert_file = strdup(o->cert_file ? o->cert_file : "(none)");
 	t->bio_meth = nbio_method();
 	t->ctx = SSL_CTX_new(TLS_client_method());
@@ -1183,7 +1360,8 @@ int transport_new(const struct transport_opts *o, struct transport **out)
 		goto out;
 	}
 	if (SSL_CTX_set_min_proto_version(t->ctx, minv) != 1) {
-		r = log_error_errno(-EINVAL, "cannot set tls_min_version: %s", ossl_reason());
+		r = log_error_errno(-EINVAL, "%s: cannot set it: %s",
+				    where_of(o, TRANSPORT_SET_TLS_MIN_VERSION), ossl_reason());
 		goto out;
 	}
 	/*
@@ -1194,41 +1372,23 @@ int transport_new(const struct transport_opts *o, struct transport **out)
 	 */
 	SSL_CTX_set_options(t->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 			    SSL_OP_NO_TICKET | SSL_OP_CLEANSE_PLAINTEXT);
-	if (o->cipher_suites && *o->cipher_suites) {
-		size_t n = strlen(o->cipher_suites) + sizeof(fs_only);
-
-		ciphers = malloc(n);
-		if (!ciphers) {
-			r = -ENOMEM;
-			goto out;
-		}
-		snprintf(ciphers, n, "%s%s", o->cipher_suites, fs_only);
-	}
-	if (SSL_CTX_set_cipher_list(t->ctx, ciphers ? ciphers : default_ciphers) != 1) {
-		r = log_error_errno(-EINVAL, "cipher_suites \"%s\" leaves no usable "
-				    "forward-secret TLS 1.2 cipher suite",
-				    o->cipher_suites ? o->cipher_suites : "");
+	r = set_ciphers(t->ctx, o);
+	if (r < 0)
 		goto out;
-	}
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_msg_callback(t->ctx, msg_cb);
 	/* Never prompt on a terminal for any PEM that OpenSSL reads for us. */
 	SSL_CTX_set_default_passwd_cb(t->ctx, pem_pw_cb);
 	SSL_CTX_set_default_passwd_cb_userdata(t->ctx, NULL);
 
-	ERR_clear_error();
-	if (SSL_CTX_load_verify_locations(t->ctx, o->ca_file, NULL) != 1) {
-		r = log_error_errno(-EINVAL, "cannot load CA certificates from %s: %s",
-				    o->ca_file, ossl_reason());
+	r = load_ca(t->ctx, o);
+	if (r < 0)
 		goto out;
-	}
 	if (t->have_cert) {
-		if (SSL_CTX_use_certificate_chain_file(t->ctx, o->cert_file) != 1) {
-			r = log_error_errno(-EINVAL, "cannot load client certificate %s: %s",
-					    o->cert_file, ossl_reason());
+		r = load_cert_chain(t->ctx, o);
+		if (r < 0)
 			goto out;
-		}
-		r = load_key(t->ctx, o->key_file, o->key_password);
+		r = load_key(t->ctx, o);
 		if (r < 0)
 			goto out;
 	}
@@ -1237,7 +1397,6 @@ int transport_new(const struct transport_opts *o, struct transport **out)
 	r = 0;
 out:
 	ERR_clear_error();
-	free(ciphers);
 	transport_free(t);
 	return r;
 }

@@ -12,6 +12,12 @@
  *                     refused our certificate (exit 3)
  *   -EBADMSG -EMSGSIZE  the server sent a malformed or oversized message
  *   -EINVAL           bad options (files unreadable, bad key password: -EACCES)
+ *
+ * Files: the CA, the certificate chain and the private key are read by
+ * util/file.h's reader (regular files only, bounded, never blocking) and
+ * handed to OpenSSL from memory; OpenSSL opens no file itself.  The private
+ * key must be for its owner only (file_check_secret(), as OpenSSH
+ * requires), and its bytes stay in locked memory, wiped after parsing.
  */
 #ifndef KMIPCRYPT_TRANSPORT_H
 #define KMIPCRYPT_TRANSPORT_H
@@ -24,16 +30,32 @@
 #define TRANSPORT_MAX_SERVERS   16
 #define TRANSPORT_HOST_MAX      256
 #define TRANSPORT_DEFAULT_TIMEOUT_MS 10000	/* timeout_ms 0 */
+#define TRANSPORT_PEM_FILE_MAX (1u << 20)	/* bytes of a CA, certificate or key file */
 
 struct server_addr {
 	char host[TRANSPORT_HOST_MAX];	/* DNS name, IPv4, or IPv6 without brackets */
 	uint16_t port;
 };
 
+/*
+ * The settings whose errors transport_new() reports, indexing
+ * transport_opts.where.
+ */
+enum transport_setting {
+	TRANSPORT_SET_SERVERS,
+	TRANSPORT_SET_CA,
+	TRANSPORT_SET_CERT,
+	TRANSPORT_SET_KEY,
+	TRANSPORT_SET_KEY_PASSWORD,	/* key_password or key_password_file */
+	TRANSPORT_SET_TLS_MIN_VERSION,
+	TRANSPORT_SET_CIPHER_SUITES,
+	TRANSPORT_SET_MAX
+};
+
 struct transport_opts {
 	struct server_addr servers[TRANSPORT_MAX_SERVERS];
 	unsigned n_servers;
-	const char *ca_file;
+	const char *ca_file;		/* NULL: the system's trust store (OpenSSL's default file) */
 	const char *cert_file;		/* with key_file; both NULL: no client certificate */
 	const char *key_file;
 	const char *key_password;	/* locked memory, or NULL */
@@ -43,6 +65,13 @@ struct transport_opts {
 	bool has_pin;
 	uint8_t pin_sha256[32];		/* SHA-256 of the server's SubjectPublicKeyInfo */
 	size_t max_message;		/* 0: TTLV_MAX_MESSAGE */
+	/*
+	 * Where each setting was made, as transport_new()'s errors name it:
+	 * "FILE:LINE: [GROUP] KEY" (util/config.c makes these), the message
+	 * then reads "FILE:LINE: [GROUP] KEY: what is wrong".  NULL: the
+	 * setting's bare name ("ca", "cipher_suites", ...).  Owned by the caller.
+	 */
+	const char *where[TRANSPORT_SET_MAX];
 };
 
 /* Parse "host", "host:port", "[v6]:port", "v6" into a server_addr.  0 or -EINVAL. */
@@ -50,7 +79,10 @@ int server_addr_parse(const char *s, struct server_addr *out);
 
 struct transport;
 
-/* Load credentials and build the TLS context; does not connect. */
+/*
+ * Load credentials and build the TLS context; does not connect.  Every error
+ * names the setting at fault (o->where) and, for a file, the file.
+ */
 int transport_new(const struct transport_opts *o, struct transport **out);
 /* Connect to the first server that answers (in order).  Logs each failure. */
 int transport_connect(struct transport *t);

@@ -48,13 +48,18 @@
  *     cryptsetup exits 1 for all of these ("No usable token is available."
  *     for -ENOENT), and goes on to the passphrase unless --token-only.
  *   - Bounded time: each connect, handshake, write and read gets the group's
- *     timeout_ms, and the whole open at most PLUGIN_DEADLINE_MS (30 s, as
- *     `kmipcrypt unlock`'s default): before each
+ *     timeout_ms, and one `cryptsetup open` as a whole, every kmip token of
+ *     the volume included, at most PLUGIN_DEADLINE_MS (30 s, as `kmipcrypt
+ *     unlock`'s default; see "one cryptsetup open" below): before each
  *     request the per-phase timeout is lowered when the worst case of that
  *     request (every server's connect and handshake, then write and read)
- *     would not fit in what is left.  Requests are never resent.  Name
- *     resolution has the resolver's own timeout: use addresses in
- *     `servers` for boot.
+ *     would not fit in what is left.  Requests are never resent; a server
+ *     group that did not answer one token is not asked again for the next
+ *     tokens of the same open.  Name resolution counts against the
+ *     connect timeout (net/sock.c); addresses in `servers` need no DNS at
+ *     boot.  Files (configuration, CA, certificate, key, key password) are
+ *     read by util/file.h's reader: a FIFO or device named there is refused
+ *     at once, never waited on.
  *   - Messages go to libcryptsetup's log (crypt_log: the caller's log
  *     callback, e.g. the journal under systemd-cryptsetup), never a secret.
  *   - Secrets stay in locked memory (secmem) and are wiped on every path.
@@ -90,6 +95,7 @@
 #include "net/transport.h"
 #include "plugin/token_kmip.h"
 #include "util/config.h"
+#include "util/escape.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -106,6 +112,178 @@
  */
 unsigned token_kmip_deadline_ms = PLUGIN_DEADLINE_MS;
 
+/* ----------------------------------------------- one cryptsetup open */
+
+/*
+ * libcryptsetup calls open once per token (its loop over the volume's
+ * tokens) and has no time limit of its own: each kmip token against a
+ * stalled server would cost the whole limit again, and a volume with
+ * enough tokens would pass any limit.  So the plugin keeps, per process, a
+ * short-lived record of the open in progress: its deadline, set when its
+ * first token starts, and the server groups found unreachable during it.
+ * Later tokens of the same open share that deadline and skip those groups:
+ * one open is bounded as a whole, however many tokens the volume has.
+ *
+ * Which calls make one open: the same crypt_device and LUKS2 UUID, a token
+ * not tried yet in this open, starting at most OPEN_GAP_MS after the
+ * previous token returned (libcryptsetup goes on to the next token at once,
+ * or after one keyslot check: milliseconds for the PBKDF2 keyslots
+ * kmipcrypt makes).  A token that joins an open whose deadline has passed
+ * fails at once.  Anything else starts a new open: the same token tried
+ * again (cryptsetup, or systemd-cryptsetup after a passphrase prompt,
+ * trying once more), another volume, a crypt_device freed and its address
+ * reused, a token long after the last one.  A few records (volumes opened
+ * at the same time, as a threaded caller like udisks may do) behind a
+ * mutex; a record is free again once its open is over.
+ */
+#define OPEN_RECORDS	8
+#define OPEN_GAP_MS	2000
+#define OPEN_DOWN_MAX	8	/* unreachable groups remembered per open */
+
+struct open_record {
+	const struct crypt_device *cd;	/* NULL: free */
+	char uuid[40];			/* the volume's LUKS2 UUID (36 characters) */
+	int first;			/* the token that began it */
+	unsigned running;		/* tokens of it in progress */
+	int64_t start, deadline;	/* CLOCK_MONOTONIC ms */
+	int64_t last_end;		/* when the latest token of it returned */
+	uint32_t tokens;		/* bit per token tried (LUKS2 has 32) */
+	unsigned n_down;
+	struct {
+		char group[CONFIG_NAME_MAX];
+		int token;		/* the token that found it unreachable */
+		int64_t when;
+	} down[OPEN_DOWN_MAX];
+};
+
+static struct open_record open_records[OPEN_RECORDS];
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *volume_uuid(struct crypt_device *cd)
+{
+	const char *u = crypt_get_uuid(cd);
+
+	return u ? u : "";
+}
+
+/* Is r's open still going on at now: a token running, or one just ended?  With open_lock. */
+static bool open_live(const struct open_record *r, int64_t now)
+{
+	return r->cd && (r->running || now - r->last_end <= OPEN_GAP_MS);
+}
+
+/* The open in progress for cd, or NULL.  With open_lock held. */
+static struct open_record *open_find(struct crypt_device *cd, int64_t now)
+{
+	const char *uuid = volume_uuid(cd);
+	unsigned i;
+
+	for (i = 0; i < OPEN_RECORDS; i++) {
+		struct open_record *r = &open_records[i];
+
+		if (r->cd == cd && !strncmp(r->uuid, uuid, sizeof(r->uuid)) && open_live(r, now))
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * Token `token` of cd starts at now: the deadline of the open it belongs
+ * to, a new one (now + token_kmip_deadline_ms) or that of the open in
+ * progress.  *first: the open's first token, *start: when it began.
+ * Every open_begin() is followed by one open_end().
+ */
+static int64_t open_begin(struct crypt_device *cd, int token, int64_t now, int *first,
+			  int64_t *start)
+{
+	uint32_t bit = token >= 0 && token < 32 ? UINT32_C(1) << token : 0;
+	struct open_record *r;
+	int64_t deadline;
+	unsigned i;
+
+	pthread_mutex_lock(&open_lock);
+	r = open_find(cd, now);
+	if (r && bit && !(r->tokens & bit)) {
+		r->tokens |= bit;
+		goto out;
+	}
+	/* A new open: in the record of cd's previous one, else one that is over, else the oldest. */
+	for (i = 0; i < OPEN_RECORDS && !r; i++)
+		if (!open_live(&open_records[i], now))
+			r = &open_records[i];
+	if (!r) {
+		r = &open_records[0];
+		for (i = 1; i < OPEN_RECORDS; i++)
+			if (open_records[i].last_end < r->last_end)
+				r = &open_records[i];
+	}
+	memset(r, 0, sizeof(*r));
+	r->cd = cd;
+	snprintf(r->uuid, sizeof(r->uuid), "%s", volume_uuid(cd));
+	r->first = token;
+	r->start = now;
+	r->deadline = now + token_kmip_deadline_ms;
+	r->last_end = now;
+	r->tokens = bit;
+out:
+	r->running++;
+	*first = r->first;
+	*start = r->start;
+	deadline = r->deadline;
+	pthread_mutex_unlock(&open_lock);
+	return deadline;
+}
+
+/*
+ * Was group found unreachable earlier in this open?  Then true, with the
+ * token that found it and how long ago.
+ */
+static bool open_group_down(struct crypt_device *cd, const char *group, int *token, int64_t *ago)
+{
+	int64_t now = luks_now_ms();
+	struct open_record *r;
+	bool down = false;
+	unsigned i;
+
+	pthread_mutex_lock(&open_lock);
+	r = open_find(cd, now);
+	for (i = 0; r && i < r->n_down && !down; i++) {
+		if (!strcmp(r->down[i].group, group)) {
+			*token = r->down[i].token;
+			*ago = now - r->down[i].when;
+			down = true;
+		}
+	}
+	pthread_mutex_unlock(&open_lock);
+	return down;
+}
+
+/* Token `token` of cd returns; group (NULL: none) did not answer. */
+static void open_end(struct crypt_device *cd, int token, const char *group)
+{
+	int64_t now = luks_now_ms();
+	struct open_record *r;
+	unsigned i;
+
+	pthread_mutex_lock(&open_lock);
+	r = open_find(cd, now);	/* NULL only if evicted by OPEN_RECORDS other opens */
+	if (r && group && r->n_down < OPEN_DOWN_MAX) {
+		for (i = 0; i < r->n_down && strcmp(r->down[i].group, group); i++)
+			;
+		if (i == r->n_down) {
+			snprintf(r->down[i].group, sizeof(r->down[i].group), "%s", group);
+			r->down[i].token = token;
+			r->down[i].when = now;
+			r->n_down++;
+		}
+	}
+	if (r) {
+		if (r->running)
+			r->running--;
+		r->last_end = now;
+	}
+	pthread_mutex_unlock(&open_lock);
+}
 
 /* ------------------------------------------------------------- logging */
 
@@ -209,6 +387,19 @@ static bool is_server_failure(int r)
 	}
 }
 
+/* The server group did not answer at all (not: it answered, with an error). */
+static bool is_unreachable(int r)
+{
+	switch (r) {
+	case -ECONNREFUSED: case -ETIMEDOUT: case -EHOSTUNREACH: case -ENETUNREACH:
+	case -ENETDOWN: case -EHOSTDOWN: case -ECONNRESET: case -ECONNABORTED:
+	case -EADDRNOTAVAIL:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* What open returns for an error of the library; never -ENOANO, never >= 0. */
 static int plugin_errno(int r)
 {
@@ -221,7 +412,12 @@ static int plugin_errno(int r)
 
 /* ----------------------------------------------------------------- open */
 
-static int token_open(struct crypt_device *cd, int token, char **buffer, size_t *buffer_len)
+/*
+ * One token, within the deadline of the open it is part of.  down[] gets
+ * the token's server group if that group did not answer (for open_end()).
+ */
+static int token_open(struct crypt_device *cd, int token, int64_t deadline,
+		      char down[CONFIG_NAME_MAX], char **buffer, size_t *buffer_len)
 {
 	char where[PATH_MAX + 32];
 	const char *json = NULL, *path;
@@ -231,8 +427,8 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 	uint8_t *secret = NULL;
 	size_t secret_len = 0;
 	bool is_volume_key = false;
-	int64_t t0 = luks_now_ms();
-	int r;
+	int64_t t0 = luks_now_ms(), ago;
+	int r, by;
 
 	where_fmt(cd, token, where, sizeof(where));
 	r = crypt_token_json_get(cd, token, &json);
@@ -243,6 +439,8 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 	r = kmip_token_parse(json, strnlen(json, KMIP_TOKEN_JSON_MAX + 1), where, &t);
 	if (r < 0)
 		return -EINVAL;		/* why: logged by the parser */
+	/* What an AES-GCM envelope authenticates (token.h). */
+	snprintf(t.volume_uuid, sizeof(t.volume_uuid), "%s", crypt_get_uuid(cd) ? crypt_get_uuid(cd) : "");
 
 	if (t.kind == KMIP_KIND_VOLUME_KEY) {
 		log_debug("%s: kind volume-key: the KMS holds the volume key itself, and a token "
@@ -250,6 +448,13 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 			  "'kmipcrypt unlock %s' instead", where,
 			  crypt_get_device_name(cd) ? crypt_get_device_name(cd) : "DEVICE");
 		r = -ENOENT;
+		goto out;
+	}
+	if (open_group_down(cd, t.group, &by, &ago)) {
+		log_error("%s: server group [%s] did not answer token %d of this open %lld ms ago; "
+			  "not asked again (no usable answer from the KMS)", where, t.group, by,
+			  (long long)ago);
+		r = -EAGAIN;
 		goto out;
 	}
 
@@ -266,7 +471,7 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 		goto out;
 	}
 	/* The same time-bounded connection as kmipcrypt unlock (luks/client.c). */
-	r = luks_conn_open(cfg, t.group, t0 + token_kmip_deadline_ms, &conn);
+	r = luks_conn_open(cfg, t.group, deadline, &conn);
 	if (r < 0) {
 		log_error("%s: server group [%s] of %s is not usable (see above)", where, t.group, path);
 		r = -ENOENT;
@@ -278,6 +483,8 @@ static int token_open(struct crypt_device *cd, int token, char **buffer, size_t 
 	r = luks_fetch_secret(luks_conn_client(conn), &t, NULL, &secret, &secret_len, &is_volume_key);
 	if (r < 0) {
 		/* Why is logged above (library); this says what it means for the unlock. */
+		if (is_unreachable(r))
+			snprintf(down, CONFIG_NAME_MAX, "%s", t.group);
 		if (is_server_failure(r))
 			log_error("%s: no usable answer from the KMS (group [%s], %lld ms); this token "
 				  "cannot unlock now", where, t.group, (long long)(luks_now_ms() - t0));
@@ -328,8 +535,10 @@ int cryptsetup_token_open(struct crypt_device *cd, int token, char **buffer,
 int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pin,
 			      size_t pin_size, char **buffer, size_t *buffer_len, void *usrptr)
 {
+	char down[CONFIG_NAME_MAX] = "", where[PATH_MAX + 32];
 	struct crypt_device *prev;
-	int r;
+	int64_t now, start, deadline;
+	int first, r;
 
 	(void)usrptr;
 	if (!cd || token < 0 || !buffer || !buffer_len)
@@ -338,7 +547,20 @@ int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pi
 	if (pin)
 		log_debug("token %d: a kmip token takes no PIN; ignoring the one given", token);
 	(void)pin_size;
-	r = token_open(cd, token, buffer, buffer_len);
+	now = luks_now_ms();
+	deadline = open_begin(cd, token, now, &first, &start);
+	if (first != token)
+		log_debug("token %d: part of the open that began with token %d %lld ms ago: "
+			  "%lld ms of its %u ms left", token, first, (long long)(now - start),
+			  (long long)(deadline - now), token_kmip_deadline_ms);
+	if (now >= deadline) {
+		where_fmt(cd, token, where, sizeof(where));
+		r = log_error_errno(-EAGAIN, "%s: the %u ms time limit of this open (begun with "
+				    "token %d) is used up; not tried", where,
+				    token_kmip_deadline_ms, first);
+	} else
+		r = token_open(cd, token, deadline, down, buffer, buffer_len);
+	open_end(cd, token, down[0] ? down : NULL);
 	log_leave(prev);
 	return r;
 }
@@ -369,20 +591,9 @@ int cryptsetup_token_validate(struct crypt_device *cd, const char *json)
 	return r < 0 ? -EINVAL : 0;
 }
 
-/* Token text from the disk, made printable for the terminal. */
-static const char *printable(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < len; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ? '?' : s[i];
-	buf[i] = '\0';
-	return buf;
-}
-
 static void dump_line(struct crypt_device *cd, const char *name, const char *value)
 {
-	char line[KMIP_UID_SIZE + 64];
+	char line[TEXT_ESCAPED_SIZE(KMIP_UID_SIZE) + 64];
 
 	snprintf(line, sizeof(line), "\t%-13s %s\n", name, value);
 	crypt_log(cd, CRYPT_LOG_NORMAL, line);
@@ -392,7 +603,7 @@ void cryptsetup_token_dump(struct crypt_device *cd, const char *json)
 {
 	struct crypt_device *prev;
 	struct kmip_token t;
-	char where[PATH_MAX + 32], buf[KMIP_UID_SIZE], num[64];
+	char where[PATH_MAX + 32], buf[TEXT_ESCAPED_SIZE(KMIP_UID_SIZE)], num[64];
 
 	if (!json)
 		return;
@@ -405,11 +616,11 @@ void cryptsetup_token_dump(struct crypt_device *cd, const char *json)
 	snprintf(num, sizeof(num), "%d", t.version);
 	dump_line(cd, "format:", num);
 	dump_line(cd, "kind:", kmip_kind_name(t.kind));
-	dump_line(cd, "uid:", printable(t.uid, buf, sizeof(buf)));
-	dump_line(cd, "group:", printable(t.group, buf, sizeof(buf)));
+	dump_line(cd, "uid:", text_escape(t.uid, buf, sizeof(buf)));
+	dump_line(cd, "group:", text_escape(t.group, buf, sizeof(buf)));
 	switch (t.kind) {
 	case KMIP_KIND_VOLUME_KEY:
-		dump_line(cd, "wrap uid:", t.wrap_uid[0] ? printable(t.wrap_uid, buf, sizeof(buf))
+		dump_line(cd, "wrap uid:", t.wrap_uid[0] ? text_escape(t.wrap_uid, buf, sizeof(buf))
 							  : "none");
 		dump_line(cd, "unlock:", "kmipcrypt unlock (not this plugin)");
 		break;

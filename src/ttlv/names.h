@@ -9,6 +9,12 @@
  * specifications by tools/gen-names.py.  A value that 1.4 and 2.1 name
  * differently has both names; the 2.1 one is canonical (returned by the
  * *_name() functions), both are accepted by the *_by_name() functions.
+ * XML spellings follow the normalization rule of the KMIP Profiles' XML
+ * encoding, except where the OASIS test cases spell a name otherwise
+ * (HMAC_SHA256, not the rule's HMACSHA256): the *_xml_name() functions
+ * return the OASIS spelling, and the rule's is still read.  Every tag,
+ * Enumeration and mask name of the OASIS XML files comes back as the
+ * files spell it (tests/unit/test_xml_roundtrip.c).
  *
  * Lookups are binary searches over constant tables: no allocation, no
  * global state, thread-safe.  Name lookups accept, in this order, an exact

@@ -400,16 +400,197 @@ int ttlv_text_dump_item(FILE *f, const struct ttlv_item *root, unsigned level,
 	return 0;
 }
 
+/* ---------------------------------------------------------- decode errors */
+
+/* "Batch Count (0x42000D, Integer) at byte 48", or "tag 0x540001 (type 0x0C) at byte 8". */
+static void describe(char *out, size_t size, uint32_t tag, bool has_type, uint8_t type,
+		     size_t off)
+{
+	const char *name = ttlv_tag_name(tag);
+	const char *tn = has_type ? ttlv_type_text(type) : NULL;
+	char tb[16];
+
+	if (has_type && !tn) {
+		snprintf(tb, sizeof(tb), "type 0x%02X", type);
+		tn = tb;
+	}
+	if (name)
+		snprintf(out, size, "%s (0x%06" PRIX32 "%s%s) at byte %zu", name, tag,
+			 tn ? ", " : "", tn ? tn : "", off);
+	else
+		snprintf(out, size, "tag 0x%06" PRIX32 "%s%s%s at byte %zu", tag,
+			 tn ? " (" : "", tn ? tn : "", tn ? ")" : "", off);
+}
+
+/* The length an item of this type must have, or 0 for a variable one. */
+static unsigned fixed_len(uint8_t type)
+{
+	switch (type) {
+	case TTLV_INTEGER:
+	case TTLV_ENUM:
+	case TTLV_INTERVAL:
+		return 4;
+	case TTLV_LONG:
+	case TTLV_BOOL:
+	case TTLV_DATETIME:
+	case TTLV_DATETIME_EXT:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+const char *ttlv_error_format(const struct ttlv_error *e, char *buf, size_t size)
+{
+	char item[128], parent[128];
+	const char *tn = ttlv_type_text(e->type);
+	size_t left = e->room >= TTLV_HEADER_LEN ? e->room - TTLV_HEADER_LEN : 0;
+
+	if (!size)
+		return buf;
+	describe(item, sizeof(item), e->tag, true, e->type, e->offset);
+	if (e->has_parent)
+		describe(parent, sizeof(parent), e->parent_tag, false, 0, e->parent_offset);
+	else
+		snprintf(parent, sizeof(parent), "the message");
+	switch (e->fault) {
+	case TTLV_FAULT_NONE:
+		snprintf(buf, size, "no error");
+		break;
+	case TTLV_FAULT_SIZE:
+		snprintf(buf, size, "the message is %zu bytes, over the size cap of %zu bytes",
+			 e->room, e->limit);
+		break;
+	case TTLV_FAULT_HEADER:
+		if (!e->has_parent && e->offset == 0)
+			snprintf(buf, size, "%zu bytes: too short for an item header (8 bytes)",
+				 e->room);
+		else
+			snprintf(buf, size, "at byte %zu, inside %s: %zu bytes left, too few for "
+				 "an item header (8 bytes)", e->offset, parent, e->room);
+		break;
+	case TTLV_FAULT_OVERRUN:
+		snprintf(buf, size, "%s: length %" PRIu32 "%s runs past the end of %s: "
+			 "%zu bytes left", item, e->len,
+			 e->len % 8 ? " (with padding to 8)" : "",
+			 e->has_parent ? parent : "the input", left);
+		break;
+	case TTLV_FAULT_STRUCT_LEN:
+		snprintf(buf, size, "%s: length %" PRIu32 ", not a multiple of 8", item, e->len);
+		break;
+	case TTLV_FAULT_FIXED_LEN:
+		snprintf(buf, size, "%s: length %" PRIu32 ", a%s %s is %u bytes", item, e->len,
+			 e->type == TTLV_INTEGER || e->type == TTLV_ENUM ||
+			 e->type == TTLV_INTERVAL ? "n" : "", tn ? tn : "value",
+			 fixed_len(e->type));
+		break;
+	case TTLV_FAULT_BIGINT_LEN:
+		snprintf(buf, size, "%s: length %" PRIu32 ", a Big Integer is a non-zero "
+			 "multiple of 8 bytes", item, e->len);
+		break;
+	case TTLV_FAULT_BOOL:
+		snprintf(buf, size, "%s: value %" PRIu64 ", a Boolean is 0 or 1", item, e->value);
+		break;
+	case TTLV_FAULT_UTF8:
+		snprintf(buf, size, "%s: not UTF-8 (or a NUL) at byte %zu", item, e->at);
+		break;
+	case TTLV_FAULT_TYPE:
+		snprintf(buf, size, "%s: unknown item type 0x%02X", item, e->type);
+		break;
+	case TTLV_FAULT_PADDING:
+		snprintf(buf, size, "%s: padding byte %zu is not zero", item, e->at);
+		break;
+	case TTLV_FAULT_DEPTH:
+		snprintf(buf, size, "%s: nested deeper than %zu levels", item, e->limit);
+		break;
+	case TTLV_FAULT_TRAILING:
+		snprintf(buf, size, "%zu bytes after the end of the message (at byte %zu)",
+			 e->room, e->offset);
+		break;
+	default:
+		snprintf(buf, size, "malformed at byte %zu", e->offset);
+		break;
+	}
+	return buf;
+}
+
+/* ------------------------------------------------------------ damaged */
+
+static void header_at(const uint8_t *p, struct ttlv_item *it)
+{
+	it->tag = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+	it->type = p[3];
+	it->len = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+	it->value = p + TTLV_HEADER_LEN;
+}
+
+/*
+ * The checked part of a damaged message: the items of [p, end), end being
+ * at most where checking stopped.  An item that lies there whole and
+ * decodes on its own is dumped as usual; a Structure that does not (it
+ * holds a fault, or runs past `end`) is shown by name, then what of it lies
+ * there, and nothing after it.  Every item is checked again before it is
+ * walked: what was checked in the message's context (an overlong
+ * Structure's children, which fill their parent) is not always a whole
+ * item.  Children of a Structure shown by name see it cut to the part
+ * shown, so that nothing (such as the Attribute Name lookup of a 1.x
+ * Attribute Value) reads past it.  The depth of the nesting followed is
+ * the depth checking reached, at most the depth cap.
+ */
+static void dump_checked(struct dump *d, const uint8_t *p, const uint8_t *end,
+			 const struct ttlv_item *parent, unsigned level, bool in_kv)
+{
+	struct ttlv_limits lim = { .max_depth = TTLV_MAX_DEPTH };
+	struct ttlv_item it, cut;
+	const uint8_t *vend;
+	size_t total;
+
+	while (end - p >= (ptrdiff_t)TTLV_HEADER_LEN && level <= TTLV_MAX_DEPTH) {
+		header_at(p, &it);
+		total = TTLV_HEADER_LEN + TTLV_PAD(it.len);
+		lim.max_len = total;
+		if (total <= (size_t)(end - p) && ttlv_decode(p, total, &lim, &cut) == 0) {
+			dump_item(d, &it, parent, level, in_kv);
+			p += total;
+			continue;
+		}
+		if (it.type != TTLV_STRUCTURE)
+			break;
+		indent(d->f, level);
+		if (ttlv_tag_name(it.tag))
+			fprintf(d->f, "%s\n", ttlv_tag_name(it.tag));
+		else
+			fprintf(d->f, "0x%06" PRIX32 "\n", it.tag);
+		vend = it.len <= (size_t)(end - it.value) ? it.value + it.len : end;
+		cut = it;
+		cut.len = (uint32_t)(vend - it.value);
+		dump_checked(d, it.value, vend, &cut, level + 1,
+			     in_kv || it.tag == TAG_KEY_VALUE || it.tag == TAG_KEY_MATERIAL);
+		break;
+	}
+}
+
 int ttlv_text_dump(FILE *f, const uint8_t *buf, size_t len, size_t max_len,
-		   bool show_secrets)
+		   bool show_secrets, struct ttlv_error *err)
 {
 	struct ttlv_limits lim = { .max_len = max_len ? max_len : TTLV_MAX_MESSAGE,
 				   .max_depth = TTLV_MAX_DEPTH };
+	struct dump d = { .f = f, .show = show_secrets };
+	struct ttlv_error mine;
 	struct ttlv_item root;
+	char why[TTLV_ERROR_TEXT];
 	int r;
 
-	r = ttlv_decode(buf, len, &lim, &root);
-	if (r < 0)
-		return r;
-	return ttlv_text_dump_item(f, &root, 0, show_secrets);
+	if (!err)
+		err = &mine;
+	r = ttlv_decode_detail(buf, len, &lim, &root, err);
+	if (r == 0)
+		return ttlv_text_dump_item(f, &root, 0, show_secrets);
+	if (err->valid <= len)
+		dump_checked(&d, buf, buf + err->valid, NULL, 0, false);
+	indent(f, err->depth ? err->depth - 1 : 0);
+	fprintf(f, "<malformed: %s>\n", ttlv_error_format(err, why, sizeof(why)));
+	if (fflush(f) != 0 || ferror(f))
+		return -EIO;
+	return r;
 }

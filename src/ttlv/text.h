@@ -32,9 +32,28 @@
  */
 int ttlv_text_dump_item(FILE *f, const struct ttlv_item *root, unsigned level,
 			bool show_secrets);
-/* Decode buf[0..len) (size cap: max_len, 0 for TTLV_MAX_MESSAGE) and dump it. */
+/*
+ * Decode buf[0..len) (size cap: max_len, 0 for TTLV_MAX_MESSAGE) and dump
+ * it.  A message that does not decode is dumped as far as it was checked
+ * (err->valid: complete items, and the Structures that hold the fault),
+ * followed by a line "<malformed: ...>" at the level of the fault; the
+ * decoder's error is returned and, when err is not NULL, its detail.
+ */
 int ttlv_text_dump(FILE *f, const uint8_t *buf, size_t len, size_t max_len,
-		   bool show_secrets);
+		   bool show_secrets, struct ttlv_error *err);
+
+/* Buffer size that holds every ttlv_error_format() sentence whole. */
+#define TTLV_ERROR_TEXT 256
+/*
+ * One line saying where and why a message was refused, e.g.
+ *   "Batch Count (0x42000D, Integer) at byte 48: length 5, an Integer is 4 bytes"
+ *   "Batch Item (0x42000F, Structure) at byte 72: length 300 runs past the end
+ *    of Request Message (byte 0): 40 bytes left"
+ * Offsets are e's (from the first byte of the decoded buffer).  Writes at
+ * most size bytes, always NUL-terminated (cut if too small); returns buf.
+ * Names come from constant tables: thread-safe, nothing allocated.
+ */
+const char *ttlv_error_format(const struct ttlv_error *e, char *buf, size_t size);
 /* Is this item's value redacted in a dump (tag, type, inside a key value)? */
 bool ttlv_text_is_secret(uint32_t tag, uint8_t type, bool in_key_value);
 

@@ -39,7 +39,8 @@ static inline void put_be64(uint8_t *p, uint64_t v)
 	put_be32(p + 4, (uint32_t)v);
 }
 
-bool ttlv_utf8_valid(const char *str, size_t len)
+/* Offset of the first byte that does not start a valid UTF-8 character, or len. */
+static size_t utf8_bad(const char *str, size_t len)
 {
 	const uint8_t *s = (const uint8_t *)str;
 	size_t i = 0;
@@ -50,7 +51,7 @@ bool ttlv_utf8_valid(const char *str, size_t len)
 		size_t n, k;
 
 		if (c == 0)
-			return false;
+			return i;
 		if (c < 0x80) {
 			i++;
 			continue;
@@ -65,97 +66,200 @@ bool ttlv_utf8_valid(const char *str, size_t len)
 			n = 3;
 			cp = c & 0x07;
 		} else {
-			return false;	/* continuation byte, C0/C1 overlong lead, > F4 */
+			return i;	/* continuation byte, C0/C1 overlong lead, > F4 */
 		}
 		if (len - i <= n)
-			return false;
+			return i;
 		for (k = 1; k <= n; k++) {
 			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
+				return i;
 			cp = cp << 6 | (s[i + k] & 0x3F);
 		}
 		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
 		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
+			return i;
 		i += n + 1;
 	}
-	return true;
+	return len;
 }
 
-static bool zero_padding(const uint8_t *p, size_t n)
+bool ttlv_utf8_valid(const char *s, size_t len)
+{
+	return utf8_bad(s, len) == len;
+}
+
+/* Offset of the first non-zero byte of p[0..n), or n. */
+static size_t nonzero_at(const uint8_t *p, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (p[i])
-			return false;
-	return true;
+			return i;
+	return n;
+}
+
+/* One validation: the limits, and where the first fault goes. */
+struct vctx {
+	const uint8_t *base;
+	unsigned max_depth;
+	struct ttlv_error *e;
+	bool stopped;		/* e->valid is set: the walk ended there */
+};
+
+/*
+ * Note a fault of the item at p (depth, room bytes left for it, inside the
+ * Structure whose header is at parent, NULL for the outermost item).  Only
+ * the first fault is kept: later ones (found while checking what there is
+ * of an overlong Structure) only end the walk.  Returns err.
+ */
+static int fault(struct vctx *v, int err, enum ttlv_fault f, const uint8_t *p,
+		 size_t room, unsigned depth, const uint8_t *parent)
+{
+	struct ttlv_error *e = v->e;
+
+	if (e->err)
+		return err;
+	e->err = err;
+	e->fault = f;
+	e->offset = (size_t)(p - v->base);
+	e->depth = depth;
+	e->room = room;
+	e->at = e->offset;
+	e->has_header = room >= TTLV_HEADER_LEN;
+	if (e->has_header) {
+		e->tag = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+		e->type = p[3];
+		e->len = be32(p + 4);
+	}
+	e->has_parent = parent != NULL;
+	if (parent) {
+		e->parent_tag = (uint32_t)parent[0] << 16 | (uint32_t)parent[1] << 8 | parent[2];
+		e->parent_offset = (size_t)(parent - v->base);
+	}
+	return err;
+}
+
+/* The walk ends at p (the first end counts): the bytes before it were checked. */
+static int stop(struct vctx *v, const uint8_t *p, int err)
+{
+	if (!v->stopped) {
+		v->e->valid = (size_t)(p - v->base);
+		v->stopped = true;
+	}
+	return err;
+}
+
+static int validate_item(struct vctx *v, const uint8_t *p, size_t room, unsigned depth,
+			 const uint8_t *parent, size_t *used);
+
+/* The children of the Structure at p, in its value[0..len). */
+static int validate_children(struct vctx *v, const uint8_t *p, size_t len, unsigned depth,
+			     size_t *used)
+{
+	size_t off;
+	int r;
+
+	for (off = 0; off < len; off += *used) {
+		r = validate_item(v, p + TTLV_HEADER_LEN + off, len - off, depth + 1, p, used);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /*
  * Validate one item at p with at most `room` bytes available; on success
  * *used is its padded size.  Recursive, bounded by max_depth.
  */
-static int validate_item(const uint8_t *p, size_t room, unsigned depth,
-			 unsigned max_depth, size_t *used)
+static int validate_item(struct vctx *v, const uint8_t *p, size_t room, unsigned depth,
+			 const uint8_t *parent, size_t *used)
 {
+	const uint8_t *val;
 	uint32_t len;
 	uint8_t type;
-	size_t padded, off;
+	size_t padded, bad;
 	int r;
 
-	if (depth > max_depth)
-		return -ELOOP;
+	if (depth > v->max_depth) {
+		fault(v, -ELOOP, TTLV_FAULT_DEPTH, p, room, depth, parent);
+		if (v->e->fault == TTLV_FAULT_DEPTH)
+			v->e->limit = v->max_depth;
+		return stop(v, p, -ELOOP);
+	}
 	if (room < TTLV_HEADER_LEN)
-		return -EBADMSG;
+		return stop(v, p, fault(v, -EBADMSG, TTLV_FAULT_HEADER, p, room, depth, parent));
+	val = p + TTLV_HEADER_LEN;
 	type = p[3];
 	len = be32(p + 4);
 	padded = TTLV_PAD(len);
-	if (padded > room - TTLV_HEADER_LEN || padded < len)
-		return -EBADMSG;
-	p += TTLV_HEADER_LEN;
+	if (padded > room - TTLV_HEADER_LEN || padded < len) {
+		fault(v, -EBADMSG, TTLV_FAULT_OVERRUN, p, room, depth, parent);
+		/* Check what there is of a Structure, for a reader to show. */
+		if (type == TTLV_STRUCTURE && len % 8 == 0 &&
+		    validate_children(v, p, room - TTLV_HEADER_LEN, depth, used) == 0)
+			return stop(v, p + room, -EBADMSG);
+		return stop(v, p, -EBADMSG);
+	}
 
+	r = 0;
 	switch (type) {
 	case TTLV_STRUCTURE:
 		if (len % 8)
-			return -EBADMSG;
-		for (off = 0; off < len; off += *used) {
-			r = validate_item(p + off, len - off, depth + 1, max_depth, used);
-			if (r < 0)
-				return r;
-		}
+			return stop(v, p, fault(v, -EBADMSG, TTLV_FAULT_STRUCT_LEN, p, room, depth,
+						parent));
+		r = validate_children(v, p, len, depth, used);
+		if (r < 0)
+			return r;
 		break;
 	case TTLV_INTEGER:
 	case TTLV_ENUM:
 	case TTLV_INTERVAL:
 		if (len != 4)
-			return -EBADMSG;
+			r = fault(v, -EBADMSG, TTLV_FAULT_FIXED_LEN, p, room, depth, parent);
 		break;
 	case TTLV_LONG:
 	case TTLV_DATETIME:
 	case TTLV_DATETIME_EXT:
 		if (len != 8)
-			return -EBADMSG;
+			r = fault(v, -EBADMSG, TTLV_FAULT_FIXED_LEN, p, room, depth, parent);
 		break;
 	case TTLV_BOOL:
-		if (len != 8 || be64(p) > 1)
-			return -EBADMSG;
+		if (len != 8) {
+			r = fault(v, -EBADMSG, TTLV_FAULT_FIXED_LEN, p, room, depth, parent);
+		} else if (be64(val) > 1) {
+			r = fault(v, -EBADMSG, TTLV_FAULT_BOOL, p, room, depth, parent);
+			if (v->e->fault == TTLV_FAULT_BOOL)
+				v->e->value = be64(val);
+		}
 		break;
 	case TTLV_BIGINT:
 		if (len == 0 || len % 8)
-			return -EBADMSG;
+			r = fault(v, -EBADMSG, TTLV_FAULT_BIGINT_LEN, p, room, depth, parent);
 		break;
 	case TTLV_TEXT:
-		if (!ttlv_utf8_valid((const char *)p, len))
-			return -EBADMSG;
+		bad = utf8_bad((const char *)val, len);
+		if (bad < len) {
+			r = fault(v, -EBADMSG, TTLV_FAULT_UTF8, p, room, depth, parent);
+			if (v->e->fault == TTLV_FAULT_UTF8)
+				v->e->at = (size_t)(val + bad - v->base);
+		}
 		break;
 	case TTLV_BYTES:
 		break;
 	default:
-		return -EBADMSG;
+		r = fault(v, -EBADMSG, TTLV_FAULT_TYPE, p, room, depth, parent);
+		break;
 	}
-	if (!zero_padding(p + len, padded - len))
-		return -EBADMSG;
+	if (r < 0)
+		return stop(v, p, r);
+	bad = nonzero_at(val + len, padded - len);
+	if (bad < padded - len) {
+		fault(v, -EBADMSG, TTLV_FAULT_PADDING, p, room, depth, parent);
+		if (v->e->fault == TTLV_FAULT_PADDING)
+			v->e->at = (size_t)(val + len + bad - v->base);
+		return stop(v, p, -EBADMSG);
+	}
 	*used = TTLV_HEADER_LEN + padded;
 	return 0;
 }
@@ -183,23 +287,44 @@ static void item_at(const uint8_t *p, struct ttlv_item *it)
 	it->value = p + TTLV_HEADER_LEN;
 }
 
-int ttlv_decode(const uint8_t *buf, size_t len, const struct ttlv_limits *lim,
-		struct ttlv_item *root)
+int ttlv_decode_detail(const uint8_t *buf, size_t len, const struct ttlv_limits *lim,
+		       struct ttlv_item *root, struct ttlv_error *err)
 {
+	struct ttlv_error mine;
+	struct vctx v = { .base = buf };
 	size_t used = 0;
 	int r;
 
+	if (!err)
+		err = &mine;
+	memset(err, 0, sizeof(*err));
+	v.e = err;
 	if (!lim)
 		lim = &default_limits;
-	if (len > lim->max_len)
-		return -EMSGSIZE;
-	r = validate_item(buf, len, 1, lim->max_depth, &used);
+	v.max_depth = lim->max_depth;
+	if (len > lim->max_len) {
+		fault(&v, -EMSGSIZE, TTLV_FAULT_SIZE, buf, len, 1, NULL);
+		err->limit = lim->max_len;
+		return stop(&v, buf, -EMSGSIZE);
+	}
+	r = validate_item(&v, buf, len, 1, NULL, &used);
 	if (r < 0)
 		return r;
-	if (used != len)
-		return -EBADMSG;	/* trailing bytes */
+	if (used != len) {
+		/* The outermost item is whole and fine: the rest is not its. */
+		fault(&v, -EBADMSG, TTLV_FAULT_TRAILING, buf + used, len - used, 1, NULL);
+		err->has_header = false;
+		return stop(&v, buf + used, -EBADMSG);
+	}
+	err->valid = len;
 	item_at(buf, root);
 	return 0;
+}
+
+int ttlv_decode(const uint8_t *buf, size_t len, const struct ttlv_limits *lim,
+		struct ttlv_item *root)
+{
+	return ttlv_decode_detail(buf, len, lim, root, NULL);
 }
 
 void ttlv_iter_init(struct ttlv_iter *it, const struct ttlv_item *parent)

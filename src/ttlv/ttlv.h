@@ -67,6 +67,66 @@ struct ttlv_iter {
 int ttlv_decode(const uint8_t *buf, size_t len, const struct ttlv_limits *lim,
 		struct ttlv_item *root);
 
+/* What is wrong with a message ttlv_decode_detail() refused. */
+enum ttlv_fault {
+	TTLV_FAULT_NONE = 0,
+	TTLV_FAULT_SIZE,	/* the message is over the size cap (limit) */
+	TTLV_FAULT_HEADER,	/* fewer than 8 bytes left for an item header (room) */
+	TTLV_FAULT_OVERRUN,	/* the value and its padding run past the parent (room) */
+	TTLV_FAULT_STRUCT_LEN,	/* a Structure's length is not a multiple of 8 */
+	TTLV_FAULT_FIXED_LEN,	/* Integer, Enumeration, Interval not 4; Long Integer,
+				 * Boolean, Date-Time (Extended) not 8 bytes */
+	TTLV_FAULT_BIGINT_LEN,	/* a Big Integer's length is 0 or not a multiple of 8 */
+	TTLV_FAULT_BOOL,	/* a Boolean other than 0 or 1 (value) */
+	TTLV_FAULT_UTF8,	/* a Text String that is not UTF-8, or holds NUL (at) */
+	TTLV_FAULT_TYPE,	/* an unknown item type */
+	TTLV_FAULT_PADDING,	/* a non-zero padding byte (at) */
+	TTLV_FAULT_DEPTH,	/* nested deeper than the depth cap (limit) */
+	TTLV_FAULT_TRAILING,	/* bytes after the outermost item (room: how many) */
+};
+
+/*
+ * Where and why a message was refused.  Offsets count from buf[0].  The
+ * structure is the caller's and holds no pointer: nothing to free, and
+ * decoders in different threads need only different structures.
+ * ttlv_error_format() (ttlv/text.h) turns it into a sentence.
+ */
+struct ttlv_error {
+	int err;		/* the return value: 0, -EBADMSG, -EMSGSIZE, -ELOOP */
+	enum ttlv_fault fault;
+	size_t offset;		/* the failing item's first byte (TRAILING: the first
+				 * byte after the outermost item) */
+	unsigned depth;		/* of the failing item; 1 for the outermost */
+	bool has_header;	/* tag, type, len hold the failing item's header */
+	uint32_t tag;
+	uint8_t type;
+	uint32_t len;
+	bool has_parent;	/* the failing item is inside a Structure: */
+	uint32_t parent_tag;
+	size_t parent_offset;
+	size_t room;		/* bytes its parent (or the input) had left for it */
+	size_t at;		/* PADDING, UTF8: the offending byte */
+	uint64_t value;		/* BOOL: the value */
+	size_t limit;		/* SIZE: the size cap; DEPTH: the depth cap */
+	/*
+	 * Checking stopped here: the bytes before `valid` are what a reader
+	 * can show of a damaged message (ttlv_text_dump(), which checks each
+	 * item again before it walks it: a Structure that ends before `valid`
+	 * may still hold a fault).  Inside a Structure whose length runs past
+	 * its parent, checking goes on over the bytes that are there, so that
+	 * a truncated message shows what arrived; the fault stays the
+	 * Structure's.
+	 */
+	size_t valid;
+};
+
+/*
+ * ttlv_decode() that also says where and why: *err (may be NULL) is filled
+ * on every call (err->err 0 and err->valid == len on success).
+ */
+int ttlv_decode_detail(const uint8_t *buf, size_t len, const struct ttlv_limits *lim,
+		       struct ttlv_item *root, struct ttlv_error *err);
+
 /*
  * Total size (header + padded value) of the message whose first 8 bytes are
  * in hdr, for framing over a stream.  -EBADMSG if the header is not an item

@@ -30,9 +30,12 @@
  * the placeholder, so that test-case files convert both ways.
  *
  * The parser is strict: an unknown element, an unknown attribute, text
- * content, a missing or malformed value is an error naming the file and
- * line; nothing is silently dropped.  Documents with a DTD are refused (no
- * entity expansion, no external loads).
+ * inside a message, a missing or malformed value is an error naming the
+ * file and line; nothing is silently dropped.  Text directly under <KMIP>,
+ * between messages, belongs to no message and is skipped: the OASIS test
+ * cases of KMIP 1.0 to 1.2 annotate their steps there ("# TIME 0",
+ * "[Client-A]", "[Server-to-Client]", line numbers).  Documents with a DTD
+ * are refused (no entity expansion, no external loads).
  */
 #ifndef KMIPCRYPT_TTLV_XML_H
 #define KMIPCRYPT_TTLV_XML_H

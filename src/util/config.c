@@ -38,7 +38,8 @@
 struct origin {
 	const char *where;		/* "FILE:LINE" or e.g. "command line" */
 	const char *base_dir;		/* relative paths are relative to it; NULL: kept */
-	const struct stat *file_st;	/* the config file, NULL if not from a file */
+	const char *file;		/* the config file, NULL if not from a file */
+	const struct stat *file_st;	/* its fstat(), NULL if not from a file */
 };
 
 static int cfg_error(const char *where, const char *key, const char *fmt, ...)
@@ -79,6 +80,21 @@ static void group_sync_tls(struct config_group *g)
 	g->tls.key_file = g->key;
 	g->tls.cipher_suites = g->cipher_suites;
 	g->tls.key_password = g->key_password;
+	memcpy(g->tls.where, g->where, sizeof(g->tls.where));
+}
+
+/* g->where[s] = "ORIGIN: [GROUP] KEY" (see config.h).  0 or -ENOMEM. */
+static int group_set_where(struct config_group *g, int s, const char *origin, const char *key)
+{
+	int n = snprintf(NULL, 0, "%s: [%s] %s", origin, g->name, key);
+	char *w;
+
+	if (n < 0 || !(w = malloc((size_t)n + 1)))
+		return -ENOMEM;
+	snprintf(w, (size_t)n + 1, "%s: [%s] %s", origin, g->name, key);
+	free(g->where[s]);
+	g->where[s] = w;
+	return 0;
 }
 
 /* ---- group keys ---------------------------------------------------- */
@@ -88,6 +104,7 @@ struct group_key {
 	int (*set)(struct config_group *g, const struct group_key *k,
 		   const char *value, const struct origin *o);
 	size_t field;		/* offsetof() of a char * field, for strings and paths */
+	int setting;		/* enum transport_setting, -1: none */
 };
 
 static char **group_field(struct config_group *g, const struct group_key *k)
@@ -159,12 +176,16 @@ static int set_key_password(struct config_group *g, const struct group_key *k,
 	char *pw;
 	int r;
 
-	/* Never quote the value back: it is a secret. */
-	if (o->file_st && (o->file_st->st_mode & S_IRWXO)) {
-		r = cfg_error(o->where, k->name,
-			      "the file is accessible to other users: "
-			      "'chmod o-rwx' it, or use key_password_file");
-		goto out;
+	/* Never quote the value back: it is a secret.  The file holds it: a secret file. */
+	if (o->file_st) {
+		char where[PATH_MAX + 64];
+
+		snprintf(where, sizeof(where), "%s: key '%s'", o->where, k->name);
+		r = file_check_secret(o->file, o->file_st, where);
+		if (r < 0) {
+			r = -EINVAL;	/* one of the file's errors */
+			goto out;
+		}
 	}
 	if (len > CONFIG_PASSWORD_MAX) {
 		r = cfg_error(o->where, k->name, "longer than %d bytes",
@@ -338,18 +359,32 @@ ok:
 	return 0;
 }
 
+#define F(field) offsetof(struct config_group, field)
 static const struct group_key group_keys[] = {
-	{ "servers",		set_servers,		0 },
-	{ "ca",			set_path,		offsetof(struct config_group, ca) },
-	{ "cert",		set_path,		offsetof(struct config_group, cert) },
-	{ "key",		set_path,		offsetof(struct config_group, key) },
-	{ "key_password",	set_key_password,	0 },
-	{ "key_password_file",	set_key_password_file,	offsetof(struct config_group, key_password_file) },
-	{ "timeout_ms",		set_timeout_ms,		0 },
-	{ "kmip_version",	set_kmip_version,	0 },
-	{ "tls_min_version",	set_tls_min_version,	0 },
-	{ "cipher_suites",	set_string,		offsetof(struct config_group, cipher_suites) },
-	{ "pin_sha256",		set_pin_sha256,		0 },
+	{ "servers",		set_servers,		0,		TRANSPORT_SET_SERVERS },
+	{ "ca",			set_path,		F(ca),		TRANSPORT_SET_CA },
+	{ "cert",		set_path,		F(cert),	TRANSPORT_SET_CERT },
+	{ "key",		set_path,		F(key),		TRANSPORT_SET_KEY },
+	{ "key_password",	set_key_password,	0,		TRANSPORT_SET_KEY_PASSWORD },
+	{ "key_password_file",	set_key_password_file,	F(key_password_file),
+								TRANSPORT_SET_KEY_PASSWORD },
+	{ "timeout_ms",		set_timeout_ms,		0,		-1 },
+	{ "kmip_version",	set_kmip_version,	0,		-1 },
+	{ "tls_min_version",	set_tls_min_version,	0,		TRANSPORT_SET_TLS_MIN_VERSION },
+	{ "cipher_suites",	set_string,		F(cipher_suites), TRANSPORT_SET_CIPHER_SUITES },
+	{ "pin_sha256",		set_pin_sha256,		0,		-1 },
+};
+#undef F
+
+/* The key that sets each transport setting (KEY_PASSWORD: also key_password_file). */
+static const char *const setting_key[TRANSPORT_SET_MAX] = {
+	[TRANSPORT_SET_SERVERS] = "servers",
+	[TRANSPORT_SET_CA] = "ca",
+	[TRANSPORT_SET_CERT] = "cert",
+	[TRANSPORT_SET_KEY] = "key",
+	[TRANSPORT_SET_KEY_PASSWORD] = "key_password",
+	[TRANSPORT_SET_TLS_MIN_VERSION] = "tls_min_version",
+	[TRANSPORT_SET_CIPHER_SUITES] = "cipher_suites",
 };
 
 /* ---- daemon keys --------------------------------------------------- */
@@ -584,6 +619,8 @@ static int group_set(struct config_group *g, const char *key, const char *value,
 	if (r < 0)
 		goto out;
 	r = group_keys[idx].set(g, &group_keys[idx], value, o);
+	if (r == 0 && group_keys[idx].setting >= 0)
+		r = group_set_where(g, group_keys[idx].setting, o->where, key);
 	group_sync_tls(g);
 out:
 	return r;
@@ -676,6 +713,10 @@ static void group_init(struct config_group *g, const char *name)
 
 static void group_release(struct config_group *g)
 {
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(g->where); i++)
+		free(g->where[i]);
 	free(g->ca);
 	free(g->cert);
 	free(g->key);
@@ -785,7 +826,7 @@ void config_free(struct config *c)
 
 int config_group_load_password(struct config_group *g)
 {
-	struct stat st;
+	const char *where;
 	char *buf = NULL;
 	size_t len = 0;
 	int r = 0;
@@ -794,20 +835,17 @@ int config_group_load_password(struct config_group *g)
 		return -EINVAL;
 	if (g->key_password || !g->key_password_file)
 		goto out;
+	where = g->where[TRANSPORT_SET_KEY_PASSWORD] ? g->where[TRANSPORT_SET_KEY_PASSWORD] :
+		"key_password_file";
+	/* As ssh does for private keys: a secret others can read is a leak. */
 	r = read_file_locked_opts(g->key_password_file, CONFIG_PASSWORD_MAX + 2,
-				  &(struct read_file_opts){ .regular_only = true, .st = &st },
+				  &(struct read_file_opts){ .secret = true, .where = where },
 				  &buf, &len);
 	if (r == -EFBIG)
-		r = log_error_errno(-EINVAL, "%s: a key password is at most %d bytes",
-				    g->key_password_file, CONFIG_PASSWORD_MAX);
+		r = log_error_errno(-EINVAL, "%s: %s: a key password is at most %d bytes",
+				    where, g->key_password_file, CONFIG_PASSWORD_MAX);
 	if (r < 0)
 		goto out;
-	/* As ssh does for private keys: a secret readable by all is a leak. */
-	if (st.st_mode & S_IRWXO) {
-		r = log_error_errno(-EACCES, "%s: accessible to other users; "
-				    "'chmod o-rwx' it", g->key_password_file);
-		goto out;
-	}
 	/* One trailing newline, as "echo pw > file" writes it. */
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
@@ -816,18 +854,18 @@ int config_group_load_password(struct config_group *g)
 	buf[len] = '\0';
 	/* OpenSSL takes a C string: a NUL would silently cut the password. */
 	if (memchr(buf, '\0', len)) {
-		r = log_error_errno(-EINVAL, "%s: contains a NUL byte",
-				    g->key_password_file);
+		r = log_error_errno(-EINVAL, "%s: %s: contains a NUL byte",
+				    where, g->key_password_file);
 		goto out;
 	}
 	if (len == 0) {
-		r = log_error_errno(-EINVAL, "%s: empty key password",
-				    g->key_password_file);
+		r = log_error_errno(-EINVAL, "%s: %s: empty key password",
+				    where, g->key_password_file);
 		goto out;
 	}
 	if (len > CONFIG_PASSWORD_MAX) {
-		r = log_error_errno(-EINVAL, "%s: a key password is at most %d bytes",
-				    g->key_password_file, CONFIG_PASSWORD_MAX);
+		r = log_error_errno(-EINVAL, "%s: %s: a key password is at most %d bytes",
+				    where, g->key_password_file, CONFIG_PASSWORD_MAX);
 		goto out;
 	}
 	g->key_password = buf;
@@ -952,6 +990,13 @@ static int parse_section(struct parser *ps, char *line)
 	ps->gi = r;
 	ps->group_line[r] = ps->lineno;
 	ps->sec = SEC_GROUP;
+	/* A key left to its default is the group's: errors about it name the header's line. */
+	for (i = 0; i < TRANSPORT_SET_MAX; i++) {
+		r = group_set_where(&ps->c->groups[ps->gi], (int)i, ps->where, setting_key[i]);
+		if (r < 0)
+			goto out;
+	}
+	group_sync_tls(&ps->c->groups[ps->gi]);
 	r = 0;
 out:
 	return r;
@@ -962,6 +1007,7 @@ static int parse_assignment(struct parser *ps, char *line)
 	struct origin o = {
 		.where = ps->where,
 		.base_dir = ps->base_dir,
+		.file = ps->path,
 		.file_st = &ps->st,
 	};
 	char *eq, *key, *value;
@@ -982,8 +1028,11 @@ static int parse_assignment(struct parser *ps, char *line)
 	}
 	switch (ps->sec) {
 	case SEC_NONE:
-		r = cfg_error(ps->where, key, "outside of any section: put it "
-			      "under a server group such as [default], or [daemon]");
+		/* Said once: the keys after it are skipped until a section starts. */
+		ps->sec = SEC_SKIP;
+		r = cfg_error(ps->where, key, "outside of any section: put it (and the "
+			      "keys after it) under a server group such as [default], "
+			      "or [daemon]");
 		goto out;
 	case SEC_SKIP:
 		/* The bad section header was reported; one message is enough. */
@@ -1065,13 +1114,34 @@ out:
 	return r;
 }
 
+/* "\xEF\xBB\xBF": a UTF-8 byte-order mark; "\xFF\xFE", "\xFE\xFF": UTF-16. */
+static int skip_bom(const struct parser *ps, char **p, size_t *len)
+{
+	const unsigned char *u = (const unsigned char *)*p;
+
+	if (*len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
+		log_debug("%s: skipping the UTF-8 byte-order mark", ps->path);
+		*p += 3;
+		*len -= 3;
+		return 0;
+	}
+	if (*len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
+		return cfg_error(ps->path, NULL, "the file is UTF-16 (byte-order mark %02X %02X): "
+				 "save it as UTF-8 or ASCII", u[0], u[1]);
+	return 0;
+}
+
 static int parse_buffer(struct parser *ps, char *buf, size_t len)
 {
-	char *p = buf, *end = buf + len, *nl;
+	char *p = buf, *end, *nl;
 	unsigned errors = 0;
 	size_t llen;
 	int r;
 
+	r = skip_bom(ps, &p, &len);
+	if (r < 0)
+		goto out;
+	end = p + len;
 	while (p < end) {
 		ps->lineno++;
 		snprintf(ps->where, sizeof(ps->where), "%s:%u", ps->path, ps->lineno);
@@ -1151,8 +1221,7 @@ int config_load(const char *path, struct config **out)
 	*out = NULL;
 	/* A missing file is for the caller to report (or not). */
 	r = read_file_locked_opts(path, CONFIG_FILE_MAX,
-				  &(struct read_file_opts){ .regular_only = true,
-							    .quiet_enoent = true, .st = &ps.st },
+				  &(struct read_file_opts){ .quiet_enoent = true, .st = &ps.st },
 				  &buf, &len);
 	if (r < 0)
 		goto out;

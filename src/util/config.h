@@ -8,7 +8,19 @@
  * Strictness is deliberate: unknown keys, duplicate keys and sections,
  * overlong lines and malformed values are errors, never ignored, because a
  * silently ignored typo in a security setting ("pin_sha265") would turn a
- * check off.  All errors of a file are reported, then -EINVAL returned.
+ * check off.  All errors of a file are reported, then -EINVAL returned; one
+ * mistake gives one error, not a cascade (the keys after a bad or missing
+ * section header are not reported again).
+ *
+ * Encoding: ASCII or UTF-8.  A UTF-8 byte-order mark at the start (as some
+ * Windows editors write) is skipped: it has no meaning in UTF-8, and an
+ * invisible character is the last thing an operator would look for.  A
+ * UTF-16 file is refused with one error.
+ *
+ * Errors found later, about a value the file gave (a CA file that cannot be
+ * read, an unknown cipher, a key that does not match the certificate), name
+ * where the key was set: "FILE:LINE: [GROUP] KEY: what is wrong" (see
+ * config_group.where).
  */
 #ifndef KMIPCRYPT_CONFIG_H
 #define KMIPCRYPT_CONFIG_H
@@ -40,6 +52,15 @@ struct config_group {
 	 * tls.key_password points here.  Wiped by config_free().
 	 */
 	char *key_password;
+	/*
+	 * Where each transport setting was made, for every later error about
+	 * it (transport_new(), reading key_password_file): "FILE:LINE: [GROUP]
+	 * KEY" for a key of the file, "FILE:LINE: [GROUP] KEY" with the line of
+	 * the group's header for a key left to its default, "ORIGIN: [GROUP]
+	 * KEY" after config_group_set(); NULL (the bare key name) for
+	 * config_new_empty().  tls.where points here.
+	 */
+	char *where[TRANSPORT_SET_MAX];
 };
 
 struct config_daemon {
@@ -93,9 +114,9 @@ int config_daemon_validate(const struct config_daemon *d, const char *origin);
 /*
  * Read key_password_file into locked memory and point tls.key_password at
  * it: at most CONFIG_PASSWORD_MAX bytes, one trailing newline stripped, no
- * NUL byte, not empty, and the file must not be accessible to "other"
- * (-EACCES).  0 if the group has no key_password_file or already holds a
- * password.
+ * NUL byte, not empty; a regular file for its owner only
+ * (file_check_secret(): -EACCES).  Errors are logged with where the key was
+ * set.  0 if the group has no key_password_file or already holds a password.
  */
 int config_group_load_password(struct config_group *g);
 /* Frees everything; wipes the key password.  NULL is fine. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "util/escape.h"
 #include "util/log.h"
 
 #define LOG_IDENT_MAX 32
@@ -86,7 +87,7 @@ static void log_vemit(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 64];
 	const char *tag = "";
-	size_t i;
+	size_t i, k, len;
 	int n;
 
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -95,10 +96,20 @@ static void log_vemit(enum log_level lvl, const char *fmt, va_list ap)
 	else if ((size_t)n >= sizeof(msg))
 		memcpy(msg + sizeof(msg) - sizeof(LOG_TRUNCATED), LOG_TRUNCATED,
 		       sizeof(LOG_TRUNCATED));
-	/* One message, one line, whatever a peer or a file put in a string. */
-	for (i = 0; msg[i]; i++)
-		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
-			msg[i] = '?';
+	/*
+	 * One message, one line, nothing a terminal obeys, whatever a peer or a
+	 * file put in a string: C0, DEL, C1 controls and invalid UTF-8 become '?'.
+	 */
+	for (i = 0, len = strlen(msg); i < len; i += k) {
+		const unsigned char *c = (const unsigned char *)msg + i;
+
+		k = utf8_char_len(msg + i, len - i);
+		if (k == 0 || (k == 1 && (c[0] < 0x20 || c[0] == 0x7f)) ||
+		    (k == 2 && c[0] == 0xc2 && c[1] < 0xa0)) {
+			memset(msg + i, '?', k ? k : 1);
+			k = k ? k : 1;
+		}
+	}
 
 	if (log_sink) {
 		log_sink(lvl, msg, log_sink_ctx);

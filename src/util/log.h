@@ -6,8 +6,10 @@
  * A sink (the libcryptsetup token plugin) can take the lines instead.
  *
  * Lines are at most LOG_LINE_MAX bytes; a longer message is cut and ends in
- * LOG_TRUNCATED so the cut is visible.  Control characters (from hostile
- * peers or files) are replaced by '?' so that a message stays one line.
+ * LOG_TRUNCATED so the cut is visible.  Control characters (C0, DEL, C1:
+ * util/escape.h) and invalid UTF-8, from hostile peers or files, are
+ * replaced by '?' so that a message stays one line and a terminal obeys
+ * nothing in it.
  * Logging never changes errno.
  *
  * Never pass key material or message bodies here.

@@ -27,6 +27,9 @@
  *    item is unanswered with -ECANCELED; on success Result Messages and
  *    payloads point inside the message, payloads are Structures, and errors
  *    are within the documented set;
+ *  - the client's last error is printable and bounded, "" exactly when it
+ *    reports no failure (kmip_last_failure()), and a failed negotiation is
+ *    named as such (kmip_last_failure_step());
  *  - results are NUL-terminated inside their arrays, counts within caps,
  *    key material within KMIP_MATERIAL_MAX and in locked memory;
  *  - no locked memory (secmem) block is left when an input is done (LSan
@@ -228,13 +231,25 @@ static const int versions[8] = {
 	KMIP_VERSION(1, 3), KMIP_VERSION(1, 4), KMIP_VERSION(2, 0), KMIP_VERSION(2, 1),
 };
 
+/*
+ * The last error is one printable, bounded line, "" exactly when there is
+ * no failure to describe; a failed negotiation names itself.
+ */
 static void check_client_state(struct kmip_client *c)
 {
 	const struct kmip_result *lr = kmip_last_result(c);
 	const char *e = kmip_last_error(c);
+	const char *step = kmip_last_failure_step(c);
 
 	CHECK(nul_in(lr->message, sizeof(lr->message)));
 	CHECK(printable(lr->message));
+	CHECK(printable(e));
+	CHECK(strlen(e) < KMIP_RESULT_MESSAGE_MAX + 64);
+	CHECK((kmip_last_failure(c) == KMIP_FAILURE_NONE) == (e[0] == '\0'));
+	if (step) {
+		CHECK(printable(step));
+		CHECK(!strncmp(step, "negotiating the KMIP version with ", 34));
+	}
 	sink += strlen(e);
 }
 

@@ -4,7 +4,9 @@
  *
  * For every input:
  *  1. ttlv_decode() with the default limits; on failure, the error must be
- *     one of the documented ones and that is all.
+ *     one of the documented ones, ttlv_decode_detail() must agree and place
+ *     the fault inside the input, and the dump of the damaged message (the
+ *     part that was checked) must stay inside the input.
  *  2. On success: ttlv_frame_len() on the first 8 bytes agrees with the size;
  *     decoding again with max_depth = the tree's depth succeeds, with one less
  *     it fails with -ELOOP, and with max_len = size - 1 it fails -EMSGSIZE.
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ttlv/text.h"
 #include "ttlv/ttlv.h"
 
 #include "fuzz.h"
@@ -290,6 +293,38 @@ static void reencode_typed(struct ttlv_buf *b, const struct ttlv_item *it)
 	}
 }
 
+/*
+ * ttlv_decode_detail() agrees with ttlv_decode() and describes the fault
+ * inside the input; the dump of a damaged message (which walks the checked
+ * part) and the sentence stay inside their buffers.
+ */
+static void check_detail(const uint8_t *data, size_t size, int r)
+{
+	static FILE *devnull;
+	char why[TTLV_ERROR_TEXT];
+	struct ttlv_error e;
+	struct ttlv_item root;
+
+	CHECK(ttlv_decode_detail(data, size, NULL, &root, &e) == r);
+	CHECK(e.err == r);
+	if (r == 0) {
+		CHECK(e.fault == TTLV_FAULT_NONE && e.valid == size);
+		return;
+	}
+	CHECK(e.fault != TTLV_FAULT_NONE);
+	CHECK(e.offset <= size && e.valid <= size);
+	/* What was checked ends at the fault, or inside the overlong Structure. */
+	CHECK(e.fault == TTLV_FAULT_OVERRUN ? e.valid >= e.offset && e.valid <= e.offset + e.room
+					    : e.valid == e.offset);
+	CHECK(e.depth >= 1 && e.depth <= TTLV_MAX_DEPTH + 1);
+	CHECK(!e.has_parent || e.parent_offset < e.offset);
+	CHECK(strlen(ttlv_error_format(&e, why, sizeof(why))) < sizeof(why));
+	if (!devnull)
+		devnull = fopen("/dev/null", "w");
+	if (devnull)
+		CHECK(ttlv_text_dump(devnull, data, size, 0, true, NULL) == r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ttlv_item root;
@@ -309,6 +344,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(fr == 0 && total == size);
 		CHECK(fr == 0 || fr == -EBADMSG || fr == -EMSGSIZE);
 	}
+	check_detail(data, size, r);
 	if (r < 0) {
 		CHECK(r == -EBADMSG || r == -EMSGSIZE || r == -ELOOP);
 		return 0;

@@ -4,8 +4,15 @@
 #   passphrase  Secret Data (Password) unlocks a new PBKDF2-1000 keyslot whose
 #               passphrase is base64 of the secret (cross-checked with
 #               cryptsetup and PyKMIP's own client);
-#   envelope    an AES key on the KMS encrypts the keyslot secret; the token's
-#               ciphertext decrypted by PyKMIP's own client opens the keyslot;
+#   envelope    an AES key on the KMS encrypts the keyslot secret with AES-GCM
+#               bound to the volume (token format 2, mode aes-gcm): the token's
+#               ciphertext decrypted here with the key PyKMIP hands out and the
+#               documented Additional Data opens the keyslot; a changed
+#               ciphertext or tag, a copied token and a wrong secret all fail
+#               alike (exit 5, the same output); format 1 AES-CBC tokens made
+#               with PyKMIP's own client still unlock, and a padding failure
+#               looks like a wrong secret too; a server spoken to in KMIP 1.2
+#               (no GCM tag there) gets AES-CBC with a warning;
 #   volume-key  the volume key itself on the KMS (equal to what cryptsetup
 #               dumps), the token on an unbound keyslot; with --wrap-key the
 #               key travels wrapped (NIST key wrap) and is unwrapped with the
@@ -18,6 +25,20 @@
 
 luks_lab
 
+# gcm decrypt|encrypt KEYHEX IVHEX DATAHEX AAD: AES-GCM here (python3-cryptography), hex out;
+# decrypt takes ciphertext and tag, encrypt gives them; exit 1 when the tag does not verify.
+gcm() {
+	"$LAB_PY" -c 'import sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.exceptions import InvalidTag
+op, k, iv, data, aad = sys.argv[1], *map(bytes.fromhex, sys.argv[2:5]), sys.argv[5].encode()
+try:
+    out = (AESGCM(k).decrypt if op == "decrypt" else AESGCM(k).encrypt)(iv, data, aad)
+except InvalidTag:
+    sys.exit(1)
+print(out.hex())' "$@"
+}
+
 # ------------------------------------------------------- each kind
 for kind in passphrase envelope volume-key; do
 	echo "--- $kind"
@@ -29,13 +50,16 @@ for kind in passphrase envelope volume-key; do
 	expect_rc 0 "$kind: enroll" K enroll "$img" --kind $kind --key-file "$pass" \
 		--name "luks-$kind" --object-group "luks-tests"
 	expect_out "token 0 on keyslot 1.*kind $kind" "$kind: enroll reports token and keyslot"
+	[ $kind = envelope ] && expect_out "kind envelope aes-gcm" "envelope: enroll reports the mode"
 	expect_eq "$(keyslots "$img")" "${before}1 " "$kind: one keyslot added"
 	uid=$(token_json "$img" | json_field uid)
 	[ -n "$uid" ] || fail "$kind: no uid in the token"
 	expect_eq "$(token_json "$img" | json_field type)" "kmip" "$kind: token type kmip"
 	expect_eq "$(token_json "$img" | json_field kind)" "$kind" "$kind: token kind"
 	expect_eq "$(token_json "$img" | json_field keyslots)" '["1"]' "$kind: token bound to keyslot 1"
-	expect_eq "$(token_json "$img" | json_field kmip_version)" "1" "$kind: token format version 1"
+	# The oldest format that says it: 2 only for the AES-GCM envelope.
+	expect_eq "$(token_json "$img" | json_field kmip_version)" "$([ $kind = envelope ] && echo 2 || echo 1)" \
+		"$kind: token format version"
 	expect_eq "$(token_json "$img" | json_field group)" "default" "$kind: token names the server group"
 	expect_eq "$(lab_pyclient main get-state "$uid" | lab_json state)" "ACTIVE" "$kind: key Active on the server"
 	attrs=$(lab_pyclient main get-attributes "$uid")
@@ -71,12 +95,21 @@ for kind in passphrase envelope volume-key; do
 		;;
 	envelope)
 		expect_eq "$(lab_pyclient main get "$uid" | lab_json type)" "SYMMETRIC_KEY" "envelope: an AES key"
+		expect_eq "$(token_json "$img" | json_field mode)" "aes-gcm" "envelope: mode aes-gcm"
 		ct=$(token_json "$img" | json_field ciphertext | base64 -d | xxd -p -c 256)
 		iv=$(token_json "$img" | json_field iv | base64 -d | xxd -p -c 256)
-		expect_eq "${#ct}" "96" "envelope: 48 bytes of AES-CBC ciphertext in the token"
-		expect_eq "${#iv}" "32" "envelope: a 16-byte IV in the token"
-		plain=$(lab_pyclient main decrypt "$uid" --hex "$ct" --iv "$iv" | lab_json hex)
-		expect_eq "${#plain}" "64" "envelope: PyKMIP decrypts the token's ciphertext to 32 bytes"
+		tag=$(token_json "$img" | json_field tag | base64 -d | xxd -p -c 256)
+		expect_eq "${#ct}" "64" "envelope: 32 bytes of AES-GCM ciphertext in the token"
+		expect_eq "${#iv}" "24" "envelope: a 12-byte nonce in the token"
+		expect_eq "${#tag}" "32" "envelope: a 16-byte tag in the token"
+		# The key leaves PyKMIP on Get: decrypt here, with the documented Additional Data.
+		env_key=$(lab_pyclient main get "$uid" | lab_json hex)
+		aad="kmipcrypt-envelope:$(cryptsetup luksUUID "$img"):1"
+		plain=$(gcm decrypt "$env_key" "$iv" "$ct$tag" "$aad")
+		expect_eq "${#plain}" "64" "envelope: AES-256-GCM with Additional Data '$aad' gives 32 bytes"
+		expect_rc 1 "envelope: ... and with another volume's UUID the tag does not verify" \
+			gcm decrypt "$env_key" "$iv" "$ct$tag" "kmipcrypt-envelope:$(cat /proc/sys/kernel/random/uuid):1"
+		expect_rc 1 "envelope: ... nor with another keyslot" gcm decrypt "$env_key" "$iv" "$ct$tag" "${aad%:1}:2"
 		b64=$(echo "$plain" | xxd -r -p | base64 -w0)
 		expect_rc 0 "envelope: base64 of that opens keyslot 1 (cryptsetup)" \
 			sh -c "printf %s '$b64' | cryptsetup open --test-passphrase --key-slot 1 --key-file - '$img'"
@@ -96,6 +129,97 @@ for kind in passphrase envelope volume-key; do
 		;;
 	esac
 done
+
+# ------------------------------------------------ envelope: one failure for every wrong envelope
+# Whatever is wrong with the envelope (a changed ciphertext or tag, a token
+# copied from another volume, a padding failure, a wrong secret), unlock
+# fails the same way: exit 5 and the same words, so that nobody learns from
+# unlock which it was (no padding or tag oracle).
+echo "--- envelope: uniform failures"
+img=$(newimg env-uniform)
+K enroll "$img" --kind envelope --key-file "$pass" --name luks-env-uniform >/dev/null 2>&1 || fail "enroll env-uniform"
+good=$(token_json "$img")
+uid=$(echo "$good" | json_field uid)
+key=$(lab_pyclient main get "$uid" | lab_json hex)
+iv=$(echo "$good" | json_field iv | base64 -d | xxd -p -c 256)
+aad="kmipcrypt-envelope:$(cryptsetup luksUUID "$img"):1"
+# wrong_envelope WHAT PYEXPR: the good token edited; unlock fails with exit 5, output kept in $LAB_TMP/WHAT
+wrong_envelope() {
+	token_put "$img" 0 "$good"
+	token_edit "$img" 0 "$2"
+	expect_rc 5 "envelope, $1: exit 5" K unlock "$img" --test
+	cp "$LAB_TMP/out" "$LAB_TMP/uniform-$1"
+	expect_rc 5 "envelope, $1, -v: exit 5" K -v unlock "$img" --test
+	cp "$LAB_TMP/out" "$LAB_TMP/uniform-v-$1"
+}
+other=$(gcm encrypt "$key" "$iv" "$(head -c 32 /dev/urandom | xxd -p -c 256)" "$aad")
+wrong_envelope wrong-secret "import base64; t['ciphertext'] = base64.b64encode(bytes.fromhex('${other:0:64}')).decode(); t['tag'] = base64.b64encode(bytes.fromhex('${other:64}')).decode()"
+expect_out "does not unlock keyslot 1" "envelope: a wrong secret says it does not unlock the keyslot"
+wrong_envelope ciphertext "import base64; c = bytearray(base64.b64decode(t['ciphertext'])); c[5] ^= 1; t['ciphertext'] = base64.b64encode(c).decode()"
+wrong_envelope tag "import base64; c = bytearray(base64.b64decode(t['tag'])); c[15] ^= 0x80; t['tag'] = base64.b64encode(c).decode()"
+wrong_envelope nonce "import base64; c = bytearray(base64.b64decode(t['iv'])); c[0] ^= 1; t['iv'] = base64.b64encode(c).decode()"
+for w in ciphertext tag nonce; do
+	expect_eq "$(cat "$LAB_TMP/uniform-$w")" "$(cat "$LAB_TMP/uniform-wrong-secret")" \
+		"envelope: a changed $w fails word for word as a wrong secret"
+	expect_eq "$(cat "$LAB_TMP/uniform-v-$w")" "$(cat "$LAB_TMP/uniform-v-wrong-secret")" \
+		"envelope: ... also with -v"
+done
+token_put "$img" 0 "$good"
+expect_rc 0 "envelope: the good token still unlocks" K unlock "$img" --test
+# Copied to another volume (a keyslot 1 there too): its UUID is not the one authenticated.
+img2=$(newimg env-copy)
+printf 'other secret' >"$LAB_TMP/other"
+cryptsetup luksAddKey --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$pass" "$img2" "$LAB_TMP/other" || fail "luksAddKey"
+token_put "$img2" 0 "$good"
+expect_rc 5 "envelope: a token copied to another volume: exit 5" K unlock "$img2" --test
+expect_eq "$(sed "s|$img2|IMG|g" "$LAB_TMP/out")" "$(sed "s|$img|IMG|g" "$LAB_TMP/uniform-wrong-secret")" \
+	"envelope: ... failing word for word as a wrong secret"
+
+# Format 1 (AES-CBC) tokens, as earlier kmipcrypt wrote them: made here with PyKMIP's own client.
+echo "--- envelope: format 1, AES-CBC"
+img=$(newimg env-cbc)
+cuid=$(lab_pyclient main create --name luks-env-cbc | lab_json uid) || fail "create"
+lab_pyclient main activate "$cuid" >/dev/null || fail "activate"
+secret=$(head -c 32 /dev/urandom | xxd -p -c 256)
+civ=$(head -c 16 /dev/urandom | xxd -p -c 256)
+cct=$(lab_pyclient main encrypt "$cuid" --hex "$secret" --iv "$civ" | lab_json hex)
+expect_eq "${#cct}" "96" "cbc: PyKMIP encrypts 32 bytes to 48"
+echo "$secret" | xxd -r -p | base64 -w0 >"$LAB_TMP/cbc-pass"
+cryptsetup luksAddKey --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$pass" "$img" "$LAB_TMP/cbc-pass" || fail "luksAddKey"
+b64() { echo "$1" | xxd -r -p | base64 -w0; }
+cbc_good=$(printf '{"type":"kmip","keyslots":["1"],"kmip_version":1,"kind":"envelope","uid":"%s","group":"default","ciphertext":"%s","iv":"%s"}' \
+	"$cuid" "$(b64 "$cct")" "$(b64 "$civ")")
+token_put "$img" 0 "$cbc_good"
+expect_rc 0 "cbc: a format 1 token unlocks" K unlock "$img" --test
+expect_grep "kind envelope" "cbc: status shows it" K status "$img"
+# cbc_wrong WHAT HEX: the token with ciphertext HEX fails with exit 5
+cbc_wrong() {
+	token_put "$img" 0 "$(echo "$cbc_good" | sed "s|\"ciphertext\":\"[^\"]*\"|\"ciphertext\":\"$(b64 "$2")\"|")"
+	expect_rc 5 "cbc, $1: exit 5" K unlock "$img" --test
+	cp "$LAB_TMP/out" "$LAB_TMP/cbc-$1"
+}
+other=$(lab_pyclient main encrypt "$cuid" --hex "$(head -c 32 /dev/urandom | xxd -p -c 256)" --iv "$civ" | lab_json hex)
+cbc_wrong wrong-secret "$other"
+# The last byte of the second block decides the padding of the third.
+flip() { printf '%s%02x%s' "${cct:0:62}" $(( 0x${cct:62:2} ^ $1 )) "${cct:64}"; }
+cbc_wrong bad-padding "$(flip 0x10)"	# last plaintext byte 0x00: no valid padding
+cbc_wrong short-plaintext "$(flip 0x11)"	# last plaintext byte 0x01: valid, 47 bytes
+for w in bad-padding short-plaintext; do
+	expect_eq "$(cat "$LAB_TMP/cbc-$w")" "$(cat "$LAB_TMP/cbc-wrong-secret")" \
+		"cbc: $w fails word for word as a wrong secret (no padding oracle)"
+done
+
+# A server spoken to in KMIP 1.2 has no GCM tag: AES-CBC, with a warning; the token says so.
+lab_config "$LAB_TMP/v12.conf" "$port" timeout_ms=3000 kmip_version=1.2
+img=$(newimg env-v12)
+expect_rc 0 "KMIP 1.2: envelope enroll" "$KMIPCRYPT" -c "$LAB_TMP/v12.conf" enroll "$img" --kind envelope \
+	--key-file "$pass" --name luks-env-v12
+expect_out "does not do AES-GCM" "KMIP 1.2: ... warns that it falls back"
+expect_eq "$(token_json "$img" | json_field kmip_version)/$(token_json "$img" | json_field mode)" "1/" \
+	"KMIP 1.2: ... and writes a format 1 (AES-CBC) token"
+expect_rc 0 "KMIP 1.2: it unlocks" "$KMIPCRYPT" -c "$LAB_TMP/v12.conf" unlock "$img" --test
+expect_rc 6 "KMIP 1.2: an AES-GCM token cannot be unlocked in 1.2" "$KMIPCRYPT" -c "$LAB_TMP/v12.conf" unlock "$env_img" --test
+expect_out "AES-GCM, which needs KMIP 1.4" "... and says why"
 
 # ------------------------------------------------ volume-key, wrapped
 echo "--- volume-key with --wrap-key"
@@ -129,6 +253,21 @@ expect_rc 6 "wrap: enroll with a wrong KEK file fails" K enroll "$img2" --kind v
 expect_out "undone" "wrap: ... and is undone"
 expect_eq "$(header "$img2")" "$h" "wrap: ... the header is as it was"
 expect_eq "$(lab_pyclient main locate --name luks-wrapped-bad | lab_json uids)" "" "wrap: ... no object left on the KMS"
+# A missing or malformed host copy of the KEK is found before anything is
+# created on the KMS: no object to undo, none left behind, exit 1.
+head -c 5 /dev/urandom >"$LAB_TMP/short-kek.bin"
+chmod 600 "$LAB_TMP/short-kek.bin"
+for bad in "$LAB_TMP/no-such-kek.bin" "$LAB_TMP/short-kek.bin"; do
+	w=$(basename "$bad" .bin)
+	objects=$(K key list | wc -l)
+	expect_rc 1 "wrap: enroll with KEK file $w: exit 1" K enroll "$img2" --kind volume-key \
+		--wrap-key "$kek" --kek-file "$bad" --key-file "$pass" --name "luks-wrapped-$w"
+	expect_out "$w" "wrap: ... naming the file"
+	expect_out "nothing was created on the KMS" "wrap: ... saying nothing was created on the KMS"
+	expect_nogrep "created on the KMS, Pre-Active|undone" "wrap: ... and there was nothing to undo" cat "$LAB_TMP/last"
+	expect_eq "$(K key list | wc -l)" "$objects" "wrap: ... the KMS holds as many objects as before"
+	expect_eq "$(header "$img2")" "$h" "wrap: ... the header is as it was"
+done
 
 # ------------------------------------------------ 512-bit volume key
 # LUKS2's default aes-xts-plain64 key is 512 bits: registered as a 512-bit

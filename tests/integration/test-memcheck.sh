@@ -51,7 +51,7 @@ expect_rc 0 "unlock --all --test (crypttab, one child per volume)" \
 	--trace-children=no "$KMIPCRYPT" -c "$conf" unlock --all --test --no-blkid --crypttab "$LAB_TMP/crypttab"
 expect_rc 5 "unlock as crypttab's name (no device-mapper here)" V unlock "$img" --crypttab "$LAB_TMP/crypttab" \
 	--kek-file "$LAB_TMP/kek.bin"
-expect_rc 0 "status --json" V status --json "$LAB_TMP/vg-passphrase.img" "$img"
+expect_rc 0 "status --json" V status --json --kek-file "$LAB_TMP/kek.bin" "$LAB_TMP/vg-passphrase.img" "$img"
 uid=$(token_json "$LAB_TMP/vg-passphrase.img" | json_field uid)
 expect_rc 0 "key revoke" V key revoke "$uid"
 expect_rc 4 "unlock of a revoked key" V unlock "$LAB_TMP/vg-passphrase.img" --test

@@ -231,10 +231,13 @@ check_fail() {
 	local what=$1 img=$2 want=$3 max=$4 rc ms t0
 	shift 4
 	t0=$(lab_now_ms)
-	env "$@" cryptsetup open --test-passphrase --token-only --debug "$img" >"$LAB_TMP/fail.out" 2>&1
+	# timeout: a hang (a FIFO opened blocking) fails the check instead of the whole run
+	env "$@" timeout 60 cryptsetup open --test-passphrase --token-only --debug "$img" \
+		>"$LAB_TMP/fail.out" 2>&1
 	rc=$?
 	ms=$(( $(lab_now_ms) - t0 ))
 	grep -E "kmipcrypt|Token [0-9]+ \(kmip\)" "$LAB_TMP/fail.out" | sed 's/^/    | /'
+	[ $rc != 124 ] || fail "$what: cryptsetup still blocked after 60 s"
 	[ $rc != 0 ] || fail "$what: cryptsetup succeeded"
 	grep -q "open failed with -55\." "$LAB_TMP/fail.out" && fail "$what: -ENOANO (a PIN request)"
 	grep -qE "Token [0-9]+ \(kmip\) open failed with -$want\." "$LAB_TMP/fail.out" ||
@@ -308,9 +311,46 @@ check_fail "two blackholed servers, timeout_ms $T" "$img5" 11 $((2 * T + 1500)) 
 expect_grep "timed out" "blackhole: says timed out" cat "$LAB_TMP/fail.out"
 [ "$last_ms" -ge $((2 * T - 200)) ] || fail "two blackholed servers gave up after $last_ms ms, before their timeouts"
 echo "ok each blackholed server got its timeout_ms ($last_ms ms in all)"
+
+# Four kmip tokens against a stalled server: one `cryptsetup open` is bounded
+# as a whole.  The first token finds the group unreachable after timeout_ms;
+# the three others do not ask it again (before: four times timeout_ms).
+img9=$(newimg four) || exit 1
+printf '{"type":"kmip","keyslots":["0"],"kmip_version":1,"kind":"passphrase","uid":"%s","group":"default"}' \
+	"$huid" >"$LAB_TMP/four.json"
+for _ in 1 2 3 4; do
+	cryptsetup token import --json-file "$LAB_TMP/four.json" --key-slot 0 "$img9" || fail "token import"
+done
+expect_eq "$(cryptsetup luksDump "$img9" | grep -c '^  [0-9]*: kmip$')" 4 "an image with four kmip tokens"
+lab_config "$LAB_TMP/hole1.conf" "127.0.0.1:$h1" timeout_ms=$T
+check_fail "four tokens, one stalled server, timeout_ms $T" "$img9" 11 $((2 * T + 1500)) \
+	KMIPCRYPT_CONFIG="$LAB_TMP/hole1.conf"
+[ "$last_ms" -ge $((T - 200)) ] || fail "four tokens gave up after $last_ms ms, before the timeout"
+expect_eq "$(grep -c 'TLS handshake timed out' "$LAB_TMP/fail.out")" 1 "... the server was asked once"
+expect_eq "$(grep -c 'did not answer token 0 of this open' "$LAB_TMP/fail.out")" 3 \
+	"... the three other tokens say why they did not ask it"
+echo "ok four tokens against a stalled server took $last_ms ms (timeout_ms $T; four times that before)"
+
 # Failover: a blackholed first server, then the good one.
 lab_config "$LAB_TMP/failover.conf" "127.0.0.1:$h1, 127.0.0.1:$port" timeout_ms=$T
 expect_rc 0 "failover past a blackholed server" topen_with "$LAB_TMP/failover.conf" "$img5"
+
+# Files the plugin reads that are FIFOs (nobody writes to them): refused at
+# once, never waited on; the token is not for this host as configured (-ENOENT).
+mkfifo "$LAB_TMP/fifo" || fail "mkfifo"
+check_fail "the configuration is a FIFO" "$img5" 2 3000 KMIPCRYPT_CONFIG="$LAB_TMP/fifo"
+expect_grep "fifo is a FIFO \(named pipe\), not a regular file" "... and says so" cat "$LAB_TMP/fail.out"
+for key in ca cert key; do
+	lab_config "$LAB_TMP/fifo-$key.conf" "$port" timeout_ms=$T "$key=$LAB_TMP/fifo"
+	check_fail "$key is a FIFO" "$img5" 2 3000 KMIPCRYPT_CONFIG="$LAB_TMP/fifo-$key.conf"
+	expect_grep "fifo-$key.conf:[0-9]+: \[default\] $key: $LAB_TMP/fifo is a FIFO" "... and says where" \
+		cat "$LAB_TMP/fail.out"
+done
+# A client key others can read is refused, with the fix.
+cp "$LAB_CERTS/client.key" "$LAB_TMP/open.key" && chmod 644 "$LAB_TMP/open.key"
+lab_config "$LAB_TMP/openkey.conf" "$port" timeout_ms=$T key="$LAB_TMP/open.key"
+check_fail "a client key readable by all" "$img5" 2 3000 KMIPCRYPT_CONFIG="$LAB_TMP/openkey.conf"
+expect_grep "run 'chmod 600 $LAB_TMP/open.key'" "... with the fix" cat "$LAB_TMP/fail.out"
 
 # The server stopped: connection refused, at once.
 lab_server_stop main

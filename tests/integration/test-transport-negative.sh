@@ -19,6 +19,9 @@
 #   client cert of unknown CA exit 3, EKEYREJECTED, alert "unknown CA"
 #   TLS 1.3 minimum           exit 3, EKEYREJECTED, "may not speak TLS 1.3"
 #   wrong key password        exit 1, EACCES, "wrong key_password"
+#   ca, cert or key a FIFO    exit 1 at once, "is a FIFO (named pipe)" (never waited on)
+#   key readable by others    exit 1, EACCES, "run 'chmod 600 KEY'"
+#   unknown cipher name       exit 1, "cipher_suites: unknown cipher 'FOO'"
 #   refused                   exit 2, ECONNREFUSED
 #   blackhole listener        exit 2, ETIMEDOUT within the deadline ("TLS handshake timed out")
 #   SYN blackhole (netns)     exit 2, ETIMEDOUT within the deadline ("timed out (no answer)")
@@ -37,13 +40,13 @@ ok()     { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
 
 # ------------------------------------------------------------------ probe
-if [ ! -f build/libkmipcrypt.a ]; then
-	make -s build/libkmipcrypt.a || exit 1
-fi
+# The library of the kmipcrypt under test (run.sh sets KMIPCRYPT), brought up to date.
+build=$(realpath --relative-to=. "$(dirname "${KMIPCRYPT:-build/kmipcrypt}")")
+make -s BUILD="$build" "$build/libkmipcrypt.a" || exit 1
 PROBE=$LAB_TMP/tls-probe
 # shellcheck disable=SC2046
 cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc -o "$PROBE" \
-	tests/integration/tls-probe.c build/libkmipcrypt.a \
+	tests/integration/tls-probe.c "$build/libkmipcrypt.a" \
 	$(pkg-config --cflags --libs libssl libcrypto) || exit 1
 
 C=$LAB_CERTS
@@ -56,7 +59,8 @@ probe() {
 	local name=$1 t0
 	shift
 	t0=$(lab_now_ms)
-	OUT=$("$PROBE" --timeout "$TIMEOUT" "$@" 2>&1)
+	# timeout: a probe that blocks (on a FIFO, say) fails its check with 124, not the run
+	OUT=$(timeout 30 "$PROBE" --timeout "$TIMEOUT" "$@" 2>&1)
 	RC=$?
 	MS=$(( $(lab_now_ms) - t0 ))
 	printf '%s\n' "--- $name (exit $RC, $MS ms)" "$OUT" | sed 's/^/# /'
@@ -177,6 +181,33 @@ probe "bad key password" $(std client-enc) --key-password-file "$LAB_TMP/bad.pas
 	"127.0.0.1:$P_main"
 expect "encrypted client key, wrong password" 1 "EACCES" "wrong key_password"
 if grep -qF not-it <<<"$OUT"; then not_ok "password not printed"; else ok "password not printed"; fi
+
+# ------------------------------------------------------------------ files
+# OpenSSL opens no file itself: the transport reads the CA, the certificate
+# and the key through kmipcrypt's reader, which refuses a FIFO at once (a
+# blocking open would wait for a writer for ever) and a key others can read.
+mkfifo "$LAB_TMP/fifo"
+for f in ca cert key; do
+	case $f in
+	ca) args="--ca $LAB_TMP/fifo --cert $C/client.crt --key $C/client.key" ;;
+	cert) args="--ca $C/ca.crt --cert $LAB_TMP/fifo --key $C/client.key" ;;
+	key) args="--ca $C/ca.crt --cert $C/client.crt --key $LAB_TMP/fifo" ;;
+	esac
+	# shellcheck disable=SC2086
+	probe "$f fifo" $args "127.0.0.1:$P_main"
+	expect "$f is a FIFO: refused at once" 1 "$f: $LAB_TMP/fifo is a FIFO (named pipe), not a regular file"
+	within "$f is a FIFO: not waited on" 2000
+done
+cp "$C/client.key" "$LAB_TMP/open.key" && chmod 644 "$LAB_TMP/open.key"
+probe "key readable by all" --ca "$C/ca.crt" --cert "$C/client.crt" --key "$LAB_TMP/open.key" \
+	"127.0.0.1:$P_main"
+expect "client key readable by others: refused, with the fix" 1 "EACCES" \
+	"mode 0644 gives its group and other users access" "run 'chmod 600 $LAB_TMP/open.key'"
+probe "unknown cipher" $(std client) --ciphers "FOO:ECDHE-ECDSA-AES128-GCM-SHA256" "127.0.0.1:$P_main"
+expect "a cipher name OpenSSL does not know: refused, not skipped" 1 "cipher_suites: unknown cipher 'FOO'"
+cat "$C/client.crt" "$C/ca.crt" >"$LAB_TMP/chain.crt"
+probe "chain" --ca "$C/ca.crt" --cert "$LAB_TMP/chain.crt" --key "$C/client.key" "127.0.0.1:$P_main"
+expect "a client certificate followed by its chain" 0 "result: success"
 
 # ------------------------------------------------------------------ network failures
 refused=$(lab_refused_port)

@@ -14,11 +14,12 @@ Common options (before the verb):
   (default "client").
 
 Verbs:
-  create [--name N] [--length 256] [--group G] [--usage LIST] [--policy P]
-  register-secret --hex HEX [--name N] [--group G] [--usage LIST] [--policy P]
-                  [--data-type password|seed]
-  register-key --hex HEX [--name N] [--group G] [--usage LIST] [--policy P]
-                  (an AES key with known bytes)
+  create [--name N | --name-hex HEX] [--length 256] [--group G] [--usage LIST]
+         [--policy P]
+  register-secret --hex HEX [--name N | --name-hex HEX] [--group G]
+                  [--usage LIST] [--policy P] [--data-type password|seed]
+  register-key --hex HEX [--name N | --name-hex HEX] [--group G]
+                  [--usage LIST] [--policy P]   (an AES key with known bytes)
   get UID [--wrap-uid KEK_UID]       type, algorithm, length, format, hex
   get-state UID
   get-attributes UID [NAME...]
@@ -31,6 +32,10 @@ Verbs:
   encrypt UID --hex HEX [--iv HEX]   AES-CBC, PKCS5 padding
   decrypt UID --hex HEX --iv HEX
   discover-versions
+
+--name-hex gives the Name as the hex of its UTF-8 bytes, so that any text
+(control characters included: tests of how clients print hostile names)
+gets through the shell and argv unchanged.
 
 --usage takes a comma list of Cryptographic Usage Mask names (encrypt,
 decrypt, wrap-key, unwrap-key, derive-key, export, ...). Defaults:
@@ -383,6 +388,7 @@ def build_parser():
 
     q = sub.add_parser("create")
     q.add_argument("--name")
+    q.add_argument("--name-hex")
     q.add_argument("--length", type=int, default=256)
     q.add_argument("--group")
     q.add_argument("--usage")
@@ -392,6 +398,7 @@ def build_parser():
         q = sub.add_parser(verb)
         q.add_argument("--hex", required=True)
         q.add_argument("--name")
+        q.add_argument("--name-hex")
         q.add_argument("--group")
         q.add_argument("--usage")
         q.add_argument("--policy")
@@ -468,6 +475,13 @@ def main():
     try:
         if a.lab:
             apply_lab(a)
+        if getattr(a, "name_hex", None):
+            if a.name:
+                raise Failure("--name and --name-hex exclude each other")
+            try:
+                a.name = unhex(a.name_hex).decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise Failure("--name-hex is not UTF-8: %s" % e)
         missing = [o for o in ("port", "cert", "key", "ca")
                    if getattr(a, o) is None]
         if missing:

@@ -352,8 +352,18 @@ static void test_missing_file(void **state)
 
 	/* A directory is not a configuration file. */
 	capture_reset();
-	assert_int_equal(config_load(tmpdir, &c), -EINVAL);
-	assert_logged("not a regular file");
+	assert_int_equal(config_load(tmpdir, &c), -EISDIR);
+	assert_logged("is a directory, not a regular file");
+
+	/* Nor a FIFO (-c /dev/stdin, a named pipe): refused at once, never waited on. */
+	assert_int_equal(mkfifo(tmp_path("fifo.conf"), 0600), 0);
+	capture_reset();
+	alarm(10);
+	assert_int_equal(config_load(tmp_path("fifo.conf"), &c), -EINVAL);
+	alarm(0);
+	assert_null(c);
+	assert_logged("fifo.conf is a FIFO (named pipe), not a regular file");
+	assert_int_equal(n_errors(), 1);
 }
 
 /* ---- errors, each with its line ------------------------------------ */
@@ -641,18 +651,50 @@ static void test_password_file_errors(void **state)
 	struct config *c;
 	struct config_group *g;
 
-	/* World-readable: refused, as ssh refuses such keys. */
+	char needle[PATH_MAX * 4];
+
+	/*
+	 * Readable by group or other: refused, as ssh refuses such keys, with
+	 * the fix, naming the file, line, group and key that set it.
+	 */
 	c = load_with_password_file("pw\n", 3, 0644);
 	g = config_group(c, NULL);
 	capture_reset();
 	assert_int_equal(config_group_load_password(g), -EACCES);
 	assert_null(g->tls.key_password);
-	assert_logged("accessible to other users");
+	snprintf(needle, sizeof(needle), "%s:5: [default] key_password_file: %s: mode 0644 gives "
+		 "its group and other users access, and a secret must not be accessible to "
+		 "others: run 'chmod 600 %s'", conf_path, tmp_path("pw"), tmp_path("pw"));
+	assert_logged(needle);
+	assert_int_equal(n_errors(), 1);
 	config_free(c);
-
-	/* Group-readable is fine (a "kmipcrypt" group). */
 	c = load_with_password_file("pw\n", 3, 0640);
-	assert_int_equal(config_group_load_password(config_group(c, NULL)), 0);
+	capture_reset();
+	assert_int_equal(config_group_load_password(config_group(c, NULL)), -EACCES);
+	assert_logged("mode 0640 gives its group access");
+	config_free(c);
+	if (geteuid() == 0) {
+		/* Owned by another user, who could read or replace it. */
+		c = load_with_password_file("pw\n", 3, 0600);
+		assert_int_equal(chown(tmp_path("pw"), 4242, (gid_t)-1), 0);
+		capture_reset();
+		assert_int_equal(config_group_load_password(config_group(c, NULL)), -EACCES);
+		assert_logged("owned by uid 4242, neither root nor this user");
+		config_free(c);
+	}
+
+	/* A FIFO: refused at once (a blocking open would wait for a writer for ever). */
+	write_conf("[default]\n" GROUP_OK "key_password_file = fifo\n");
+	assert_int_equal(mkfifo(tmp_path("fifo"), 0600), 0);
+	assert_int_equal(config_load(conf_path, &c), 0);
+	capture_reset();
+	alarm(10);
+	assert_int_equal(config_group_load_password(config_group(c, NULL)), -EINVAL);
+	alarm(0);
+	snprintf(needle, sizeof(needle), "%s:5: [default] key_password_file: %s is a FIFO "
+		 "(named pipe), not a regular file", conf_path, tmp_path("fifo"));
+	assert_logged(needle);
+	assert_int_equal(n_errors(), 1);
 	config_free(c);
 
 	/* CONFIG_PASSWORD_MAX is fine, one more byte is not. */
@@ -714,15 +756,112 @@ static void test_inline_password(void **state)
 	assert_string_equal(g->tls.key_password, "other");
 	config_free(c);
 
-	/* In a file others can read, a password is refused, and never echoed. */
-	write_file_mode(conf_path, "[default]\n" GROUP_OK "key_password = hunter2\n",
-			strlen("[default]\n" GROUP_OK "key_password = hunter2\n"), 0644);
+	/*
+	 * The file holds a secret: like any secret file, refused when its group
+	 * or others can read it, with the fix; the password never echoed.
+	 */
+	for (unsigned m = 0; m < 2; m++) {
+		write_file_mode(conf_path, "[default]\n" GROUP_OK "key_password = hunter2\n",
+				strlen("[default]\n" GROUP_OK "key_password = hunter2\n"),
+				m ? 0640 : 0644);
+		capture_reset();
+		assert_int_equal(config_load(conf_path, &c), -EINVAL);
+		snprintf(needle, sizeof(needle), "%s:5: key 'key_password': %s: mode %s gives",
+			 conf_path, conf_path, m ? "0640" : "0644");
+		assert_logged(needle);
+		assert_logged("run 'chmod 600 ");
+		assert_int_equal(n_errors(), 1);
+		for (unsigned i = 0; i < n_captured && i < CAPTURE_MAX; i++)
+			assert_null(strstr(captured[i], "hunter2"));
+	}
+}
+
+/* ---- where each setting was made ----------------------------------- */
+
+static void test_where(void **state)
+{
+	struct config *c = NULL;
+	struct config_group *g;
+	char want[PATH_MAX + 64];
+
+	write_conf("# where\n[default]\n" GROUP_OK "ca = ca.pem\n\n[dc2]\n" GROUP_OK
+		   "cipher_suites = FOO\nkey_password = x\n");
+	assert_int_equal(config_load(conf_path, &c), 0);
+	g = config_group(c, "default");
+	snprintf(want, sizeof(want), "%s:6: [default] ca", conf_path);
+	assert_string_equal(g->where[TRANSPORT_SET_CA], want);
+	assert_ptr_equal(g->tls.where[TRANSPORT_SET_CA], g->where[TRANSPORT_SET_CA]);
+	snprintf(want, sizeof(want), "%s:3: [default] servers", conf_path);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_SERVERS], want);
+	snprintf(want, sizeof(want), "%s:5: [default] key", conf_path);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_KEY], want);
+	/* A key left to its default: the line of the group's header. */
+	snprintf(want, sizeof(want), "%s:2: [default] cipher_suites", conf_path);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_CIPHER_SUITES], want);
+	snprintf(want, sizeof(want), "%s:2: [default] tls_min_version", conf_path);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_TLS_MIN_VERSION], want);
+
+	g = config_group(c, "dc2");
+	snprintf(want, sizeof(want), "%s:12: [dc2] cipher_suites", conf_path);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_CIPHER_SUITES], want);
+	snprintf(want, sizeof(want), "%s:13: [dc2] key_password", conf_path);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_KEY_PASSWORD], want);
+	snprintf(want, sizeof(want), "%s:8: [dc2] ca", conf_path);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_CA], want);
+	/* An override says where it came from; key_password_file replaces key_password. */
+	assert_int_equal(config_group_set(g, "key_password_file", "/pw", "--key-password-file"), 0);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_KEY_PASSWORD],
+			    "--key-password-file: [dc2] key_password_file");
+	assert_int_equal(config_group_set(g, "ca", "/x", NULL), 0);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_CA], "command line: [dc2] ca");
+	/* A failed override keeps where the value came from. */
+	assert_int_equal(config_group_set(g, "tls_min_version", "1.0", NULL), -EINVAL);
+	snprintf(want, sizeof(want), "%s:8: [dc2] tls_min_version", conf_path);
+	assert_string_equal(g->tls.where[TRANSPORT_SET_TLS_MIN_VERSION], want);
+	config_free(c);
+
+	/* Without a file: bare key names. */
+	assert_int_equal(config_new_empty(&c), 0);
+	assert_null(config_group(c, NULL)->tls.where[TRANSPORT_SET_CA]);
+	config_free(c);
+}
+
+/* ---- encodings and cascades ---------------------------------------- */
+
+static void test_bom(void **state)
+{
+	static const char bom[] = "\xEF\xBB\xBF[default]\n" GROUP_OK "timeout_ms = 7\n";
+	struct config *c = NULL;
+	char needle[PATH_MAX + 64];
+
+	/* A UTF-8 byte-order mark (Notepad) is skipped: no error, lines count as before. */
 	capture_reset();
+	write_conf(bom);
+	assert_int_equal(config_load(conf_path, &c), 0);
+	assert_int_equal(n_errors(), 0);
+	assert_int_equal(config_group(c, "default")->tls.timeout_ms, 7);
+	config_free(c);
+	expect_error("\xEF\xBB\xBF[default]\n" GROUP_OK "timeout_ms = x\n", 5, "key 'timeout_ms'");
+	assert_int_equal(n_errors(), 1);
+	/* Only at the start. */
+	expect_error("[default]\n\xEF\xBB\xBF" GROUP_OK, 2, "key '\xEF\xBB\xBFservers': unknown key");
+
+	/* UTF-16: one error, not one per line. */
+	capture_reset();
+	write_file_mode(conf_path, "\xFF\xFE[\0d\0]\0\n\0", 10, 0600);
 	assert_int_equal(config_load(conf_path, &c), -EINVAL);
-	snprintf(needle, sizeof(needle), "%s:5: key 'key_password': the file is accessible", conf_path);
+	snprintf(needle, sizeof(needle), "%s: the file is UTF-16", conf_path);
 	assert_logged(needle);
-	for (unsigned i = 0; i < n_captured && i < CAPTURE_MAX; i++)
-		assert_null(strstr(captured[i], "hunter2"));
+	assert_int_equal(n_errors(), 1);
+
+	/* Keys before any section: said once, not once per key. */
+	expect_error("servers = a\ncert = c\nkey = k\n[default]\n" GROUP_OK, 1,
+		     "key 'servers': outside of any section");
+	assert_int_equal(n_errors(), 1);
+	/* ... and a section header ends it: errors after it are reported again. */
+	expect_error("servers = a\ncert = c\n[default]\n" GROUP_OK "timeout_ms = x\n", 7,
+		     "key 'timeout_ms'");
+	assert_int_equal(n_errors(), 2);
 }
 
 /* ---- overrides ----------------------------------------------------- */
@@ -922,6 +1061,8 @@ int main(void)
 		T(test_password_file),
 		T(test_password_file_errors),
 		T(test_inline_password),
+		T(test_where),
+		T(test_bom),
 		T(test_group_set),
 		T(test_server_addr),
 		T(test_log),

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -108,7 +110,7 @@ static void test_regular(void **state)
 {
 	const char *path = write_file("a", "se\0cret", 7);
 	struct stat st;
-	struct read_file_opts o = { .regular_only = true, .st = &st };
+	struct read_file_opts o = { .st = &st };
 	char *buf = NULL;
 	size_t len = 0;
 
@@ -171,18 +173,200 @@ static void test_missing(void **state)
 	assert_null(buf);
 }
 
+/*
+ * A named file that is not a regular file is refused at once, saying what
+ * it is: never opened blocking (a FIFO without a writer would block the
+ * open for ever, one with a writer that never closes the read), never read.
+ * alarm() turns a hang into a failure instead of a stuck test.
+ */
 static void test_not_regular(void **state)
 {
-	struct read_file_opts o = { .regular_only = true };
-	char *buf = NULL;
+	struct read_file_opts where = { .where = "conf:3: [default] ca", .hint = "name one file" };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char fifo[PATH_MAX + 64], sock[PATH_MAX + 64], *buf = NULL;
 	size_t len = 0;
+	int fd, wfd;
 
-	assert_int_equal(read_file_locked_opts(tmpdir, 10, &o, &buf, &len), -EINVAL);
-	assert_one_logged(LOG_LVL_ERR, "not a regular file");
-	/* Without regular_only, a directory fails when read. */
+	snprintf(fifo, sizeof(fifo), "%s", tmp_path("fifo"));	/* tmp_path() reuses its buffer */
+	snprintf(sock, sizeof(sock), "%s", tmp_path("sock"));
+	alarm(10);
 	assert_int_equal(read_file_locked(tmpdir, 10, &buf, &len), -EISDIR);
-	assert_one_logged(LOG_LVL_ERR, "cannot read");
+	assert_one_logged(LOG_LVL_ERR, "is a directory, not a regular file");
+	assert_int_equal(read_file_locked_opts(tmpdir, 10, &where, &buf, &len), -EISDIR);
+	assert_one_logged(LOG_LVL_ERR, "conf:3: [default] ca: ");
+	assert_int_equal(read_file_locked_opts(tmpdir, 10, &where, &buf, &len), -EISDIR);
+	assert_one_logged(LOG_LVL_ERR, "a directory, not a regular file; name one file");
+
+	/* A FIFO nobody writes to: the open would block for ever. */
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(read_file_locked_opts(fifo, 10, NULL, &buf, &len), -EINVAL);
+	assert_one_logged(LOG_LVL_ERR, "fifo is a FIFO (named pipe), not a regular file");
+	/* Where "-" is standard input, the message says so. */
+	assert_int_equal(read_file_locked(fifo, 10, &buf, &len), -EINVAL);
+	assert_one_logged(LOG_LVL_ERR, "not a regular file; give - to read standard input");
+	/* One with a writer that never writes nor closes: a read would block for ever. */
+	wfd = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	assert_true(wfd >= 0);
+	assert_int_equal(read_file_locked_opts(fifo, 10, NULL, &buf, &len), -EINVAL);
+	assert_one_logged(LOG_LVL_ERR, "a FIFO");
+	close(wfd);
+	/* A symbolic link to it is the FIFO. */
+	assert_int_equal(symlink(fifo, tmp_path("link")), 0);
+	assert_int_equal(read_file_locked_opts(tmp_path("link"), 10, NULL, &buf, &len), -EINVAL);
+	assert_one_logged(LOG_LVL_ERR, "a FIFO");
+
+	/* A character device that never ends, and one that is empty. */
+	assert_int_equal(read_file_locked_opts("/dev/zero", 10, NULL, &buf, &len), -EINVAL);
+	assert_one_logged(LOG_LVL_ERR, "/dev/zero is a character device");
+	assert_int_equal(read_file_locked_opts("/dev/null", 10, NULL, &buf, &len), -EINVAL);
+	assert_one_logged(LOG_LVL_ERR, "a character device");
+
+	/* A socket. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_true(strlen(sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(read_file_locked_opts(sock, 10, NULL, &buf, &len), -EINVAL);
+	assert_one_logged(LOG_LVL_ERR, "is a socket");
+	close(fd);
+	alarm(0);
 	assert_null(buf);
+
+	/* A symbolic link to a regular file is followed. */
+	write_file("target", "abc", 3);
+	assert_int_equal(symlink("target", tmp_path("link2")), 0);
+	assert_int_equal(read_file_locked_opts(tmp_path("link2"), 10, NULL, &buf, &len), 0);
+	assert_string_equal(buf, "abc");
+	secmem_free(buf);
+	assert_int_equal(n_captured, 0);
+}
+
+/* Secret files: for their owner only, as OpenSSH wants private keys. */
+static void test_secret(void **state)
+{
+	struct read_file_opts o = { .secret = true, .where = "conf:5: [default] key" };
+	const char *path = write_file("key", "PRIVATE", 7);
+	static const struct { mode_t mode; const char *who; } bad[] = {
+		{ 0644, "its group and other users" }, { 0640, "its group" },
+		{ 0604, "other users" }, { 0620, "its group" }, { 0602, "other users" },
+		{ 0610, "its group" },
+	};
+	char needle[PATH_MAX + 64];
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(chmod(path, bad[i].mode), 0);
+		assert_int_equal(read_file_locked_opts(path, 100, &o, &buf, &len), -EACCES);
+		assert_null(buf);
+		snprintf(needle, sizeof(needle), "conf:5: [default] key: %s: mode %04o gives %s "
+			 "access, and a secret must not be accessible to others: run 'chmod 600 %s'",
+			 path, (unsigned)bad[i].mode, bad[i].who, path);
+		assert_one_logged(LOG_LVL_ERR, needle);
+	}
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(chmod(path, i ? 0400 : 0600), 0);
+		assert_int_equal(read_file_locked_opts(path, 100, &o, &buf, &len), 0);
+		assert_string_equal(buf, "PRIVATE");
+		secmem_free(buf);
+		buf = NULL;
+	}
+	assert_int_equal(n_captured, 0);
+	/* Not a secret: any mode. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(read_file_locked_opts(path, 100, NULL, &buf, &len), 0);
+	secmem_free(buf);
+	buf = NULL;
+
+	/* Owned by another user (not root, not us): that user can read and replace it. */
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(stat(path, &st), 0);
+	st.st_uid = geteuid() + 1;
+	if (st.st_uid == 0)
+		st.st_uid = 1;
+	assert_int_equal(file_check_secret(path, &st, NULL), -EACCES);
+	snprintf(needle, sizeof(needle), "%s: owned by uid %u, neither root nor this user",
+		 path, (unsigned)st.st_uid);
+	assert_one_logged(LOG_LVL_ERR, needle);
+	st.st_uid = 0;
+	assert_int_equal(file_check_secret(path, &st, NULL), 0);
+	st.st_uid = geteuid();
+	assert_int_equal(file_check_secret(path, &st, NULL), 0);
+	if (geteuid() == 0) {
+		/* The same through the reader, on a file really owned by someone else. */
+		assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
+		assert_int_equal(read_file_locked_opts(path, 100, &o, &buf, &len), -EACCES);
+		assert_one_logged(LOG_LVL_ERR, "owned by uid 4242");
+		assert_null(buf);
+	}
+	/* Standard input is the user's choice: no check. */
+	assert_int_equal(n_captured, 0);
+}
+
+/* Line by line: the same refusals, without blocking; a regular file is a stream. */
+static void test_fopen(void **state)
+{
+	struct read_file_opts o = { .where = "--from", .quiet_enoent = true };
+	char fifo[PATH_MAX + 64], line[16];
+	FILE *f;
+
+	snprintf(fifo, sizeof(fifo), "%s", tmp_path("fifo"));
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	errno = 0;
+	assert_null(file_fopen(fifo, 100, &o));
+	alarm(0);
+	assert_int_equal(errno, EINVAL);
+	assert_one_logged(LOG_LVL_ERR, "--from: ");
+	assert_null(file_fopen(tmpdir, 100, NULL));
+	assert_int_equal(errno, EISDIR);
+	assert_one_logged(LOG_LVL_ERR, "is a directory");
+	assert_null(file_fopen(tmp_path("none"), 100, &o));
+	assert_int_equal(errno, ENOENT);
+	assert_one_logged(LOG_LVL_DEBUG, "none");
+	write_file("list", "a\nb\n", 4);
+	assert_null(file_fopen(tmp_path("list"), 3, NULL));
+	assert_int_equal(errno, EFBIG);
+	assert_one_logged(LOG_LVL_ERR, "larger than 3 bytes");
+	f = file_fopen(tmp_path("list"), 4, NULL);
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_string_equal(line, "a\n");
+	assert_int_equal(fcntl(fileno(f), F_GETFL) & O_NONBLOCK, 0);
+	assert_true(fcntl(fileno(f), F_GETFD) & FD_CLOEXEC);
+	fclose(f);
+	assert_int_equal(n_captured, 0);
+}
+
+static void test_kind(void **state)
+{
+	assert_string_equal(file_kind(S_IFREG | 0600), "a regular file");
+	assert_string_equal(file_kind(S_IFDIR | 0700), "a directory");
+	assert_string_equal(file_kind(S_IFIFO | 0600), "a FIFO (named pipe)");
+	assert_string_equal(file_kind(S_IFSOCK | 0600), "a socket");
+	assert_string_equal(file_kind(S_IFCHR | 0600), "a character device");
+	assert_string_equal(file_kind(S_IFBLK | 0600), "a block device");
+	assert_string_equal(file_kind(S_IFLNK | 0600), "not a regular file");
+}
+
+/* The null device is known by what it is (1:3), not by its name; nothing else is it. */
+static void test_is_null(void **state)
+{
+	struct stat st;
+
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(file_is_null(&st));
+	assert_int_equal(stat("/dev/zero", &st), 0);
+	assert_false(file_is_null(&st));
+	assert_int_equal(stat(tmpdir, &st), 0);
+	assert_false(file_is_null(&st));
+	assert_int_equal(mkfifo(tmp_path("fifo-null"), 0600), 0);
+	assert_int_equal(stat(tmp_path("fifo-null"), &st), 0);
+	assert_false(file_is_null(&st));
+	assert_int_equal(unlink(tmp_path("fifo-null")), 0);
 }
 
 /* Run read_file_locked("-") with stdin a pipe that a child fills with n bytes. */
@@ -253,6 +437,10 @@ int main(void)
 		T(test_too_big),
 		T(test_missing),
 		T(test_not_regular),
+		T(test_secret),
+		T(test_fopen),
+		T(test_kind),
+		T(test_is_null),
 		T(test_stdin),
 	};
 #undef T

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Unit tests: src/kmip.  Request builders against byte-exact PyKMIP
- * captures (/work/shared/pykmip-captures.md), response parsing of real and
+ * captures (real PyKMIP 0.10 wire messages), response parsing of real and
  * hostile messages, batch correlation, version negotiation and every
  * operation through a scripted fake server, and AES key wrap known-answer
  * tests (RFC 3394 section 4, RFC 5649 section 6).
@@ -916,6 +916,70 @@ static void test_parse_hostile(void **state)
 	}
 }
 
+/* The hostile responses of build_hostile(), as the client's answer to a two-key state poll. */
+static void h_hostile(struct fake *f, const struct ttlv_item *req, struct ttlv_buf *out)
+{
+	build_hostile(out, *(enum hostile *)f->ctx);
+}
+
+/*
+ * Every refused response says what was wrong and where (offsets from the
+ * first byte of the response; the layout is build_hostile()'s: header at
+ * 8, items of 56 bytes at 72 and 128, their Result Status at +40).
+ */
+static void test_reasons_hostile(void **state)
+{
+	static const char *const want[H_COUNT] = {
+		[H_NOT_RESPONSE] = "Request Message (0x420078) at byte 0: not a Response Message "
+				   "(Structure)",
+		[H_NO_HEADER] = "Response Message (0x42007B) at byte 0: no Response Header",
+		[H_NO_VERSION] = "Response Header (0x42007A) at byte 8: no Protocol Version",
+		[H_NO_COUNT] = "Response Header (0x42007A) at byte 8: no Batch Count",
+		[H_COUNT_MISMATCH] = "Response Header (0x42007A) at byte 8: Batch Count 3, but 2 "
+				     "Batch Items",
+		[H_COUNT_ZERO] = "Response Header (0x42007A) at byte 8: Batch Count 0, but 2 Batch "
+				 "Items",
+		[H_TOO_MANY] = "Batch Item (0x42000F) at byte 184: more Batch Items than the 2 asked",
+		[H_STATUS_INT] = "Result Status (0x42007F) at byte 112: an Integer, not an "
+				 "Enumeration",
+		[H_NO_STATUS] = "Batch Item (0x42000F) at byte 72: no Result Status",
+		[H_STATUS_BAD] = "Result Status (0x42007F) at byte 112: 7 is not a Result Status "
+				 "(0 to 3)",
+		[H_BAD_ID] = "Batch Item (0x42000F) at byte 128: its Unique Batch Item ID names no "
+			     "item of the request",
+		[H_DUP_ID] = "Batch Item (0x42000F) at byte 128: answers request item 1 a second "
+			     "time",
+		[H_OP_MISMATCH] = "Batch Item (0x42000F) at byte 128: answers Destroy, the request "
+				  "item was Get Attributes",
+		[H_PAYLOAD_BYTES] = "Response Payload (0x42007C) at byte 128: a Byte String, not a "
+				    "Structure",
+		[H_REASON_TEXT] = "Result Reason (0x42007E) at byte 128: a Text String, not an "
+				  "Enumeration",
+		[H_HEADER_NOT_STRUCT] = "Response Header (0x42007A) at byte 8: an Integer, not a "
+					"Structure",
+		[H_MESSAGE_BYTES] = "Result Message (0x42007D) at byte 128: a Byte String, not a "
+				    "Text String",
+	};
+	static const char *const uids[2] = { "1", "2" };
+	struct kmip_client *c;
+	struct fake f;
+	enum hostile h;
+	int states[2], errs[2];
+	char full[300];
+
+	for (h = 0; h < H_COUNT; h++) {
+		c = fake_client(&f, h_hostile, V(1, 4));
+		f.ctx = &h;
+		assert_int_equal(kmip_get_states(c, uids, 2, states, errs), -EBADMSG);
+		snprintf(full, sizeof(full), "malformed response: %s", want[h]);
+		assert_string_equal(kmip_last_error(c), full);
+		assert_int_equal(kmip_last_failure(c), KMIP_FAILURE_RESPONSE);
+		assert_null(kmip_last_failure_step(c));
+		kmip_client_free(c);
+		fake_reset(&f);
+	}
+}
+
 /* Flip every byte of the real captures through the whole parse path: never a crash. */
 static void test_parse_mutations(void **state)
 {
@@ -1387,6 +1451,159 @@ static void h_garbage(struct fake *f, const struct ttlv_item *req, struct ttlv_b
 	ttlv_put_str(out, 0x420001, "garbage");
 }
 
+/*
+ * PyKMIP's quirk (a 2.1 request gets Invalid Message in a 1.0 response),
+ * then answers whose payload is broken (mode 0: a Protocol Version without
+ * Minor) or that offer only versions we do not speak (mode 1); mode 2:
+ * the server answers Get with a failure whose message is long and hostile.
+ */
+static void h_quirk(struct fake *f, const struct ttlv_item *req, struct ttlv_buf *out)
+{
+	int mode = *(int *)f->ctx;
+	struct ttlv_item payload;
+	uint32_t op;
+	unsigned id;
+	int v = req_version(req);
+
+	if (v == V(2, 1)) {
+		rsp_error(out, V(1, 0), 0, KMIP_REASON_INVALID_MESSAGE,
+			  "Error parsing request message. See server logs for more information.");
+		return;
+	}
+	req_item(req, 0, &op, &payload, &id);
+	if (op != KMIP_OP_DISCOVER_VERSIONS) {
+		char msg[5000];
+		size_t i;
+
+		for (i = 0; i < sizeof(msg) - 1; i++)
+			msg[i] = i % 50 == 7 ? '\x1b' : (char)('a' + i % 26);
+		msg[sizeof(msg) - 1] = '\0';
+		rsp_error(out, v, op, KMIP_REASON_ITEM_NOT_FOUND, msg);
+		return;
+	}
+	rsp_begin(out, v, 1);
+	rsp_item(out, op, 0, 0, 0, NULL);
+	ttlv_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+	ttlv_begin(out, KMIP_TAG_PROTOCOL_VERSION);
+	ttlv_put_int(out, KMIP_TAG_PROTOCOL_VERSION_MAJOR, mode == 0 ? 1 : 3);
+	if (mode != 0)
+		ttlv_put_int(out, KMIP_TAG_PROTOCOL_VERSION_MINOR, mode == 1 ? 0 : 4);
+	ttlv_end(out);
+	if (mode == 2) {
+		ttlv_begin(out, KMIP_TAG_PROTOCOL_VERSION);
+		ttlv_put_int(out, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
+		ttlv_put_int(out, KMIP_TAG_PROTOCOL_VERSION_MINOR, 4);
+		ttlv_end(out);
+	}
+	ttlv_end(out);
+	ttlv_end(out);
+	rsp_end(out);
+}
+
+/* A failed negotiation is charged to itself, with its reason, never to the operation. */
+static void test_negotiate_charged(void **state)
+{
+	struct kmip_client *c;
+	struct kmip_object o;
+	struct fake f;
+	const char *e;
+	size_t i;
+	int mode;
+
+	/* Header 8..88, Batch Item at 88, Response Payload at 128, Protocol Version at 136. */
+	mode = 0;
+	c = fake_client(&f, h_quirk, 0);
+	f.ctx = &mode;
+	assert_int_equal(kmip_get(c, "1", NULL, &o), -EBADMSG);
+	assert_int_equal(f.calls, 3);		/* 2.1, 1.4, 1.1: no Get */
+	assert_string_equal(kmip_last_failure_step(c), "negotiating the KMIP version with the server");
+	assert_string_equal(kmip_last_error(c), "malformed response: Protocol Version (0x420069) at "
+			    "byte 136: no Protocol Version Minor");
+	assert_int_equal(kmip_last_failure(c), KMIP_FAILURE_RESPONSE);
+	kmip_client_free(c);
+	fake_reset(&f);
+
+	mode = 1;
+	c = fake_client(&f, h_quirk, 0);
+	f.ctx = &mode;
+	assert_int_equal(kmip_get(c, "1", NULL, &o), -EPROTONOSUPPORT);
+	assert_int_equal(f.calls, 2);		/* 2.1, then 1.4 answered */
+	assert_string_equal(kmip_last_failure_step(c), "negotiating the KMIP version with the server");
+	assert_string_equal(kmip_last_error(c), "the server supports none of the KMIP versions 1.0 "
+			    "to 2.1 (it offers 3.0)");
+	kmip_client_free(c);
+	fake_reset(&f);
+
+	/* Negotiated (1.4); the Get then fails on its own: charged to it, text bounded. */
+	mode = 2;
+	c = fake_client(&f, h_quirk, 0);
+	f.ctx = &mode;
+	assert_int_equal(kmip_get(c, "1", NULL, &o), -ENOENT);
+	assert_int_equal(kmip_client_version(c), V(1, 4));
+	assert_int_equal(kmip_get(c, "1", NULL, &o), -ENOENT);
+	assert_null(kmip_last_failure_step(c));
+	assert_int_equal(kmip_last_failure(c), KMIP_FAILURE_SERVER);
+	e = kmip_last_error(c);
+	assert_true(strlen(e) <= KMIP_RESULT_MESSAGE_MAX + 16);
+	assert_int_equal(strncmp(e, "Item Not Found: abcdefg?ijk", 27), 0);
+	for (i = 0; e[i]; i++)
+		assert_true(e[i] >= 0x20 && e[i] < 0x7f);
+	assert_int_equal(strlen(kmip_last_result(c)->message), KMIP_RESULT_MESSAGE_MAX);
+	kmip_client_free(c);
+	fake_reset(&f);
+}
+
+/* kmip_failure_text(): the server's words only as such, and the step that failed, not the operation. */
+static void test_failure_text(void **state)
+{
+	char buf[KMIP_FAILURE_TEXT_SIZE], tiny[8];
+	struct kmip_client *c;
+	struct kmip_object o;
+	struct fake f;
+	int mode;
+
+	/* No client, or no answer: the errno's text. */
+	assert_string_equal(kmip_failure_text(NULL, -ECONNREFUSED, buf, sizeof(buf), "Get of key '%s'",
+					      "k1"), "Get of key 'k1' failed: Connection refused");
+	assert_string_equal(kmip_failure_reason(NULL, -EKEYREJECTED, buf, sizeof(buf)),
+			    "TLS or authentication failure");
+	assert_string_equal(kmip_failure_text(NULL, -EIO, tiny, sizeof(tiny), "Destroy"), "Destroy");
+	assert_ptr_equal(kmip_failure_reason(NULL, -EIO, tiny, 0), tiny);
+
+	/* Our reason for refusing the answers, charged to the negotiation: no "server says". */
+	mode = 0;
+	c = fake_client(&f, h_quirk, 0);
+	f.ctx = &mode;
+	assert_int_equal(kmip_get(c, "1", NULL, &o), -EBADMSG);
+	assert_string_equal(kmip_failure_text(c, -EBADMSG, buf, sizeof(buf), "Get of key '%s'", "1"),
+			    "negotiating the KMIP version with the server failed: malformed response: "
+			    "Protocol Version (0x420069) at byte 136: no Protocol Version Minor; "
+			    "Get of key '1' was not sent");
+	kmip_client_free(c);
+	fake_reset(&f);
+
+	/* Negotiated, then the server's own failure: its words, charged to the operation. */
+	mode = 2;
+	c = fake_client(&f, h_quirk, 0);
+	f.ctx = &mode;
+	assert_int_equal(kmip_get(c, "1", NULL, &o), -ENOENT);
+	kmip_failure_text(c, -ENOENT, buf, sizeof(buf), "Get of key '%s'", "1");
+	assert_int_equal(strncmp(buf, "Get of key '1' failed: server says Item Not Found: abcdefg?ijk",
+				 61), 0);
+	kmip_client_free(c);
+	fake_reset(&f);
+
+	/* A connection refused while negotiating: the errno, charged to the negotiation. */
+	c = fake_client(&f, h_no_discover, 0);
+	f.fail_with = -ECONNREFUSED;
+	assert_int_equal(kmip_activate(c, "9"), -ECONNREFUSED);
+	assert_string_equal(kmip_failure_text(c, -ECONNREFUSED, buf, sizeof(buf), "Activate"),
+			    "negotiating the KMIP version with the server failed: Connection refused; "
+			    "Activate was not sent");
+	kmip_client_free(c);
+	fake_reset(&f);
+}
+
 static void test_negotiate_fallback(void **state)
 {
 	struct kmip_client *c;
@@ -1399,9 +1616,19 @@ static void test_negotiate_fallback(void **state)
 	kmip_client_free(c);
 	fake_reset(&f);
 
+	/*
+	 * A server that answers nothing readable is no 1.0 server: the
+	 * negotiation fails, says why, and is charged for it; the operation
+	 * asked for is never sent.
+	 */
 	c = fake_client(&f, h_garbage, 0);
-	assert_int_equal(kmip_client_version(c), V(1, 0));
+	assert_int_equal(kmip_client_version(c), -EBADMSG);
 	assert_int_equal(kmip_destroy(c, "9"), -EBADMSG);
+	assert_int_equal(f.calls, 6);	/* twice 2.1, 1.4, 1.1: no Destroy */
+	assert_string_equal(kmip_last_failure_step(c), "negotiating the KMIP version with the server");
+	assert_string_equal(kmip_last_error(c), "malformed response: Activation Date (0x420001) at "
+			    "byte 0: not a Response Message (Structure)");
+	assert_int_equal(kmip_last_failure(c), KMIP_FAILURE_RESPONSE);
 	kmip_client_free(c);
 	fake_reset(&f);
 
@@ -1411,8 +1638,12 @@ static void test_negotiate_fallback(void **state)
 	assert_int_equal(kmip_activate(c, "9"), -ECONNREFUSED);
 	assert_int_equal(f.calls, 1);
 	assert_string_equal(kmip_last_error(c), "");
+	assert_int_equal(kmip_last_failure(c), KMIP_FAILURE_NONE);
+	assert_string_equal(kmip_last_failure_step(c), "negotiating the KMIP version with the server");
 	f.fail_with = 0;
 	assert_int_equal(kmip_client_version(c), V(1, 0));
+	assert_null(kmip_last_failure_step(c));
+	assert_string_equal(kmip_last_error(c), "");	/* the 1.0 fallback is no failure */
 	kmip_client_free(c);
 	fake_reset(&f);
 
@@ -1761,14 +1992,21 @@ static void test_ops_get_wrapped(void **state)
 	/* A wrong local KEK fails the integrity check. */
 	w.kek = key;
 	assert_int_equal(kmip_get(c, "3", &w, &o), -EBADMSG);
+	assert_string_equal(kmip_last_error(c), "the key does not unwrap with the local copy of "
+			    "key '1' (integrity check failed)");
 	/* A server that ignores the wrapping request is refused. */
 	s.ignore_wrap = true;
 	assert_int_equal(kmip_get(c, "3", &w, &o), -EPROTO);
 	assert_null(o.material);
+	assert_string_equal(kmip_last_error(c), "the server sent the key unwrapped; it was asked to "
+			    "wrap it with key '1'");
+	assert_int_equal(kmip_last_failure(c), KMIP_FAILURE_RESPONSE);
 	/* A different mode than asked */
 	s.ignore_wrap = false;
 	w.mode = KMIP_BCM_AES_KEY_WRAP_PADDING;
 	assert_int_equal(kmip_get(c, "3", &w, &o), -EPROTO);
+	assert_string_equal(kmip_last_error(c), "the server wrapped the key with NISTKeyWrap; "
+			    "AESKeyWrapPadding was asked");
 	/* Plain Get */
 	assert_int_equal(kmip_get(c, "3", NULL, &o), 0);
 	assert_memory_equal(o.material, key, 32);
@@ -1941,10 +2179,22 @@ static void test_ops_hostile(void **state)
 	char uid[KMIP_UID_SIZE];
 	int mode;
 
+	static const char *const why[5] = {
+		"malformed response: the Get answer has no Response Payload",
+		"malformed response: Response Payload (0x42007C) at byte 128: an Integer, not a "
+		"Structure",
+		"malformed response: Response Header (0x42007A) at byte 8: Batch Count 2, but 1 "
+		"Batch Item",
+		"malformed response: Batch Item (0x42000F) at byte 88: answers Destroy, the request "
+		"item was Get",
+		"malformed response: Response Payload (0x42007C) at byte 128: no Object Type",
+	};
+
 	for (mode = 0; mode <= 4; mode++) {
 		c = fake_client(&f, h_broken, V(1, 2));
 		f.ctx = &mode;
 		assert_int_equal(kmip_get(c, "1", NULL, &o), -EBADMSG);
+		assert_string_equal(kmip_last_error(c), why[mode]);
 		assert_int_equal(kmip_get_attributes(c, "1", KMIP_ATTR_STATE, &a), -EBADMSG);
 		assert_int_equal(kmip_locate(c, NULL, &l), -EBADMSG);
 		kmip_uid_list_free(&l);
@@ -1971,6 +2221,7 @@ int main(void)
 		cmocka_unit_test(test_parse_batch_out_of_order),
 		cmocka_unit_test(test_parse_status_values),
 		cmocka_unit_test(test_parse_hostile),
+		cmocka_unit_test(test_reasons_hostile),
 		cmocka_unit_test(test_parse_mutations),
 		cmocka_unit_test(test_parse_get_shapes),
 		cmocka_unit_test(test_parse_locate),
@@ -1979,6 +2230,8 @@ int main(void)
 		cmocka_unit_test(test_wrap_bad_args),
 		cmocka_unit_test(test_negotiate_pykmip),
 		cmocka_unit_test(test_negotiate_fallback),
+		cmocka_unit_test(test_negotiate_charged),
+		cmocka_unit_test(test_failure_text),
 		cmocka_unit_test(test_ops_lifecycle),
 		cmocka_unit_test(test_ops_errors),
 		cmocka_unit_test(test_ops_get_wrapped),

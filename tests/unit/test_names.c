@@ -187,10 +187,20 @@ static void test_aliases(void **state)
 	/* 2.1 has the typo "MFG1"; the test cases of both versions say MGF1. */
 	assert_string_equal(ttlv_enum_xml_name(TAG_MASK_GENERATOR, 1), "MGF1");
 	assert_int_equal(enum_of(TAG_MASK_GENERATOR, "MFG1"), 1);
-	/* The OASIS test cases' spelling of HMAC-SHA256. */
+	/*
+	 * The HMAC algorithms are written as the OASIS test cases spell them
+	 * (HMAC_SHA256); the normalization rule's spelling, which earlier
+	 * versions wrote, is still read.
+	 */
 	assert_string_equal(ttlv_enum_name(TAG_CRYPTO_ALGORITHM, 9), "HMAC-SHA256");
+	assert_string_equal(ttlv_enum_xml_name(TAG_CRYPTO_ALGORITHM, 9), "HMAC_SHA256");
+	assert_string_equal(ttlv_enum_xml_name(TAG_CRYPTO_ALGORITHM, 7), "HMAC_SHA1");
+	assert_string_equal(ttlv_enum_xml_name(TAG_CRYPTO_ALGORITHM, 0x0C), "HMAC_MD5");
+	assert_string_equal(ttlv_enum_xml_name(TAG_CRYPTO_ALGORITHM, 0x24), "HMAC_SHA3_256");
 	assert_int_equal(enum_of(TAG_CRYPTO_ALGORITHM, "HMAC_SHA256"), 9);
 	assert_int_equal(enum_of(TAG_CRYPTO_ALGORITHM, "HMACSHA256"), 9);
+	assert_int_equal(enum_of(TAG_CRYPTO_ALGORITHM, "HMACSHA3_256"), 0x24);
+	assert_int_equal(enum_of(TAG_CRYPTO_ALGORITHM, "HMAC-SHA256"), 9);
 }
 
 static void test_masks(void **state)

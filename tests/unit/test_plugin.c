@@ -11,8 +11,9 @@
  * tests/integration/test-plugin.sh.  What is tested here needs no server:
  * validation, dump, version, buffer_free, the volume-key refusal, missing
  * configuration, and the failure paths with time bounds (a refused port, a
- * listener that never speaks TLS, the overall deadline), which must never
- * give -ENOANO.  The lab certificates come from tests/lab/mkcerts.sh
+ * listener that never speaks TLS, the overall deadline, shared by all the
+ * tokens of one open, and a server group that did not answer one token not
+ * asked again by the next), which must never give -ENOANO.  The lab certificates come from tests/lab/mkcerts.sh
  * ($KMIPCRYPT_LAB_CERTS if set, else made in a temporary directory).
  */
 #include <errno.h>
@@ -47,7 +48,7 @@ static struct crypt_device *cd;
 
 /* ------------------------------------------------------- log capture */
 
-static char logbuf[65536];
+static char logbuf[1 << 20];
 static size_t loglen;
 static int log_levels_seen;	/* bit (level + 2) */
 
@@ -210,7 +211,7 @@ static void test_validate_bad(void **state)
 		"{\"type\":\"kmipx\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\","
 		"\"uid\":\"u\",\"group\":\"default\"}",
 		/* unknown format version */
-		"{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"passphrase\","
+		"{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":3,\"kind\":\"passphrase\","
 		"\"uid\":\"u\",\"group\":\"default\"}",
 		/* version of the wrong JSON type */
 		"{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":\"1\",\"kind\":\"passphrase\","
@@ -585,6 +586,134 @@ static void test_open_overall_deadline(void **state)
 		close(fd[i]);
 }
 
+/*
+ * A token of kind passphrase in server group GROUP (the uid is the same for
+ * all: no server answers here anyway).
+ */
+static int token_set_group(const char *group)
+{
+	char json[512];
+
+	snprintf(json, sizeof(json), "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,"
+		 "\"kind\":\"passphrase\",\"uid\":\"" UID_P "\",\"group\":\"%s\"}", group);
+	return token_set(json);
+}
+
+static unsigned count_logged(const char *s)
+{
+	const char *p = logbuf;
+	unsigned n = 0;
+
+	while ((p = strstr(p, s))) {
+		n++;
+		p += strlen(s);
+	}
+	return n;
+}
+
+/*
+ * Four tokens of one group against a stalled server, through one
+ * crypt_activate_by_token(CRYPT_ANY_TOKEN), as `cryptsetup open` does:
+ * the first token finds the group unreachable, the three others do not ask
+ * it again.  The whole open costs one timeout, not four.  A new open (the
+ * same call again) asks the server again.
+ */
+static void test_open_group_down_once(void **state)
+{
+	char servers[64];
+	uint16_t port;
+	int fd, id[4], i, r;
+	int64_t t0, ms;
+
+	(void)state;
+	fd = silent_listener(&port);
+	snprintf(servers, sizeof(servers), "127.0.0.1:%u", port);
+	write_conf(servers, 1000);
+	for (i = 0; i < 4; i++)
+		id[i] = token_set_group("default");
+	for (i = 0; i < 2; i++) {
+		log_reset();
+		t0 = now_ms();
+		r = crypt_activate_by_token(cd, NULL, CRYPT_ANY_TOKEN, NULL, 0);
+		ms = now_ms() - t0;
+		assert_int_equal(r, -EAGAIN);
+		if (ms < 900 || ms > 2500)
+			fail_msg("open %d of four tokens took %lld ms, want about one timeout "
+				 "(1000 ms), not four:\n%s", i + 1, (long long)ms, logbuf);
+		/* One handshake timed out; three tokens were not sent to the group again. */
+		if (count_logged("TLS handshake timed out") != 1 ||
+		    count_logged("did not answer token") != 3)
+			fail_msg("open %d:\n%s", i + 1, logbuf);
+	}
+	for (i = 0; i < 4; i++)
+		token_del(id[i]);
+	close(fd);
+}
+
+/*
+ * Eight tokens, each in its own group of four stalled servers: without a
+ * deadline shared by the whole open, each token would have its own 3 s and
+ * spend about 1 s of it (its four handshakes), 8 s in all.  One open is
+ * bounded as a whole: at most the limit.
+ */
+static void test_open_shared_deadline(void **state)
+{
+	char text[8192], servers[512];
+	uint16_t port[4];
+	unsigned saved = token_kmip_deadline_ms;
+	int fd[4], id[8], i, r;
+	size_t n = 0;
+	int64_t t0, ms;
+
+	(void)state;
+	servers[0] = '\0';
+	for (i = 0; i < 4; i++) {
+		fd[i] = silent_listener(&port[i]);
+		snprintf(servers + strlen(servers), sizeof(servers) - strlen(servers),
+			 "%s127.0.0.1:%u", i ? ", " : "", port[i]);
+	}
+	for (i = 0; i < 8; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "[g%d]\nservers = %s\nca = %s/ca.crt\ncert = %s/client.crt\n"
+				      "key = %s/client.key\ntimeout_ms = 10000\n",
+				      i, servers, certdir, certdir, certdir);
+	assert_true(n < sizeof(text));
+	write_file(conf, text);
+	assert_int_equal(setenv("KMIPCRYPT_CONFIG", conf, 1), 0);
+	for (i = 0; i < 8; i++) {
+		char g[16];
+
+		snprintf(g, sizeof(g), "g%d", i);
+		id[i] = token_set_group(g);
+	}
+	token_kmip_deadline_ms = 3000;
+	log_reset();
+	crypt_set_debug_level(CRYPT_DEBUG_ALL);		/* "part of the open" is a debug line */
+	t0 = now_ms();
+	r = crypt_activate_by_token(cd, NULL, CRYPT_ANY_TOKEN, NULL, 0);
+	ms = now_ms() - t0;
+	crypt_set_debug_level(CRYPT_DEBUG_NONE);
+	token_kmip_deadline_ms = saved;
+	assert_int_equal(r, -EAGAIN);
+	assert_int_not_equal(r, -ENOANO);
+	if (ms > 3000 + 700)
+		fail_msg("eight tokens took %lld ms, the limit of one open is 3000 ms:\n%s",
+			 (long long)ms, logbuf);
+	/* Every token had its turn, the later ones within what the first left. */
+	for (i = 1; i < 8; i++) {
+		char part[64];
+
+		snprintf(part, sizeof(part), "token %d: part of the open that began with token %d",
+			 id[i], id[0]);
+		if (!logged(part))
+			fail_msg("no \"%s\":\n%s", part, logbuf);
+	}
+	for (i = 0; i < 8; i++)
+		token_del(id[i]);
+	for (i = 0; i < 4; i++)
+		close(fd[i]);
+}
+
 /* ------------------------------------------------------------- setup */
 
 static int group_setup(void **state)
@@ -676,6 +805,8 @@ int main(void)
 		cmocka_unit_test(test_open_refused),
 		cmocka_unit_test(test_open_silent_server),
 		cmocka_unit_test(test_open_overall_deadline),
+		cmocka_unit_test(test_open_group_down_once),
+		cmocka_unit_test(test_open_shared_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

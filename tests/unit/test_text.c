@@ -35,7 +35,7 @@ static char *dump_xml(const char *xml, bool show)
 	assert_int_equal(l.n, 1);
 	f = open_memstream(&out, &len);
 	assert_non_null(f);
-	assert_int_equal(ttlv_text_dump(f, l.msg[0].data, l.msg[0].len, 0, show), 0);
+	assert_int_equal(ttlv_text_dump(f, l.msg[0].data, l.msg[0].len, 0, show, NULL), 0);
 	fclose(f);
 	ttlv_msgs_free(&l);
 	return out;
@@ -114,7 +114,7 @@ static void test_dump_escapes(void **state)
 	assert_int_equal(ttlv_buf_finish(&b), 0);
 	f = open_memstream(&out, &len);
 	assert_non_null(f);
-	assert_int_equal(ttlv_text_dump(f, b.data, b.len, 0, false), 0);
+	assert_int_equal(ttlv_text_dump(f, b.data, b.len, 0, false, NULL), 0);
 	fclose(f);
 	assert_string_equal(out, "Name (Text String): "
 			    "\"esc\\x1b[2J\\n\\t\\\"\\\\\\x7f\\u009b31m\xc3\xa9\"\n");
@@ -130,7 +130,7 @@ static void test_dump_bad(void **state)
 	FILE *f = open_memstream(&out, &len);
 
 	(void)state;
-	assert_int_equal(ttlv_text_dump(f, bad, sizeof(bad), 0, false), -EBADMSG);
+	assert_int_equal(ttlv_text_dump(f, bad, sizeof(bad), 0, false, NULL), -EBADMSG);
 	fclose(f);
 	free(out);
 	assert_true(ttlv_text_is_secret(TAG_KEY_VALUE, TTLV_BYTES, false));
@@ -138,6 +138,147 @@ static void test_dump_bad(void **state)
 	assert_true(ttlv_text_is_secret(0x420063, TTLV_BIGINT, true));
 	assert_false(ttlv_text_is_secret(0x420063, TTLV_BIGINT, false));
 	assert_false(ttlv_text_is_secret(0x42002C, TTLV_INTEGER, true));
+}
+
+/* Hex into bytes (spaces ignored). */
+static size_t bytes_of(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	assert_int_equal(ttlv_hex_read(hex, strlen(hex), out, max, &n), 0);
+	return n;
+}
+
+/* The dump of a damaged message, as a string; its result in *r. */
+static char *dump_damaged(const char *hex, int *r, struct ttlv_error *e)
+{
+	uint8_t buf[256];
+	size_t n = bytes_of(hex, buf, sizeof(buf));
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	*r = ttlv_text_dump(f, buf, n, 0, false, e);
+	fclose(f);
+	return out;
+}
+
+/*
+ * A message that does not decode is dumped as far as it was checked, then
+ * the fault at its level; key material stays redacted in the part shown.
+ */
+static void test_dump_damaged(void **state)
+{
+	struct ttlv_error e;
+	char why[TTLV_ERROR_TEXT];
+	char *out;
+	int r;
+
+	(void)state;
+	/* Request Message { Compromise Date 8, Unique Identifier "hello" } cut to 30 bytes. */
+	out = dump_damaged("42007801 00000020 42002002 00000004 00000008 00000000 42009407 0000",
+			   &r, &e);
+	assert_int_equal(r, -EBADMSG);
+	assert_string_equal(out, "Request Message\n"
+			    "  Compromise Date (Integer): 8\n"
+			    "<malformed: Request Message (0x420078, Structure) at byte 0: length 32 "
+			    "runs past the end of the input: 22 bytes left>\n");
+	free(out);
+
+	/* A length inside the Structure beyond it. */
+	out = dump_damaged("42007801 00000020 42002002 00000004 00000008 00000000"
+			   " 42009407 00000020 68656c6c 6f000000", &r, &e);
+	assert_int_equal(r, -EBADMSG);
+	assert_string_equal(out, "Request Message\n"
+			    "  Compromise Date (Integer): 8\n"
+			    "  <malformed: Unique Identifier (0x420094, Text String) at byte 24: "
+			    "length 32 runs past the end of Request Message (0x420078) at byte 0: "
+			    "8 bytes left>\n");
+	free(out);
+
+	/* Bad padding. */
+	out = dump_damaged("42007801 00000020 42002002 00000004 00000008 00000100"
+			   " 42009407 00000005 68656c6c 6f000000", &r, &e);
+	assert_string_equal(out, "Request Message\n"
+			    "  <malformed: Compromise Date (0x420020, Integer) at byte 8: padding "
+			    "byte 22 is not zero>\n");
+	free(out);
+
+	/*
+	 * An overlong Structure inside a Request Message that itself fills the
+	 * input: checking ends where the Request Message ends, which is still
+	 * no whole item (a fuzzer finding: it was walked by its length).
+	 */
+	out = dump_damaged("42007801 00000020 42002002 00000004 00000008 00000000"
+			   " 42002201 00000100 42002b01 00000000", &r, &e);
+	assert_int_equal(r, -EBADMSG);
+	assert_int_equal(e.valid, 40);
+	assert_string_equal(out, "Request Message\n"
+			    "  Compromise Date (Integer): 8\n"
+			    "  Contact Information\n"
+			    "    Cryptographic Parameters\n"
+			    "  <malformed: Contact Information (0x420022, Structure) at byte 24: "
+			    "length 256 runs past the end of Request Message (0x420078) at byte 0: "
+			    "8 bytes left>\n");
+	free(out);
+
+	/*
+	 * The same one level down: the Structure that holds the overlong one
+	 * fits, and checking ends where it ends; it is not whole either.
+	 */
+	out = dump_damaged("42007801 00000040 42002b01 00000020 42002201 00000030"
+			   " 42002002 00000004 00000008 00000000 42002d01 00000000", &r, &e);
+	assert_int_equal(r, -EBADMSG);
+	assert_int_equal(e.valid, 48);
+	assert_string_equal(out, "Request Message\n"
+			    "  Cryptographic Parameters\n"
+			    "    Contact Information\n"
+			    "      Compromise Date (Integer): 8\n"
+			    "      Custom Attribute\n"
+			    "<malformed: Request Message (0x420078, Structure) at byte 0: length 64 "
+			    "runs past the end of the input: 40 bytes left>\n");
+	free(out);
+
+	/* Cut inside a Key Value: what was checked of it is shown, redacted. */
+	out = dump_damaged("42004001 00000040 42004501 00000038"
+			   " 42004308 00000010 00112233 44556677 8899aabb ccddeeff"
+			   " 54ffff08 00000008 01020304 05060708 42000002", &r, &e);
+	assert_int_equal(r, -EBADMSG);
+	assert_string_equal(out, "Key Block\n"
+			    "  Key Value\n"
+			    "    Key Material (Byte String): <redacted, 16 bytes>\n"
+			    "    0x54FFFF (Byte String): <redacted, 8 bytes>\n"
+			    "<malformed: Key Block (0x420040, Structure) at byte 0: length 64 runs "
+			    "past the end of the input: 52 bytes left>\n");
+	assert_null(strstr(out, "0011"));
+	free(out);
+
+	/* The other sentences. */
+	out = dump_damaged("42002006 00000008 00000000 00000002", &r, &e);
+	assert_string_equal(ttlv_error_format(&e, why, sizeof(why)),
+			    "Compromise Date (0x420020, Boolean) at byte 0: value 2, a Boolean is "
+			    "0 or 1");
+	free(out);
+	out = dump_damaged("42002002 00000005 00000008 00000000", &r, &e);
+	assert_string_equal(ttlv_error_format(&e, why, sizeof(why)),
+			    "Compromise Date (0x420020, Integer) at byte 0: length 5, an Integer "
+			    "is 4 bytes");
+	free(out);
+	out = dump_damaged("54000107 00000001 80000000 00000000", &r, &e);
+	assert_string_equal(ttlv_error_format(&e, why, sizeof(why)),
+			    "tag 0x540001 (Text String) at byte 0: not UTF-8 (or a NUL) at byte 8");
+	free(out);
+	out = dump_damaged("42002002 00000004 00000008 00000000 0000", &r, &e);
+	assert_string_equal(out, "Compromise Date (Integer): 8\n"
+			    "<malformed: 2 bytes after the end of the message (at byte 16)>\n");
+	free(out);
+	out = dump_damaged("42007801 00000008 4200200C 00000000", &r, &e);
+	assert_string_equal(ttlv_error_format(&e, why, sizeof(why)),
+			    "Compromise Date (0x420020, type 0x0C) at byte 8: unknown item type 0x0C");
+	free(out);
+	/* A buffer too small is cut, never overrun. */
+	assert_string_equal(ttlv_error_format(&e, why, 9), "Compromi");
 }
 
 static void test_dates(void **state)
@@ -233,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_dump_redacted),
 		cmocka_unit_test(test_dump_escapes),
 		cmocka_unit_test(test_dump_bad),
+		cmocka_unit_test(test_dump_damaged),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_hex),
 	};

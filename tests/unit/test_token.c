@@ -68,6 +68,9 @@ static int parse(const char *json, struct kmip_token *t)
 #define UID_P	"5f6d7c1e-0a2b-4c3d-9e8f-0123456789ab"
 #define CT48	"rlnvqmcpkiUeMOY6MvSgMqcvjQjpFD7muePFrgGlUGNg7p/YfhfADxvFKG5T2ws/"
 #define IV16	"tcVkEOC3eTsMgRFch82XfQ=="
+#define CT32	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="	/* bytes 0..31 */
+#define IV12	"ZGVmZ2hpamtsbW5v"				/* bytes 100..111 */
+#define TAG16	"yMnKy8zNzs/Q0dLT1NXW1w=="			/* bytes 200..215 */
 
 static const char good_pass[] =
 	"{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\","
@@ -81,6 +84,20 @@ static const char good_vk_wrap[] =
 static const char good_env[] =
 	"{\"type\":\"kmip\",\"keyslots\":[\"2\"],\"kmip_version\":1,\"kind\":\"envelope\","
 	"\"uid\":\"9\",\"group\":\"default\",\"ciphertext\":\"" CT48 "\",\"iv\":\"" IV16 "\"}";
+/* Format 2: an AES-GCM envelope, as enroll writes it. */
+static const char good_env_gcm[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"3\"],\"kmip_version\":2,\"kind\":\"envelope\","
+	"\"uid\":\"9\",\"group\":\"default\",\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\","
+	"\"mode\":\"aes-gcm\",\"tag\":\"" TAG16 "\"}";
+/* Format 2 may say aes-cbc too (enroll writes those as format 1). */
+static const char good_env_cbc2[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"2\"],\"kmip_version\":2,\"kind\":\"envelope\","
+	"\"uid\":\"9\",\"group\":\"default\",\"ciphertext\":\"" CT48 "\",\"iv\":\"" IV16 "\","
+	"\"mode\":\"aes-cbc\"}";
+/* Format 2 changes nothing for the other kinds. */
+static const char good_pass2[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"passphrase\","
+	"\"uid\":\"" UID_P "\",\"group\":\"default\"}";
 
 static void test_good_passphrase(void **state)
 {
@@ -127,6 +144,100 @@ static void test_good_envelope(void **state)
 	assert_memory_equal(t.ciphertext, ct, 48);
 	assert_int_equal(EVP_DecodeBlock(iv, (const unsigned char *)IV16, (int)strlen(IV16)), 18);
 	assert_memory_equal(t.iv, iv, 16);
+	assert_int_equal(t.mode, KMIP_ENVELOPE_AES_CBC);	/* format 1: always CBC */
+	assert_int_equal(t.tag_len, 0);
+	assert_string_equal(t.volume_uuid, "");		/* not in the JSON */
+}
+
+static void test_good_envelope_gcm(void **state)
+{
+	struct kmip_token t;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse(good_env_gcm, &t), 0);
+	assert_int_equal(t.version, 2);
+	assert_int_equal(t.kind, KMIP_KIND_ENVELOPE);
+	assert_int_equal(t.mode, KMIP_ENVELOPE_AES_GCM);
+	assert_int_equal(t.keyslot, 3);
+	assert_int_equal(t.ciphertext_len, 32);
+	assert_int_equal(t.iv_len, 12);
+	assert_int_equal(t.tag_len, 16);
+	for (i = 0; i < 32; i++)
+		assert_int_equal(t.ciphertext[i], i);
+	for (i = 0; i < 12; i++)
+		assert_int_equal(t.iv[i], 100 + i);
+	for (i = 0; i < 16; i++)
+		assert_int_equal(t.tag[i], 200 + i);
+	assert_string_equal(kmip_envelope_mode_name(t.mode), "aes-gcm");
+
+	assert_int_equal(parse(good_env_cbc2, &t), 0);
+	assert_int_equal(t.version, 2);
+	assert_int_equal(t.mode, KMIP_ENVELOPE_AES_CBC);
+	assert_int_equal(t.tag_len, 0);
+	assert_int_equal(parse(good_pass2, &t), 0);
+	assert_int_equal(t.version, 2);
+	assert_int_equal(t.kind, KMIP_KIND_PASSPHRASE);
+	assert_int_equal(t.mode, 0);
+}
+
+/* The writer takes the oldest format that says it: 2 only for AES-GCM. */
+static void test_format_version(void **state)
+{
+	struct kmip_token t;
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(parse(good_env_cbc2, &t), 0);
+	assert_int_equal(kmip_token_format(&t, &out), 0);
+	assert_string_equal(out, good_env);	/* format 1, no mode */
+	free(out);
+	assert_int_equal(parse(good_pass2, &t), 0);
+	assert_int_equal(kmip_token_format(&t, &out), 0);
+	assert_string_equal(out, good_pass);
+	free(out);
+	/* t->version is not what decides */
+	assert_int_equal(parse(good_env_gcm, &t), 0);
+	t.version = 1;
+	assert_int_equal(kmip_token_format(&t, &out), 0);
+	assert_string_equal(out, good_env_gcm);
+	free(out);
+	/* an envelope without a known mode is not written */
+	t.mode = 0;
+	out = NULL;
+	assert_int_equal(kmip_token_format(&t, &out), -EINVAL);
+	assert_null(out);
+	t.mode = 7;
+	assert_int_equal(kmip_token_format(&t, &out), -EINVAL);
+	assert_null(out);
+}
+
+/* The Additional Data of an AES-GCM envelope: exactly this text, or refused. */
+static void test_envelope_aad(void **state)
+{
+	uint8_t buf[KMIP_ENVELOPE_AAD_MAX];
+	const char *uuid = "0b6d1e4c-7f2a-4d5e-9c3b-8a1f2e3d4c5b";
+	int n;
+
+	(void)state;
+	n = kmip_envelope_aad(uuid, 7, buf, sizeof(buf));
+	assert_int_equal(n, (int)strlen("kmipcrypt-envelope:") + 36 + 2);
+	assert_memory_equal(buf, "kmipcrypt-envelope:0b6d1e4c-7f2a-4d5e-9c3b-8a1f2e3d4c5b:7", (size_t)n);
+	n = kmip_envelope_aad(uuid, 31, buf, sizeof(buf));
+	assert_memory_equal(buf, "kmipcrypt-envelope:0b6d1e4c-7f2a-4d5e-9c3b-8a1f2e3d4c5b:31", (size_t)n);
+	/* the longest fits the buffer the header sizes */
+	assert_true(kmip_envelope_aad("0123456789012345678901234567890123456789" + 1, 31, buf,
+				      sizeof(buf)) > 0);
+	assert_int_equal(kmip_envelope_aad("", 1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(kmip_envelope_aad(NULL, 1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(kmip_envelope_aad(uuid, -1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(kmip_envelope_aad(uuid, 32, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(kmip_envelope_aad("a:b", 1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(kmip_envelope_aad("a b", 1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(kmip_envelope_aad("a\nb", 1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(kmip_envelope_aad("0123456789012345678901234567890123456789", 1, buf,
+					   sizeof(buf)), -EINVAL);	/* 40: longer than a UUID */
+	assert_int_equal(kmip_envelope_aad(uuid, 1, buf, 20), -EINVAL);	/* does not fit */
 }
 
 /* White space around and inside is JSON; member order is free. */
@@ -178,6 +289,7 @@ static void test_roundtrip(void **state)
 	roundtrip(good_vk);
 	roundtrip(good_vk_wrap);
 	roundtrip(good_env);
+	roundtrip(good_env_gcm);
 }
 
 static void test_format_fields(void **state)
@@ -190,6 +302,7 @@ static void test_format_fields(void **state)
 	memset(&t, 0, sizeof(t));
 	t.version = 1;
 	t.kind = KMIP_KIND_ENVELOPE;
+	t.mode = KMIP_ENVELOPE_AES_CBC;
 	t.keyslot = 12;
 	strcpy(t.uid, "a/b\"c\\d");	/* JSON escapes, no slash escaping needed */
 	strcpy(t.group, "g");
@@ -250,8 +363,8 @@ static const struct bad {
 	/* format version */
 	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
 	  "no kmip_version" },
-	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
-	  "format version 2 is not supported" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":3,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
+	  "format version 3 is not supported (this kmipcrypt reads versions 1 to 2)" },
 	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":0,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
 	  "format version 0" },
 	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":-1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
@@ -371,6 +484,55 @@ static const struct bad {
 	  "\"ciphertext\":\"\",\"iv\":\"" IV16 "\"}", "ciphertext is empty" },
 	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
 	  "\"ciphertext\":48,\"iv\":\"" IV16 "\"}", "ciphertext is not a JSON string" },
+	/* envelope: the mode and its tag (format 2) */
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"" IV16 "\",\"mode\":\"aes-cbc\"}", "field mode is not in format version 1" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"" IV16 "\",\"tag\":\"" TAG16 "\"}", "field tag is not in format version 1" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"" IV16 "\"}", "no mode (an envelope of format version 2 needs it)" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"aes-ctr\",\"tag\":\"" TAG16 "\"}",
+	  "unknown mode 'aes-ctr' (known: aes-gcm, aes-cbc)" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"AES-GCM\",\"tag\":\"" TAG16 "\"}",
+	  "unknown mode 'AES-GCM'" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"aes-gcm\\u0000\",\"tag\":\"" TAG16 "\"}",
+	  "unknown mode 'aes-gcm?'" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"\",\"tag\":\"" TAG16 "\"}", "unknown mode ''" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":9,\"tag\":\"" TAG16 "\"}", "mode is not a JSON string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"aes-gcm\"}", "no tag (mode aes-gcm needs it)" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT48 "\",\"iv\":\"" IV16 "\",\"mode\":\"aes-cbc\",\"tag\":\"" TAG16 "\"}",
+	  "field tag is not used by mode aes-cbc" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV16 "\",\"mode\":\"aes-gcm\",\"tag\":\"" TAG16 "\"}",
+	  "iv decodes to more than 12 bytes" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"AAAAAAAAAAA=\",\"mode\":\"aes-gcm\",\"tag\":\"" TAG16 "\"}",
+	  "iv is 8 bytes; it must be 12 to 12 bytes" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"aes-gcm\",\"tag\":\"" IV12 "\"}",
+	  "tag is 12 bytes; it must be 16 to 16 bytes" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"aes-gcm\",\"tag\":\"" CT32 "\"}",
+	  "tag decodes to more than 16 bytes" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"aes-gcm\",\"tag\":16}",
+	  "tag is not a JSON string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"AAAAAAAAAAAAAAAAAAAA\",\"iv\":\"" IV12 "\",\"mode\":\"aes-gcm\",\"tag\":\"" TAG16 "\"}",
+	  "ciphertext is 15 bytes" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"envelope\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\",\"mode\":\"aes-gcm\"}", "no tag" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"mode\":\"aes-gcm\"}", "field mode is not used by kind passphrase" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"volume-key\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"tag\":\"" TAG16 "\"}", "field tag is not used by kind volume-key" },
 	/* nesting */
 	{ "{\"type\":\"kmip\",\"keyslots\":[[[[[\"1\"]]]]],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
 	  "nested too deeply" },
@@ -597,6 +759,9 @@ int main(void)
 		cmocka_unit_test(test_good_passphrase),
 		cmocka_unit_test(test_good_volume_key),
 		cmocka_unit_test(test_good_envelope),
+		cmocka_unit_test(test_good_envelope_gcm),
+		cmocka_unit_test(test_format_version),
+		cmocka_unit_test(test_envelope_aad),
 		cmocka_unit_test(test_good_whitespace_order),
 		cmocka_unit_test(test_good_not_terminated),
 		cmocka_unit_test(test_roundtrip),

@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include <openssl/err.h>
@@ -34,6 +35,7 @@
 
 #include "net/transport.h"
 #include "ttlv/ttlv.h"
+#include "util/config.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -936,6 +938,214 @@ static void test_bad_options(void **state)
 	transport_free(t);
 }
 
+/* ---------------------------------------------------- files and config errors */
+
+static char fdir[256];
+
+static const char *fpath(const char *name)
+{
+	static char bufs[8][600];
+	static unsigned next;
+	char *b = bufs[next++ % 8];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", fdir, name);
+	return b;
+}
+
+/* Copy a lab file (or the concatenation of two) into fdir with mode. */
+static const char *fcopy(const char *name, const char *from, const char *from2, mode_t mode)
+{
+	char cmd[2048];
+	const char *dst = fpath(name);
+
+	snprintf(cmd, sizeof(cmd), "cat '%s' %s%s%s > '%s' && chmod %o '%s'", cert(from),
+		 from2 ? "'" : "", from2 ? cert(from2) : "", from2 ? "'" : "", dst,
+		 (unsigned)mode, dst);
+	assert_int_equal(system(cmd), 0);
+	return dst;
+}
+
+static void fwrite_text(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/*
+ * A configuration with ca, cert, key at lines 4, 5, 6 and extra at line 7,
+ * then transport_new() of its [default] group: its errno; the log in logbuf.
+ */
+static int conf_transport(const char *ca, const char *crt, const char *key, const char *extra)
+{
+	char text[4096];
+	struct config *c = NULL;
+	struct transport *t = NULL;
+	int r;
+
+	snprintf(text, sizeof(text), "# test\n[default]\nservers = 127.0.0.1:1\n%s%s%s%s%s%s"
+		 "key = %s\n%s\n", ca ? "ca = " : "# no ca", ca ? ca : "", "\n",
+		 "cert = ", crt, "\n", key, extra ? extra : "");
+	fwrite_text(fpath("kmipcrypt.conf"), text, 0600);
+	assert_int_equal(config_load(fpath("kmipcrypt.conf"), &c), 0);
+	log_reset();
+	r = transport_new(&config_group(c, NULL)->tls, &t);
+	transport_free(t);
+	config_free(c);
+	return r;
+}
+
+/* The log has "CONF:LINE: [default] rest". */
+static void expect_where(unsigned line, const char *rest)
+{
+	char needle[1024];
+
+	snprintf(needle, sizeof(needle), "%s:%u: [default] %s", fpath("kmipcrypt.conf"), line, rest);
+	if (!logged(needle))
+		fail_msg("no \"%s\" in the log:\n%s", needle, logbuf);
+}
+
+/*
+ * Every error found while setting up TLS names the configuration file, the
+ * line, the group and the key at fault; every file is read without
+ * blocking (a FIFO is refused at once) and the key only if its owner alone
+ * can read it.
+ */
+static void test_config_errors(void **state)
+{
+	char ca[600], crt[600], key[600], want[1024], cmd[600];
+
+	/* cert() reuses its buffers. */
+	snprintf(ca, sizeof(ca), "%s", cert("ca.crt"));
+	snprintf(crt, sizeof(crt), "%s", cert("client.crt"));
+	snprintf(key, sizeof(key), "%s", cert("client.key"));
+
+	snprintf(fdir, sizeof(fdir), "/tmp/kmipcrypt-test-tfiles.XXXXXX");
+	assert_non_null(mkdtemp(fdir));
+	alarm(30);	/* a blocking open of a FIFO fails the test instead of hanging it */
+
+	assert_int_equal(conf_transport(ca, crt, key, NULL), 0);
+	assert_int_equal(n_err, 0);
+
+	/* cipher_suites */
+	assert_int_equal(conf_transport(ca, crt, key, "cipher_suites = FOO:ECDHE-ECDSA-AES128-GCM-SHA256"),
+			 -EINVAL);
+	expect_where(7, "cipher_suites: unknown cipher 'FOO'");
+	assert_int_equal(conf_transport(ca, crt, key, "cipher_suites = ECDHE-ECDSA-AES128-GCM-SHA256:!BAR"),
+			 -EINVAL);
+	expect_where(7, "cipher_suites: unknown cipher '!BAR'");
+	assert_int_equal(conf_transport(ca, crt, key, "cipher_suites = TLS_AES_128_GCM_SHA256"), -EINVAL);
+	expect_where(7, "cipher_suites: unknown cipher 'TLS_AES_128_GCM_SHA256'");
+	assert_int_equal(conf_transport(ca, crt, key, "cipher_suites = AES128-GCM-SHA256"), -EINVAL);
+	expect_where(7, "cipher_suites: \"AES128-GCM-SHA256\" leaves no usable forward-secret");
+	assert_int_equal(conf_transport(ca, crt, key,
+					"cipher_suites = ECDHE+AESGCM:!aNULL:-ECDHE-RSA-AES128-SHA256:@STRENGTH"), 0);
+
+	/* ca: a directory, a FIFO, missing, not PEM, not set */
+	assert_int_equal(conf_transport(fdir, crt, key, NULL), -EINVAL);
+	snprintf(want, sizeof(want), "ca: %s is a directory, not a regular file; ca names one file "
+		 "of PEM certificates (for a directory of CA certificates, concatenate them", fdir);
+	expect_where(4, want);
+	assert_int_equal(mkfifo(fpath("fifo"), 0600), 0);
+	assert_int_equal(conf_transport(fpath("fifo"), crt, key, NULL), -EINVAL);
+	snprintf(want, sizeof(want), "ca: %s is a FIFO (named pipe), not a regular file", fpath("fifo"));
+	expect_where(4, want);
+	assert_int_equal(conf_transport(fpath("none"), crt, key, NULL), -EINVAL);
+	snprintf(want, sizeof(want), "ca: cannot open %s: No such file or directory", fpath("none"));
+	expect_where(4, want);
+	fwrite_text(fpath("notpem"), "hello\n", 0644);
+	assert_int_equal(conf_transport(fpath("notpem"), crt, key, NULL), -EINVAL);
+	snprintf(want, sizeof(want), "ca: %s holds no certificate", fpath("notpem"));
+	expect_where(4, want);
+	/* Not set: the system's trust store, read like any file. */
+	if (access(X509_get_default_cert_file(), R_OK) == 0)
+		assert_int_equal(conf_transport(NULL, crt, key, NULL), 0);
+	/* A bundle of several CAs is fine. */
+	assert_int_equal(conf_transport(fcopy("bundle.crt", "unknown-ca.crt", "ca.crt", 0644), crt, key,
+					NULL), 0);
+
+	/* cert: missing, a FIFO, with its chain, with a broken chain */
+	assert_int_equal(conf_transport(ca, fpath("none"), key, NULL), -EINVAL);
+	snprintf(want, sizeof(want), "cert: cannot open %s: No such file or directory", fpath("none"));
+	expect_where(5, want);
+	assert_int_equal(conf_transport(ca, fpath("fifo"), key, NULL), -EINVAL);
+	expect_where(5, "cert: ");
+	assert_true(logged("is a FIFO (named pipe)"));
+	assert_int_equal(conf_transport(ca, fcopy("chain.crt", "client.crt", "ca.crt", 0644), key, NULL), 0);
+	fcopy("broken.crt", "client.crt", NULL, 0644);
+	snprintf(cmd, sizeof(cmd), "printf -- '-----BEGIN CERTIFICATE-----\\nAAAA\\n"
+		 "-----END CERTIFICATE-----\\n' >> '%s'", fpath("broken.crt"));
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(conf_transport(ca, fpath("broken.crt"), key, NULL), -EINVAL);
+	expect_where(5, "cert: ");
+	assert_true(logged("a broken certificate after the first one"));
+
+	/* key: not the certificate's, readable by others, a FIFO, encrypted */
+	assert_int_equal(conf_transport(ca, crt, cert("other.key"), NULL), -EINVAL);
+	snprintf(want, sizeof(want), "key: the client key %s does not belong to the client "
+		 "certificate %s", cert("other.key"), crt);
+	expect_where(6, want);
+	fcopy("open.key", "client.key", NULL, 0644);
+	assert_int_equal(conf_transport(ca, crt, fpath("open.key"), NULL), -EACCES);
+	snprintf(want, sizeof(want), "key: %s: mode 0644 gives its group and other users access, "
+		 "and a secret must not be accessible to others: run 'chmod 600 %s'",
+		 fpath("open.key"), fpath("open.key"));
+	expect_where(6, want);
+	assert_int_equal(chmod(fpath("open.key"), 0640), 0);
+	assert_int_equal(conf_transport(ca, crt, fpath("open.key"), NULL), -EACCES);
+	assert_true(logged("mode 0640 gives its group access"));
+	assert_int_equal(chmod(fpath("open.key"), 0600), 0);
+	assert_int_equal(conf_transport(ca, crt, fpath("open.key"), NULL), 0);
+	assert_int_equal(conf_transport(ca, crt, fpath("fifo"), NULL), -EINVAL);
+	snprintf(want, sizeof(want), "key: %s is a FIFO (named pipe), not a regular file", fpath("fifo"));
+	expect_where(6, want);
+	assert_int_equal(conf_transport(ca, cert("client-enc.crt"), cert("client-enc.key"), NULL), -EACCES);
+	snprintf(want, sizeof(want), "key: client key %s is encrypted and no key_password is configured",
+		 cert("client-enc.key"));
+	expect_where(6, want);
+	assert_int_equal(conf_transport(ca, cert("client-enc.crt"), cert("client-enc.key"),
+					"key_password = not-it"), -EACCES);
+	snprintf(want, sizeof(want), "key_password: cannot decrypt the client key %s: wrong key_password",
+		 cert("client-enc.key"));
+	expect_where(7, want);
+	assert_false(logged("not-it"));
+	assert_int_equal(conf_transport(ca, cert("client-enc.crt"), cert("client-enc.key"),
+					"key_password = kmipcrypt-test-password"), 0);
+	alarm(0);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fdir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Without a configuration: the bare setting names. */
+static void test_option_errors(void **state)
+{
+	struct transport_opts o;
+	struct transport *t = NULL;
+
+	opts_init(&o, 3000);
+	opts_add(&o, "127.0.0.1", 1);
+	o.tls_min_version = TLS1_1_VERSION;
+	log_reset();
+	assert_int_equal(transport_new(&o, &t), -EINVAL);
+	assert_true(logged("tls_min_version: must be TLS 1.2 or 1.3"));
+	o.tls_min_version = 0;
+	o.cipher_suites = "NOPE";
+	log_reset();
+	assert_int_equal(transport_new(&o, &t), -EINVAL);
+	assert_true(logged("cipher_suites: unknown cipher 'NOPE'"));
+	o.cipher_suites = NULL;
+	o.where[TRANSPORT_SET_CA] = "here:1: [g] ca";
+	o.ca_file = "/nonexistent/ca.crt";
+	log_reset();
+	assert_int_equal(transport_new(&o, &t), -EINVAL);
+	assert_true(logged("here:1: [g] ca: cannot open /nonexistent/ca.crt"));
+	assert_null(t);
+}
+
 /* TLS 1.3 minimum against a TLS 1.2-only server: protocol version. */
 static void test_protocol_version(void **state)
 {
@@ -1019,6 +1229,8 @@ int main(void)
 		cmocka_unit_test(test_no_sigpipe),
 		cmocka_unit_test(test_key_password),
 		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_option_errors),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * TTLV codec: the spec's examples (KMIP 1.4 section 9.1.2) byte for byte,
- * the real PyKMIP messages of ../shared/pykmip-captures.md, and malformed
+ * real PyKMIP 0.10 wire messages (captured from its server), and malformed
  * input, which must be refused with the right error and never crash.
  */
 #include <errno.h>
@@ -165,7 +165,7 @@ static void test_spec_examples_decode(void **state)
 	free(buf);
 }
 
-/* Captured PyKMIP 2.0 Get Attributes response (pykmip-captures.md, item 2). */
+/* Captured PyKMIP 2.0 Get Attributes response (captured from PyKMIP 0.10). */
 static const char capture2_resp[] =
 	"42007b01000000a842007a0100000048420069010000002042006a0200000004000000020000000042006b0200000004"
 	"00000000000000004200920900000008000000006b03fe6742000d0200000004000000010000000042000f0100000050"
@@ -275,6 +275,121 @@ static void test_malformed(void **state)
 	assert_int_equal(decode_str("54 FF FF 02 00 00 00 04 00 00 00 08 00 00 00 00"), 0);
 }
 
+/* ttlv_decode_detail() of hex; returns its result, *e filled. */
+static int detail_str(const char *hex, size_t max_len, struct ttlv_error *e)
+{
+	struct ttlv_limits lim = { .max_len = max_len ? max_len : TTLV_MAX_MESSAGE,
+				   .max_depth = TTLV_MAX_DEPTH };
+	struct ttlv_item it;
+	size_t n;
+	uint8_t *buf = unhex(hex, &n);
+	int r = ttlv_decode_detail(buf, n, &lim, &it, e);
+
+	free(buf);
+	return r;
+}
+
+/* Where and why, to the byte: the failing item, its tag, the fault, what was checked. */
+static void test_decode_detail(void **state)
+{
+	/* Request Message { Compromise Date (Integer) 8, Unique Identifier "hello" }: 40 bytes. */
+	static const char msg[] =
+		"42007801 00000020 | 42002002 00000004 00000008 00000000 |"
+		" 42009407 00000005 68656c6c 6f000000";
+	struct ttlv_error e;
+
+	(void)state;
+	/* Whole: no fault, everything checked. */
+	assert_int_equal(detail_str(msg, 0, &e), 0);
+	assert_int_equal(e.err, 0);
+	assert_int_equal(e.fault, TTLV_FAULT_NONE);
+	assert_int_equal(e.valid, 40);
+
+	/* Truncated to 30 bytes: the outermost Structure runs past the input; its
+	 * first child was checked (bytes 8..24), the second's header is cut. */
+	assert_int_equal(detail_str("42007801 00000020 42002002 00000004 00000008 00000000"
+				    " 42009407 0000", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_OVERRUN);
+	assert_int_equal(e.offset, 0);
+	assert_int_equal(e.depth, 1);
+	assert_true(e.has_header);
+	assert_int_equal(e.tag, 0x420078);
+	assert_int_equal(e.type, TTLV_STRUCTURE);
+	assert_int_equal(e.len, 32);
+	assert_int_equal(e.room, 30);
+	assert_false(e.has_parent);
+	assert_int_equal(e.valid, 24);
+
+	/* Bad padding inside the Structure: the Integer at byte 8, its byte 23. */
+	assert_int_equal(detail_str("42007801 00000020 42002002 00000004 00000008 00000100"
+				    " 42009407 00000005 68656c6c 6f000000", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_PADDING);
+	assert_int_equal(e.offset, 8);
+	assert_int_equal(e.at, 22);
+	assert_int_equal(e.depth, 2);
+	assert_int_equal(e.tag, 0x420020);
+	assert_true(e.has_parent);
+	assert_int_equal(e.parent_tag, 0x420078);
+	assert_int_equal(e.parent_offset, 0);
+	assert_int_equal(e.valid, 8);
+
+	/* A length inside the Structure beyond it: the Text String at byte 24
+	 * claims 32 bytes, 8 are left in its parent (16 with its header). */
+	assert_int_equal(detail_str("42007801 00000020 42002002 00000004 00000008 00000000"
+				    " 42009407 00000020 68656c6c 6f000000", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_OVERRUN);
+	assert_int_equal(e.offset, 24);
+	assert_int_equal(e.tag, 0x420094);
+	assert_int_equal(e.type, TTLV_TEXT);
+	assert_int_equal(e.len, 32);
+	assert_int_equal(e.room, 16);
+	assert_int_equal(e.parent_tag, 0x420078);
+	assert_int_equal(e.valid, 24);
+
+	/* The other faults, each at its item. */
+	assert_int_equal(detail_str("42007801 00000020 42002002 00000005 00000008 00000000"
+				    " 42009407 00000005 68656c6c 6f000000", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_FIXED_LEN);
+	assert_int_equal(e.offset, 8);
+	assert_int_equal(e.len, 5);
+	assert_int_equal(detail_str("42007801 00000020 42002002 00000004 00000008 00000000"
+				    " 42009407 00000005 68656cc0 6f000000", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_UTF8);
+	assert_int_equal(e.offset, 24);
+	assert_int_equal(e.at, 35);
+	assert_int_equal(detail_str("42002006 00000008 00000000 00000002", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_BOOL);
+	assert_int_equal(e.value, 2);
+	assert_int_equal(detail_str("42007801 00000008 4200200C 00000000", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_TYPE);
+	assert_int_equal(e.offset, 8);
+	assert_int_equal(e.type, 0x0C);
+	assert_int_equal(detail_str("42007801 00000004 00000000 00000000", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_STRUCT_LEN);
+	assert_int_equal(detail_str("42002004 00000004 00000001 00000000", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_BIGINT_LEN);
+	assert_int_equal(detail_str("42002002 00000004 00000008 00000000 00", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_TRAILING);
+	assert_int_equal(e.offset, 16);
+	assert_int_equal(e.room, 1);
+	assert_int_equal(e.valid, 16);
+	assert_int_equal(detail_str("420020", 0, &e), -EBADMSG);
+	assert_int_equal(e.fault, TTLV_FAULT_HEADER);
+	assert_int_equal(e.room, 3);
+	assert_int_equal(e.valid, 0);
+	assert_int_equal(detail_str(msg, 32, &e), -EMSGSIZE);
+	assert_int_equal(e.fault, TTLV_FAULT_SIZE);
+	assert_int_equal(e.room, 40);
+	assert_int_equal(e.limit, 32);
+	/* NULL detail is fine. */
+	{
+		struct ttlv_item it;
+
+		assert_int_equal(ttlv_decode_detail((const uint8_t *)"\x42", 1, NULL, &it, NULL),
+				 -EBADMSG);
+	}
+}
+
 static void test_depth_and_size_caps(void **state)
 {
 	enum { DEPTH = 40 };
@@ -297,6 +412,17 @@ static void test_depth_and_size_caps(void **state)
 		buf[i * 8 + 7] = len;
 	}
 	assert_int_equal(ttlv_decode(buf, sizeof(buf), &lim, &it), -ELOOP);
+	{
+		struct ttlv_error e;
+
+		/* The first item past the cap, at depth 25, byte 192; its parents checked. */
+		assert_int_equal(ttlv_decode_detail(buf, sizeof(buf), &lim, &it, &e), -ELOOP);
+		assert_int_equal(e.fault, TTLV_FAULT_DEPTH);
+		assert_int_equal(e.depth, TTLV_MAX_DEPTH + 1);
+		assert_int_equal(e.offset, TTLV_MAX_DEPTH * 8);
+		assert_int_equal(e.limit, TTLV_MAX_DEPTH);
+		assert_int_equal(e.valid, TTLV_MAX_DEPTH * 8);
+	}
 	lim.max_depth = DEPTH;
 	assert_int_equal(ttlv_decode(buf, sizeof(buf), &lim, &it), 0);
 	/* size over cap */
@@ -409,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_capture_decode),
 		cmocka_unit_test(test_capture_encode),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_decode_detail),
 		cmocka_unit_test(test_depth_and_size_caps),
 		cmocka_unit_test(test_frame_len),
 		cmocka_unit_test(test_encoder_errors),

@@ -292,6 +292,203 @@ static void test_all_testcases(void **state)
 	assert_true(nmsgs > 0);
 }
 
+static void expect_refused(const char *xml, int err);
+
+/* ----------------------------------------------- names as the files spell them */
+
+/* "Decrypt Encrypt" and "Encrypt Decrypt" name the same mask: compare sorted words. */
+static void sort_words(const char *s, char *out, size_t size)
+{
+	char words[32][64];
+	size_t n = 0, i, j, used = 0;
+	const char *p = s;
+
+	while (*p && n < 32) {
+		size_t k = 0;
+
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ' && k < 63)
+			words[n][k++] = *p++;
+		words[n][k] = '\0';
+		if (k)
+			n++;
+	}
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(words[j - 1], words[j]) > 0; j--) {
+			char t[64];
+
+			memcpy(t, words[j], sizeof(t));
+			memcpy(words[j], words[j - 1], sizeof(t));
+			memcpy(words[j - 1], t, sizeof(t));
+		}
+	out[0] = '\0';
+	for (i = 0; i < n && used + 66 < size; i++)
+		used += (size_t)snprintf(out + used, size - used, "%s%s", i ? " " : "", words[i]);
+}
+
+/*
+ * Walk the file's element a and our written element b side by side: the
+ * same element (tag) names, and the same Enumeration value names and mask
+ * flag names.  Returns the number of differences (printed).
+ */
+static unsigned compare_names(const char *path, const xmlNode *a, const xmlNode *b)
+{
+	const xmlNode *ca, *cb;
+	xmlChar *ta, *va, *vb;
+	unsigned bad = 0;
+
+	if (strcmp((const char *)a->name, (const char *)b->name)) {
+		printf("FAIL %s:%ld: tag <%s> written as <%s>\n", path, xmlGetLineNo(a), a->name,
+		       b->name);
+		return 1;
+	}
+	ta = xmlGetProp(a, (const xmlChar *)"type");
+	va = xmlGetProp(a, (const xmlChar *)"value");
+	vb = xmlGetProp(b, (const xmlChar *)"value");
+	if (ta && va && vb && va[0] && !(va[0] == '0' && va[1] == 'x')) {
+		char sa[1024], sb[1024];
+
+		if (!strcmp((const char *)ta, "Enumeration") && strcmp((const char *)va,
+								       (const char *)vb)) {
+			printf("FAIL %s:%ld: <%s> Enumeration \"%s\" written as \"%s\"\n", path,
+			       xmlGetLineNo(a), a->name, va, vb);
+			bad++;
+		}
+		if (!strcmp((const char *)ta, "Integer") && !(va[0] >= '0' && va[0] <= '9') &&
+		    va[0] != '-') {
+			sort_words((const char *)va, sa, sizeof(sa));
+			sort_words((const char *)vb, sb, sizeof(sb));
+			if (strcmp(sa, sb)) {
+				printf("FAIL %s:%ld: <%s> mask \"%s\" written as \"%s\"\n", path,
+				       xmlGetLineNo(a), a->name, va, vb);
+				bad++;
+			}
+		}
+	}
+	xmlFree(ta);
+	xmlFree(va);
+	xmlFree(vb);
+	for (ca = a->children, cb = b->children; ca || cb; ca = ca->next, cb = cb->next) {
+		while (ca && ca->type != XML_ELEMENT_NODE)
+			ca = ca->next;
+		while (cb && cb->type != XML_ELEMENT_NODE)
+			cb = cb->next;
+		if (!ca || !cb) {
+			if (ca || cb) {
+				printf("FAIL %s:%ld: children differ\n", path, xmlGetLineNo(a));
+				bad++;
+			}
+			break;
+		}
+		bad += compare_names(path, ca, cb);
+	}
+	return bad;
+}
+
+/*
+ * Every tag name, Enumeration value name and mask flag name of every OASIS
+ * file comes back exactly as the file spells it after XML -> TTLV -> XML:
+ * what we write is what the XML profile's readers expect (HMAC_SHA256, not
+ * HMACSHA256).
+ */
+static void test_testcase_names(void **state)
+{
+	struct files files = { 0 };
+	unsigned bad = 0, nmsgs = 0;
+	size_t i, k;
+
+	(void)state;
+	find_xml(&files, testcase_dir(), 0);
+	qsort(files.v, files.n, sizeof(*files.v), cmp_str);
+	for (i = 0; i < files.n; i++) {
+		xmlDocPtr doc = xmlReadFile(files.v[i], NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+		const xmlNode *c;
+		struct ttlv_msgs l;
+
+		assert_non_null(doc);
+		ttlv_msgs_init(&l);
+		assert_int_equal(ttlv_xml_parse_file(files.v[i], &opts, &l), 0);
+		k = 0;
+		for (c = xmlDocGetRootElement(doc)->children; c; c = c->next) {
+			xmlDocPtr w;
+			size_t xlen = 0;
+			char *x;
+
+			if (c->type != XML_ELEMENT_NODE)
+				continue;
+			assert_true(k < l.n);
+			x = to_xml(l.msg[k].data, l.msg[k].len, &xlen);
+			assert_non_null(x);
+			w = xmlReadMemory(x, (int)xlen, "written", NULL, XML_PARSE_NONET);
+			assert_non_null(w);
+			bad += compare_names(files.v[i], c, xmlDocGetRootElement(w));
+			xmlFreeDoc(w);
+			free(x);
+			k++;
+			nmsgs++;
+		}
+		ttlv_msgs_free(&l);
+		xmlFreeDoc(doc);
+	}
+	printf("names: %u messages of %zu files compared, %u differences\n", nmsgs, files.n, bad);
+	files_free(&files);
+	assert_int_equal(bad, 0);
+	assert_true(nmsgs > 0);
+}
+
+/* ---------------------------------------------------------- annotations */
+
+/* The OASIS 1.0-1.2 test cases annotate their steps between the messages. */
+static void test_annotations(void **state)
+{
+	static const char req[] =
+		"<RequestMessage><RequestHeader><ProtocolVersion>"
+		"<ProtocolVersionMajor type=\"Integer\" value=\"1\"/>"
+		"<ProtocolVersionMinor type=\"Integer\" value=\"2\"/></ProtocolVersion>"
+		"<BatchCount type=\"Integer\" value=\"1\"/></RequestHeader>"
+		"<BatchItem><Operation type=\"Enumeration\" value=\"Destroy\"/>"
+		"<RequestPayload><UniqueIdentifier type=\"TextString\" value=\"1\"/>"
+		"</RequestPayload></BatchItem></RequestMessage>";
+	static const char resp[] =
+		"<ResponseMessage><ResponseHeader><ProtocolVersion>"
+		"<ProtocolVersionMajor type=\"Integer\" value=\"1\"/>"
+		"<ProtocolVersionMinor type=\"Integer\" value=\"2\"/></ProtocolVersion>"
+		"<TimeStamp type=\"DateTime\" value=\"$NOW\"/>"
+		"<BatchCount type=\"Integer\" value=\"1\"/></ResponseHeader>"
+		"<BatchItem><Operation type=\"Enumeration\" value=\"Destroy\"/>"
+		"<ResultStatus type=\"Enumeration\" value=\"Success\"/>"
+		"<ResponsePayload><UniqueIdentifier type=\"TextString\" value=\"1\"/>"
+		"</ResponsePayload></BatchItem></ResponseMessage>";
+	char annotated[4096], plain[4096], inside[4096];
+	struct ttlv_msgs a, p;
+	size_t k;
+
+	(void)state;
+	snprintf(annotated, sizeof(annotated),
+		 "<KMIP>\n# TIME 0\n[Client-A]\n%s\n[Server-to-Client]\n%s\n17\n"
+		 "# TIME 1\n[Client-A]\n%s\n<!-- a comment -->\n[Server-to-Client]\n%s\n</KMIP>\n",
+		 req, resp, req, resp);
+	snprintf(plain, sizeof(plain), "<KMIP>%s%s%s%s</KMIP>", req, resp, req, resp);
+	ttlv_msgs_init(&a);
+	ttlv_msgs_init(&p);
+	assert_int_equal(ttlv_xml_parse(annotated, strlen(annotated), "annotated", &opts, &a), 0);
+	assert_int_equal(ttlv_xml_parse(plain, strlen(plain), "plain", &opts, &p), 0);
+	assert_int_equal(a.n, 4);
+	assert_int_equal(p.n, 4);
+	for (k = 0; k < 4; k++) {
+		assert_int_equal(a.msg[k].len, p.msg[k].len);
+		assert_memory_equal(a.msg[k].data, p.msg[k].data, p.msg[k].len);
+	}
+	ttlv_msgs_free(&a);
+	ttlv_msgs_free(&p);
+	/* Text inside a message is still data this format has no place for. */
+	snprintf(inside, sizeof(inside), "<KMIP>\n# TIME 0\n<RequestMessage>[Client-A]%s</KMIP>",
+		 req + strlen("<RequestMessage>"));
+	expect_refused(inside, -EINVAL);
+	expect_refused("<KMIP># TIME 0</KMIP>", -EINVAL);	/* still no message */
+}
+
 /* ------------------------------------------------------ hand-checked values */
 
 static void parse_path(const char *rel, struct ttlv_msgs *l)
@@ -693,6 +890,8 @@ int main(void)
 		cmocka_unit_test(test_tc_wrap),
 		cmocka_unit_test(test_sklc_21),
 		cmocka_unit_test(test_all_testcases),
+		cmocka_unit_test(test_testcase_names),
+		cmocka_unit_test(test_annotations),
 	};
 
 	/* The refusals log on purpose; keep the output to the counts. */
