@@ -1024,6 +1024,11 @@ static const char *const setting_name[TRANSPORT_SET_MAX] = {
 	[TRANSPORT_SET_CIPHER_SUITES] = "cipher_suites",
 };
 
+const char *transport_setting_name(enum transport_setting s)
+{
+	return s >= 0 && s < TRANSPORT_SET_MAX ? setting_name[s] : "?";
+}
+
 /* Where a setting was made ("FILE:LINE: [GROUP] KEY"), or its bare name. */
 static const char *where_of(const struct transport_opts *o, enum transport_setting s)
 {

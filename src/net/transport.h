@@ -52,6 +52,9 @@ enum transport_setting {
 	TRANSPORT_SET_MAX
 };
 
+/* The configuration key of a setting ("ca", "cipher_suites"; KEY_PASSWORD: "key_password"). */
+const char *transport_setting_name(enum transport_setting s);
+
 struct transport_opts {
 	struct server_addr servers[TRANSPORT_MAX_SERVERS];
 	unsigned n_servers;

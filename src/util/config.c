@@ -376,17 +376,6 @@ static const struct group_key group_keys[] = {
 };
 #undef F
 
-/* The key that sets each transport setting (KEY_PASSWORD: also key_password_file). */
-static const char *const setting_key[TRANSPORT_SET_MAX] = {
-	[TRANSPORT_SET_SERVERS] = "servers",
-	[TRANSPORT_SET_CA] = "ca",
-	[TRANSPORT_SET_CERT] = "cert",
-	[TRANSPORT_SET_KEY] = "key",
-	[TRANSPORT_SET_KEY_PASSWORD] = "key_password",
-	[TRANSPORT_SET_TLS_MIN_VERSION] = "tls_min_version",
-	[TRANSPORT_SET_CIPHER_SUITES] = "cipher_suites",
-};
-
 /* ---- daemon keys --------------------------------------------------- */
 
 struct daemon_key {
@@ -992,7 +981,8 @@ static int parse_section(struct parser *ps, char *line)
 	ps->sec = SEC_GROUP;
 	/* A key left to its default is the group's: errors about it name the header's line. */
 	for (i = 0; i < TRANSPORT_SET_MAX; i++) {
-		r = group_set_where(&ps->c->groups[ps->gi], (int)i, ps->where, setting_key[i]);
+		r = group_set_where(&ps->c->groups[ps->gi], (int)i, ps->where,
+				    transport_setting_name((enum transport_setting)i));
 		if (r < 0)
 			goto out;
 	}

@@ -94,7 +94,7 @@ system_path() {
 	case $1 in
 	# installed or system paths
 	/etc/kmipcrypt | /etc/kmipcrypt/ | /etc/kmipcrypt/* | /etc/crypttab) return 0 ;;
-	/dev/mapper | /dev/mapper/* | /dev/disk/by-* | /dev/null) return 0 ;;
+	/dev/mapper | /dev/mapper/* | /dev/disk/by-* | /dev/null | /dev/stdout) return 0 ;;
 	/lib/x86_64-linux-gnu/cryptsetup | /lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-kmip.so) return 0 ;;
 	/usr | /usr/local | /usr/sbin/kmipcrypt) return 0 ;;	# PREFIX, make install
 	/etc/ssl/certs/ca-certificates.crt | /usr/lib/ssl/cert.pem) return 0 ;;	# system trust store

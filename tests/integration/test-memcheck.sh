@@ -15,6 +15,7 @@ V() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=
 
 uid=$(V key create --name vg --object-group vg) || fail "create under valgrind"
 head -c 32 /dev/urandom >"$LAB_TMP/kek.bin"
+chmod 600 "$LAB_TMP/kek.bin"	# a secret file: refused when others may read it
 kek=$(V key register --type aes --secret-file "$LAB_TMP/kek.bin" --activate) || fail "register under valgrind"
 expect_rc 0 "list" V key list
 expect_rc 0 "list --json" V key list --json
@@ -42,7 +43,6 @@ for kind in passphrase envelope volume-key; do
 	echo "vg-$kind $img none discard" >>"$LAB_TMP/crypttab"
 done
 img=$(newimg vg-wrapped)
-chmod 600 "$LAB_TMP/kek.bin"
 expect_rc 0 "enroll --wrap-key" V enroll "$img" --kind volume-key --wrap-key "$kek" \
 	--kek-file "$LAB_TMP/kek.bin" --key-file "$LAB_TMP/pass"
 expect_rc 0 "unlock --test, wrapped" V unlock "$img" --test --kek-file "$LAB_TMP/kek.bin"
