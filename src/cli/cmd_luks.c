@@ -258,7 +258,13 @@ int cmd_enroll(int argc, char **argv)
 out:
 	secmem_free(pass);
 	config_free(cfg);
-	interrupt_release(err == -EINTR);	/* undone: end as the signal would */
+	/*
+	 * Undone: end as the signal would.  Otherwise the handlers stay until
+	 * exit: a signal that comes after the work is done must not kill the
+	 * process before it reports what it did (exit 130 for a bound volume).
+	 */
+	if (err == -EINTR)
+		interrupt_release(true);
 	return r;
 }
 
@@ -880,6 +886,7 @@ int cmd_unbind(int argc, char **argv)
 	r = exit_code_from_errno(err);
 out:
 	config_free(cfg);
-	interrupt_release(err == -EINTR);	/* gave up: end as the signal would */
+	if (err == -EINTR)	/* gave up: end as the signal would (otherwise see cmd_enroll) */
+		interrupt_release(true);
 	return r;
 }

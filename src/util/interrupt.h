@@ -23,9 +23,13 @@
  *                        process ends as that signal ends it (a shell sees
  *                        128 + N): for a command that gave up and undid
  *                        (it returned -EINTR).  A command that finished
- *                        anyway (past its point of no return) reports its
- *                        success instead: reraise false.  Call it after
- *                        the command's own cleanup.
+ *                        anyway (past its point of no return), or failed
+ *                        for another reason, keeps the handlers until the
+ *                        process exits: a signal that comes after the work
+ *                        is done must not kill it before it reports (a
+ *                        bound volume with exit 130).  reraise false is for
+ *                        code that caught only for a while (the prompt).
+ *                        Call it after the command's own cleanup.
  *   interrupt_caught()   are the handlers installed (interrupt_catch() and no
  *                        interrupt_release() since)?  For code that catches
  *                        on its own only when its caller did not, and then
