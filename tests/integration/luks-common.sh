@@ -77,3 +77,18 @@ expect_out() {
 	cp "$LAB_TMP/out" "$LAB_TMP/last"
 	expect_grep "$1" "$2" cat "$LAB_TMP/last"
 }
+
+# bound NAME [enroll options]: a new image (newimg NAME $bound_format), enrolled
+# with KMIP Name "$bound_prefix-NAME"; the enroll's output in the log on failure
+bound() {
+	local name=$1 img
+	shift
+	# shellcheck disable=SC2086
+	img=$(newimg "$name" ${bound_format:-})
+	K enroll "$img" --key-file "$pass" --name "${bound_prefix:-bound}-$name" "$@" \
+		>"$LAB_TMP/enroll.out" 2>&1 ||
+		{ sed 's/^/    | /' "$LAB_TMP/enroll.out"; fail "enroll $name"; }
+	echo "$img"
+}
+# uid_of IMG [ID]: the uid that token ID (default 0) names
+uid_of() { token_json "$1" "${2:-0}" | json_field uid; }

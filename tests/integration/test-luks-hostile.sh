@@ -27,16 +27,8 @@
 
 luks_lab
 
-# bound NAME [enroll options]: an enrolled image
-bound() {
-	local name=$1 img
-	shift
-	img=$(newimg "$name" --key-size 256)
-	K enroll "$img" --key-file "$pass" --name "hostile-$name" "$@" >"$LAB_TMP/enroll.out" 2>&1 ||
-		{ sed 's/^/    | /' "$LAB_TMP/enroll.out"; fail "enroll $name"; }
-	echo "$img"
-}
-uid_of() { token_json "$1" "${2:-0}" | json_field uid; }
+bound_prefix=hostile
+bound_format="--key-size 256"
 # state UID: the key's State as `kmipcrypt key show` says it ("gone" if not found)
 state() { K key show "$1" 2>/dev/null | sed -n 's/^State  *//p' | grep . || echo gone; }
 # opens IMG: the user's passphrase still opens the volume (any keyslot)

@@ -14,16 +14,7 @@
 
 luks_lab
 
-# bound NAME [enroll options]: an enrolled image
-bound() {
-	local name=$1 img
-	shift
-	img=$(newimg "$name")
-	K enroll "$img" --key-file "$pass" --name "ref-$name" "$@" >"$LAB_TMP/enroll.out" 2>&1 ||
-		{ sed 's/^/    | /' "$LAB_TMP/enroll.out"; fail "enroll $name"; }
-	echo "$img"
-}
-uid_of() { token_json "$1" "${2:-0}" | json_field uid; }
+bound_prefix=ref
 
 # ------------------------------------------------ the key's state
 img=$(bound deactivated)
