@@ -92,3 +92,19 @@ bound() {
 }
 # uid_of IMG [ID]: the uid that token ID (default 0) names
 uid_of() { token_json "$1" "${2:-0}" | json_field uid; }
+
+# preactive_binding IMG NAME: a binding of IMG whose key PyKMIP registers and
+# never activates (an enroll that did not finish): Secret Data NAME, keyslot 3
+# holding its passphrase, a hand-made token 0.  The key's uid in $pre.
+preactive_binding() {
+	local img=$1 hex
+	hex=$(head -c 32 /dev/urandom | xxd -p -c 64)
+	pre=$(lab_pyclient main register-secret --hex "$hex" --name "$2" | lab_json uid) ||
+		fail "register-secret $2"
+	echo "$hex" | xxd -r -p | base64 -w0 >"$LAB_TMP/pre.pass"
+	cryptsetup luksAddKey --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-slot 3 \
+		--key-file "$pass" "$img" "$LAB_TMP/pre.pass" || fail "luksAddKey"
+	printf '{"type":"kmip","keyslots":["3"],"kmip_version":1,"kind":"passphrase","uid":"%s","group":"default"}' \
+		"$pre" >"$LAB_TMP/pre.json"
+	CS token import --json-file "$LAB_TMP/pre.json" --key-slot 3 "$img" || fail "token import"
+}

@@ -101,14 +101,7 @@ expect_eq "$(keyslots "$img")" "0 1 " "key revoked: ... and keeps its keyslot"
 expect_eq "$(state "$uid")" "gone" "key revoked: ... and destroys the key"
 # A Pre-Active key (an enroll that did not finish): activating it makes the proof possible.
 img=$(newimg preactive --key-size 256)
-hex=$(head -c 32 /dev/urandom | xxd -p -c 64)
-pre=$(lab_pyclient main register-secret --hex "$hex" --name hostile-preactive | lab_json uid) || fail "register-secret"
-echo "$hex" | xxd -r -p | base64 -w0 >"$LAB_TMP/pre.pass"
-cryptsetup luksAddKey --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-slot 3 \
-	--key-file "$pass" "$img" "$LAB_TMP/pre.pass" || fail "luksAddKey"
-printf '{"type":"kmip","keyslots":["3"],"kmip_version":1,"kind":"passphrase","uid":"%s","group":"default"}' \
-	"$pre" >"$LAB_TMP/pre.json"
-CS token import --json-file "$LAB_TMP/pre.json" --key-slot 3 "$img" || fail "token import"
+preactive_binding "$img" hostile-preactive
 expect_rc 4 "Pre-Active key: unbind refuses (exit 4)" K unbind "$img" --destroy-key
 expect_out "key activate $pre" "Pre-Active key: ... and says how to make the proof possible"
 K key activate "$pre" >/dev/null || fail "key activate"

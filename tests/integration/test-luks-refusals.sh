@@ -59,15 +59,8 @@ expect_rc 4 "volume-key: a destroyed key: exit 4" K unlock "$img" --test
 
 # Never activated: a Pre-Active Secret Data made by PyKMIP, a keyslot and a hand-made token.
 img=$(newimg preactive)
-hex=$(head -c 32 /dev/urandom | xxd -p -c 64)
-pre=$(lab_pyclient main register-secret --hex "$hex" --name ref-preactive | lab_json uid) || fail "register-secret"
+preactive_binding "$img" ref-preactive
 expect_eq "$(lab_pyclient main get-state "$pre" | lab_json state)" "PRE_ACTIVE" "PyKMIP's secret is Pre-Active"
-echo "$hex" | xxd -r -p | base64 -w0 >"$LAB_TMP/pre.pass"
-cryptsetup luksAddKey --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-slot 3 \
-	--key-file "$pass" "$img" "$LAB_TMP/pre.pass" || fail "luksAddKey"
-printf '{"type":"kmip","keyslots":["3"],"kmip_version":1,"kind":"passphrase","uid":"%s","group":"default"}' \
-	"$pre" >"$LAB_TMP/pre.json"
-CS token import --json-file "$LAB_TMP/pre.json" --key-slot 3 "$img" || fail "token import"
 expect_rc 4 "never activated (Pre-Active): refused, exit 4" K unlock "$img" --test
 expect_out "is Pre-Active \(never activated\)" "... message says never activated"
 lab_pyclient main activate "$pre" >/dev/null || fail "pyclient activate"
