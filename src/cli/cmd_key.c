@@ -104,8 +104,8 @@ static void key_usage(FILE *f)
 "Verbs:\n"
 "  list     [--state S] [--name N] [--object-group G] [--type T] [--max N] [--offset N]\n"
 "           a table of the objects found (ID, Name, Type, Algorithm/Length, State, dates);\n"
-"           a Pre-Active object in Object Group kmipcrypt is marked unbound (an enroll\n"
-"           that did not finish left it; no volume unlocks with it)\n"
+"           a Pre-Active object in Object Group kmipcrypt, or any in Object Group\n"
+"           kmipcrypt-enrolling, is marked unbound (an enroll that did not finish left it)\n"
 "  locate   [same filters]   the identifiers only, verified against the filters\n"
 "  show     UID              every attribute of one object\n"
 "  create   [--name N] [--object-group G] [--bits 128|192|256] [--no-activate]\n"
@@ -198,30 +198,50 @@ static const char *esc(const char *s, char *buf)
  * Left behind by an enroll that did not finish: enroll registers its
  * object Pre-Active in its Object Group and activates it only after the
  * token is written (src/luks/enroll.c), and unlock refuses a Pre-Active
- * key, so no volume unlocks with such an object.  That is all the KMS can
- * tell: a token may still name it if the enroll was killed between writing
- * the token and activating (kmipcrypt status shows such a token as
- * Pre-Active).  Objects of enroll --object-group G are not recognised.
+ * key, so no volume unlocks with such an object.  An envelope key must be
+ * Active before its token exists (KMIP Encrypt needs it), so it carries a
+ * second, pending Object Group until the token is written.  That is all
+ * the KMS can tell: a token may still name such an object if the enroll was
+ * killed between writing the token and activating or unmarking
+ * (kmipcrypt status shows that binding).  Pre-Active objects of enroll
+ * --object-group G are not recognised; pending envelope keys are.
  */
-static bool unbound(const struct kmip_attrs *a)
+enum leftover { LEFT_NONE, LEFT_PRE_ACTIVE, LEFT_PENDING };
+
+static enum leftover leftover(const struct kmip_attrs *a)
 {
+	bool ours = false;
 	unsigned i;
 
-	if (!(a->present & KMIP_ATTR_STATE) || a->state != KMIP_STATE_PRE_ACTIVE)
-		return false;
-	for (i = 0; i < a->n_groups; i++)
-		if (strcmp(a->groups[i], ENROLL_OBJECT_GROUP) == 0)
-			return true;
-	return false;
+	for (i = 0; i < a->n_groups; i++) {
+		if (strcmp(a->groups[i], LUKS_ENROLL_PENDING_GROUP) == 0)
+			return LEFT_PENDING;
+		ours |= strcmp(a->groups[i], ENROLL_OBJECT_GROUP) == 0;
+	}
+	if (ours && (a->present & KMIP_ATTR_STATE) && a->state == KMIP_STATE_PRE_ACTIVE)
+		return LEFT_PRE_ACTIVE;
+	return LEFT_NONE;
+}
+
+static bool unbound(const struct kmip_attrs *a)
+{
+	return leftover(a) != LEFT_NONE;
 }
 
 /* What to do about an unbound object, for the text output (uid escaped). */
-static void print_unbound_note(const char *uid)
+static void print_unbound_note(const struct kmip_attrs *a)
 {
 	char e[ESC_SIZE];
+	bool active = (a->present & KMIP_ATTR_STATE) && a->state == KMIP_STATE_ACTIVE;
 
-	printf("unbound: an enroll did not finish (no volume unlocks with it); "
-	       "remove it with 'kmipcrypt key destroy %s'", esc(uid, e));
+	if (leftover(a) == LEFT_PENDING)
+		printf("unbound: an envelope enroll did not finish (Object Group %s); unless "
+		       "'kmipcrypt status' shows a volume bound to it, remove it with "
+		       "'kmipcrypt key destroy%s %s'", LUKS_ENROLL_PENDING_GROUP,
+		       active ? " --revoke" : "", esc(a->uid, e));
+	else
+		printf("unbound: an enroll did not finish (no volume unlocks with it); "
+		       "remove it with 'kmipcrypt key destroy %s'", esc(a->uid, e));
 }
 
 static void json_add_str(struct json_object *o, const char *k, const char *v)
@@ -318,7 +338,7 @@ static void print_attrs(const struct kmip_attrs *a)
 #undef DATE
 	if (unbound(a)) {
 		printf("%-28s ", "Note");
-		print_unbound_note(a->uid);
+		print_unbound_note(a);
 		putchar('\n');
 	}
 }
@@ -436,7 +456,7 @@ static int key_list(struct kmip_client *c, const struct key_opts *o, bool ids_on
 			       cli_time(a->activation_date, d2, sizeof(d2)));
 			if (unbound(a)) {
 				fputs("  ", stdout);
-				print_unbound_note(a->uid);
+				print_unbound_note(a);
 			}
 			putchar('\n');
 		}

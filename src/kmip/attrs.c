@@ -91,9 +91,11 @@ int kmip_attrs_end(struct ttlv_buf *b, int version, bool template)
 
 /*
  * Open one attribute and return the tag its value must carry: 1.x wraps it
- * in Attribute {Attribute Name, Attribute Value}; 2.x uses the tag itself.
+ * in Attribute {Attribute Name, [Attribute Index,] Attribute Value} (index
+ * < 0: none, the first value of the attribute);
+ * 2.x uses the tag itself.
  */
-static uint32_t attr_open(struct ttlv_buf *b, int version, uint32_t tag)
+static uint32_t attr_open_at(struct ttlv_buf *b, int version, uint32_t tag, int32_t index)
 {
 	const struct attr_def *d = def_by_tag(tag);
 
@@ -106,7 +108,14 @@ static uint32_t attr_open(struct ttlv_buf *b, int version, uint32_t tag)
 	}
 	ttlv_begin(b, KMIP_TAG_ATTRIBUTE);
 	ttlv_put_str(b, KMIP_TAG_ATTRIBUTE_NAME, d->name);
+	if (index >= 0)
+		ttlv_put_int(b, KMIP_TAG_ATTRIBUTE_INDEX, index);
 	return KMIP_TAG_ATTRIBUTE_VALUE;
+}
+
+static uint32_t attr_open(struct ttlv_buf *b, int version, uint32_t tag)
+{
+	return attr_open_at(b, version, tag, -1);
 }
 
 static int attr_close(struct ttlv_buf *b, int version)
@@ -128,10 +137,16 @@ int kmip_attr_int(struct ttlv_buf *b, int version, uint32_t tag, int32_t v)
 	return attr_close(b, version);
 }
 
+int kmip_attr_text_at(struct ttlv_buf *b, int version, uint32_t tag, const char *s,
+		      int32_t index)
+{
+	ttlv_put_str(b, attr_open_at(b, version, tag, index), s);
+	return attr_close(b, version);
+}
+
 int kmip_attr_text(struct ttlv_buf *b, int version, uint32_t tag, const char *s)
 {
-	ttlv_put_str(b, attr_open(b, version, tag), s);
-	return attr_close(b, version);
+	return kmip_attr_text_at(b, version, tag, s, -1);
 }
 
 int kmip_attr_name(struct ttlv_buf *b, int version, const char *name)

@@ -301,6 +301,13 @@ int kmip_build_encrypt(struct ttlv_buf *b, int version, const char *uid,
 int kmip_build_decrypt(struct ttlv_buf *b, int version, const char *uid,
 		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len);
 int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid);
+/*
+ * Modify Attribute of one Object Group value, from to to: 2.x names the
+ * current value (Current Attribute, New Attribute), 1.x its Attribute Index
+ * among the object's groups.
+ */
+int kmip_build_modify_group(struct ttlv_buf *b, int version, const char *uid,
+			    const char *from, const char *to, int32_t index);
 
 /* ----------------------------------------------------- payload parsers */
 
@@ -440,6 +447,12 @@ int kmip_locate(struct kmip_client *c, const struct kmip_locate_filter *f,
  */
 int kmip_locate_verify(struct kmip_client *c, const char *uid, const struct kmip_locate_filter *f);
 int kmip_revoke(struct kmip_client *c, const char *uid, const struct kmip_revoke *r);
+/*
+ * Move uid from Object Group from to Object Group to (Modify Attribute; at
+ * 1.x a Get Attributes first finds the index of from).  0 also when the
+ * object is no longer in from (done before).
+ */
+int kmip_modify_group(struct kmip_client *c, const char *uid, const char *from, const char *to);
 int kmip_destroy(struct kmip_client *c, const char *uid);
 /* Output in locked memory (secmem_free()). */
 int kmip_encrypt(struct kmip_client *c, const char *uid, struct kmip_crypt_params *p,

@@ -10,6 +10,7 @@
 /* ------------------------------------------------------------------ tags */
 #define KMIP_TAG_ACTIVATION_DATE		0x420001u
 #define KMIP_TAG_ATTRIBUTE			0x420008u
+#define KMIP_TAG_ATTRIBUTE_INDEX		0x420009u
 #define KMIP_TAG_ATTRIBUTE_NAME			0x42000Au
 #define KMIP_TAG_ATTRIBUTE_VALUE		0x42000Bu
 #define KMIP_TAG_BATCH_COUNT			0x42000Du
@@ -80,6 +81,8 @@
 /* 2.x */
 #define KMIP_TAG_ATTRIBUTES			0x420125u
 #define KMIP_TAG_ATTRIBUTE_REFERENCE		0x42013Bu
+#define KMIP_TAG_CURRENT_ATTRIBUTE		0x42013Cu
+#define KMIP_TAG_NEW_ATTRIBUTE			0x42013Du
 
 /* ------------------------------------------------------------ operations */
 #define KMIP_OP_CREATE			0x01u
@@ -88,6 +91,7 @@
 #define KMIP_OP_LOCATE			0x08u
 #define KMIP_OP_GET			0x0Au
 #define KMIP_OP_GET_ATTRIBUTES		0x0Bu
+#define KMIP_OP_MODIFY_ATTRIBUTE	0x0Eu
 #define KMIP_OP_ACTIVATE		0x12u
 #define KMIP_OP_REVOKE			0x13u
 #define KMIP_OP_DESTROY			0x14u

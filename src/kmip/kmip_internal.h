@@ -106,6 +106,9 @@ int kmip_attrs_end(struct ttlv_buf *b, int version, bool template);
 int kmip_attr_enum(struct ttlv_buf *b, int version, uint32_t tag, uint32_t v);
 int kmip_attr_int(struct ttlv_buf *b, int version, uint32_t tag, int32_t v);
 int kmip_attr_text(struct ttlv_buf *b, int version, uint32_t tag, const char *s);
+/* 1.x: with Attribute Index index (a multi-valued attribute's value; < 0: none). */
+int kmip_attr_text_at(struct ttlv_buf *b, int version, uint32_t tag, const char *s,
+		      int32_t index);
 int kmip_attr_name(struct ttlv_buf *b, int version, const char *name);
 /* Attribute references of a Get Attributes request payload, from a kmip_attr mask. */
 int kmip_attr_refs(struct ttlv_buf *b, int version, uint32_t attrs);

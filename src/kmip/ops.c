@@ -203,6 +203,26 @@ int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid)
 	return build_uid_only(b, version, KMIP_OP_REKEY, uid);
 }
 
+int kmip_build_modify_group(struct ttlv_buf *b, int version, const char *uid,
+			    const char *from, const char *to, int32_t index)
+{
+	if (!from || !text_ok(from) || !to || !text_ok(to) || index < 0)
+		return fail(b, -EINVAL);
+	single_begin(b, version, KMIP_OP_MODIFY_ATTRIBUTE);
+	put_uid(b, uid);
+	if (kmip_v2(version)) {
+		ttlv_begin(b, KMIP_TAG_CURRENT_ATTRIBUTE);
+		ttlv_put_str(b, KMIP_TAG_OBJECT_GROUP, from);
+		ttlv_end(b);
+		ttlv_begin(b, KMIP_TAG_NEW_ATTRIBUTE);
+		ttlv_put_str(b, KMIP_TAG_OBJECT_GROUP, to);
+		ttlv_end(b);
+	} else {
+		kmip_attr_text_at(b, version, KMIP_TAG_OBJECT_GROUP, to, index);
+	}
+	return single_end(b);
+}
+
 static uint32_t wrap_mode(const struct kmip_key_wrap *w)
 {
 	return w->mode ? w->mode : KMIP_BCM_NIST_KEY_WRAP;
@@ -904,6 +924,41 @@ int kmip_destroy(struct kmip_client *c, const char *uid)
 int kmip_revoke(struct kmip_client *c, const char *uid, const struct kmip_revoke *rv)
 {
 	return uid_op(c, KMIP_OP_REVOKE, uid, rv);
+}
+
+int kmip_modify_group(struct kmip_client *c, const char *uid, const char *from, const char *to)
+{
+	struct kmip_attrs a;
+	struct call k;
+	int32_t index = 0;
+	unsigned i;
+	int r;
+
+	r = call_begin(c, &k);
+	if (r < 0)
+		goto out;
+	if (!kmip_v2(c->version)) {
+		/* 1.x names a value by index: its position among those the server lists. */
+		r = kmip_get_attributes(c, uid, KMIP_ATTR_OBJECT_GROUP, &a);
+		if (r < 0)
+			goto out;
+		for (i = 0; i < a.n_groups && strcmp(a.groups[i], from); i++)
+			;
+		if (i == a.n_groups)
+			goto out;	/* not (or no longer) there */
+		index = (int32_t)i;
+	}
+	r = kmip_build_modify_group(&k.b, c->version, uid, from, to, index);
+	if (r < 0)
+		goto out;
+	r = call_send(c, &k, KMIP_OP_MODIFY_ATTRIBUTE, false);
+	if (r < 0)
+		goto out;
+	if (k.item.has_payload)
+		r = echo_ok(&c->why, &k.item.payload, uid);
+out:
+	call_end(&k);
+	return r;
 }
 
 /* Check a wrapped answer against the request, then unwrap it if we can. */

@@ -18,6 +18,9 @@
  *             key: AES-GCM bound to the volume (UUID and keyslot as
  *             Additional Data), or AES-CBC where the server offers no GCM
  *   token     the kmip token, bound to that keyslot: the point of no return
+ *   unmark    envelope: move the key from Object Group
+ *             LUKS_ENROLL_PENDING_GROUP, which marked it as not yet named by
+ *             a token, to its own (Modify Attribute)
  *   verify    read the token back, fetch the secret as unlock would (State,
  *             Get/Decrypt) and check it against the header
  *
@@ -26,10 +29,13 @@
  * nothing refers to; docs/kmipcrypt-enroll.8 says how to find and clean
  * both):
  *   passphrase, volume-key: register, [wrap], keyslot, token, activate, verify
- *   envelope:               register, keyslot, activate, encrypt, token, verify
+ *   envelope:               register, keyslot, activate, encrypt, token, unmark, verify
  * Encrypt needs an Active key, so the envelope has one window, activate to
  * token (two requests and one header write), where a kill leaves an Active
- * key that encrypted nothing that was kept: it holds no copy of any secret.
+ * key that encrypted nothing that was kept: it holds no copy of any secret,
+ * and its Object Group (the pending one) tells `kmipcrypt key list` that no
+ * token may name it.  A kill between token and unmark leaves the mark on a key that a
+ * token names: key list says to check with status before removing it.
  *
  * Any failure undoes what was done, in reverse: token removed, keyslot
  * destroyed, KMS object revoked (Cessation of Operation) if it was
@@ -69,7 +75,7 @@ static const char *const steps_volume_key_wrapped[] = {
 	"register", "wrap", "keyslot", "token", "activate", "verify", NULL
 };
 static const char *const steps_envelope[] = {
-	"register", "keyslot", "activate", "encrypt", "token", "verify", NULL
+	"register", "keyslot", "activate", "encrypt", "token", "unmark", "verify", NULL
 };
 #define UNBOUND_KEY_BYTES	32
 
@@ -427,6 +433,23 @@ static int write_token(struct enroll *e, struct kmip_token *t, const struct enro
 	return 0;
 }
 
+/*
+ * Past the point of no return, so a failure only warns: the binding works,
+ * but key list calls the key unbound while it is in the pending group.
+ */
+static void unmark(struct enroll *e, const char *group)
+{
+	char why[KMIP_FAILURE_TEXT_SIZE];
+	int r = kmip_modify_group(e->c, e->uid, LUKS_ENROLL_PENDING_GROUP, group);
+
+	if (r < 0)
+		log_warn("%s: %s; the volume is bound, but 'kmipcrypt key list' marks the key "
+			 "as unbound while it is in that group", e->device,
+			 kmip_failure_text(e->c, r, why, sizeof(why), "moving key '%s' from Object "
+					   "Group '%s' to '%s'", e->uid, LUKS_ENROLL_PENDING_GROUP,
+					   group));
+}
+
 /* Fetch as unlock will, and check the secret against the header (no mapping). */
 static int verify(struct enroll *e, const char *kek_file)
 {
@@ -603,7 +626,8 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
 		goto fail;
 	}
 	no.name = name;
-	no.group = o->object_group ? o->object_group : LUKS_ENROLL_OBJECT_GROUP;
+	no.group = o->kind == KMIP_KIND_ENVELOPE ? LUKS_ENROLL_PENDING_GROUP :
+		   o->object_group ? o->object_group : LUKS_ENROLL_OBJECT_GROUP;
 	no.activate = false;	/* a step of its own, as late as the kind allows */
 
 	if (o->kind != KMIP_KIND_VOLUME_KEY) {
@@ -652,6 +676,11 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
 		r = step(&e, "activate");
 		if (r == 0)
 			r = activate(&e);
+	}
+	if (r == 0 && o->kind == KMIP_KIND_ENVELOPE) {
+		r = step(&e, "unmark");
+		if (r == 0)
+			unmark(&e, o->object_group ? o->object_group : LUKS_ENROLL_OBJECT_GROUP);
 	}
 	if (r == 0)
 		r = step(&e, "verify");

@@ -47,6 +47,14 @@ struct kmip_client;
  * left behind (one value for both).
  */
 #define LUKS_ENROLL_OBJECT_GROUP	"kmipcrypt"
+/*
+ * The Object Group an envelope enroll gives its key until the token naming
+ * it is written (the one kind whose key must be Active before that: KMIP
+ * Encrypt needs it); then it moves the key to its own group.  `kmipcrypt
+ * key list` marks objects in it as left behind by an enroll that did not
+ * finish.
+ */
+#define LUKS_ENROLL_PENDING_GROUP	"kmipcrypt-enrolling"
 
 struct enroll_opts {
 	enum kmip_secret_kind kind;

@@ -9,8 +9,9 @@
 #    that signal (exit 128+N); after it the enroll finishes (exit 0, bound,
 #    unlocks);
 #  - SIGKILL at each step: at most one Pre-Active object (an Active one only
-#    in the envelope's documented window, activate..token), the passphrase
-#    still opens the volume, and the documented clean-up works;
+#    in the envelope's documented window, activate..token), every object no
+#    token names marked unbound by `kmipcrypt key list`, the passphrase still
+#    opens the volume, and the documented clean-up works;
 #  - SIGINT and SIGTERM sent from outside at random times (the timing is the
 #    point; no assertion depends on it);
 #  - Ctrl-C at the passphrase prompt on a terminal: echo is on again,
@@ -36,6 +37,13 @@ note_bound() {
 orphans() { comm -23 <(lab_pyclient main locate | lab_json uids | sed '/^$/d' | sort) <(sort -u "$named"); }
 expect_no_orphans() { expect_eq "$(orphans | tr '\n' ' ')" "" "$1: no object on the KMS that no token names"; }
 signum() { kill -l "${1#SIG}"; }
+# unbound_uids: the objects `kmipcrypt key list` marks as unbound, one per line
+unbound_uids() {
+	K key list --json | python3 -c 'import json, sys
+for o in json.load(sys.stdin):
+	if o["unbound"]:
+		print(o["uid"])'
+}
 in_list() { local x=$1; shift; case " $* " in *" $x "*) return 0 ;; esac; return 1; }
 
 # The volume-key kind runs with --wrap-key (its extra step "wrap").
@@ -53,8 +61,8 @@ opts[volume-key]="--kind volume-key --wrap-key $kek --kek-file $LAB_TMP/kek.bin"
 steps[volume-key]="register wrap keyslot token activate verify"
 ponr[volume-key]="activate verify"
 opts[envelope]="--kind envelope"
-steps[envelope]="register keyslot activate encrypt token verify"
-ponr[envelope]="verify"
+steps[envelope]="register keyslot activate encrypt token unmark verify"
+ponr[envelope]="unmark verify"
 kinds="passphrase envelope volume-key"
 
 # A pristine image per kind; every run works on a fresh copy (same header).
@@ -94,6 +102,7 @@ for kind in $kinds; do
 	expect_rc 0 "$kind: the same volume then enrolls" enroll $kind "undo-$kind-ok"
 	expect_rc 0 "$kind: ... and unlocks" K unlock "$img" --test --kek-file "$LAB_TMP/kek.bin"
 	note_bound "$img"
+	expect_eq "$(unbound_uids | tr '\n' ' ')" "" "$kind: after a finished enroll key list marks nothing as unbound"
 done
 # The envelope is the only kind whose key is Active before the token exists.
 expect_eq "$(lab_pyclient main locate --state active | lab_json uids | grep -c .)" "4" \
@@ -152,6 +161,15 @@ for kind in $kinds; do
 			expect_eq "$active" "1" "SIGKILL at $kind/$step: the documented window: one Active key, no token"
 		else
 			expect_eq "$active" "0" "SIGKILL at $kind/$step: no Active object that no token names"
+		fi
+		marked=$(unbound_uids)
+		for u in $left; do
+			grep -qxF "$u" <<<"$marked" || fail "SIGKILL at $kind/$step: key list does not mark $u (no token names it) as unbound"
+		done
+		echo "ok SIGKILL at $kind/$step: key list marks every object no token names as unbound"
+		if [ $kind = envelope ] && [ $step = unmark ]; then
+			expect_grep "unbound: an envelope enroll did not finish \(Object Group kmipcrypt-enrolling\); unless 'kmipcrypt status' shows a volume bound to it" \
+				"SIGKILL at envelope/unmark: key list says to check status before removing the marked key" K key list
 		fi
 		# The clean-up of kmipcrypt-enroll(8), INTERRUPTION.
 		tid=$(CS luksDump "$img" | sed -n 's/^  \([0-9]*\): kmip$/\1/p')

@@ -338,6 +338,61 @@ static void test_build_no_timestamp_and_ids(void **state)
 	ttlv_buf_free(&b);
 }
 
+/* Modify Attribute of one Object Group value. */
+static void test_build_modify_group(void **state)
+{
+	struct ttlv_item root, payload, x, v;
+	struct ttlv_buf b;
+	const char *s;
+	size_t n;
+	int32_t i;
+	uint32_t op;
+	unsigned id;
+
+	(void)state;
+	ttlv_buf_init(&b, 0);
+	/* 2.x names the values: Current Attribute, New Attribute. */
+	assert_int_equal(kmip_build_modify_group(&b, V(2, 0), "7", "pending", "kmipcrypt", 0), 0);
+	assert_int_equal(ttlv_buf_finish(&b), 0);
+	assert_int_equal(ttlv_decode(b.data, b.len, NULL, &root), 0);
+	req_item(&root, 0, &op, &payload, &id);
+	assert_int_equal(op, KMIP_OP_MODIFY_ATTRIBUTE);
+	assert_int_equal(ttlv_find_text(&payload, KMIP_TAG_UNIQUE_IDENTIFIER, &s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ttlv_find(&payload, KMIP_TAG_CURRENT_ATTRIBUTE, &x), 0);
+	assert_int_equal(ttlv_find_text(&x, KMIP_TAG_OBJECT_GROUP, &s, &n), 0);
+	assert_int_equal(n, 7);
+	assert_memory_equal(s, "pending", n);
+	assert_int_equal(ttlv_find(&payload, KMIP_TAG_NEW_ATTRIBUTE, &x), 0);
+	assert_int_equal(ttlv_find_text(&x, KMIP_TAG_OBJECT_GROUP, &s, &n), 0);
+	assert_int_equal(n, 9);
+	assert_memory_equal(s, "kmipcrypt", n);
+	assert_int_equal(ttlv_find(&payload, KMIP_TAG_ATTRIBUTE, &x), -ENOENT);
+	/* 1.x: Attribute {Attribute Name, Attribute Index, Attribute Value (the new)}. */
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_modify_group(&b, V(1, 4), "7", "pending", "kmipcrypt", 1), 0);
+	assert_int_equal(ttlv_buf_finish(&b), 0);
+	assert_int_equal(ttlv_decode(b.data, b.len, NULL, &root), 0);
+	req_item(&root, 0, &op, &payload, &id);
+	assert_int_equal(op, KMIP_OP_MODIFY_ATTRIBUTE);
+	assert_int_equal(ttlv_find(&payload, KMIP_TAG_ATTRIBUTE, &x), 0);
+	assert_int_equal(ttlv_find(&x, KMIP_TAG_ATTRIBUTE_NAME, &v), 0);
+	assert_true(ttlv_text_eq(&v, "Object Group"));
+	assert_int_equal(ttlv_find_int(&x, KMIP_TAG_ATTRIBUTE_INDEX, &i), 0);
+	assert_int_equal(i, 1);
+	assert_int_equal(ttlv_find(&x, KMIP_TAG_ATTRIBUTE_VALUE, &v), 0);
+	assert_true(ttlv_text_eq(&v, "kmipcrypt"));
+	assert_int_equal(ttlv_find(&payload, KMIP_TAG_CURRENT_ATTRIBUTE, &x), -ENOENT);
+	/* Refused: no group, a negative index, an empty group. */
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_modify_group(&b, V(2, 0), "7", NULL, "g", 0), -EINVAL);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_modify_group(&b, V(1, 4), "7", "f", "g", -1), -EINVAL);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_modify_group(&b, V(2, 0), "7", "f", "", 0), -EINVAL);
+	ttlv_buf_free(&b);
+}
+
 static void test_build_attrs_both_encodings(void **state)
 {
 	struct kmip_new_object a = { .name = "vol-1", .group = "kmipcrypt",
@@ -2212,6 +2267,7 @@ int main(void)
 		cmocka_unit_test(test_build_captures),
 		cmocka_unit_test(test_build_no_timestamp_and_ids),
 		cmocka_unit_test(test_build_attrs_both_encodings),
+		cmocka_unit_test(test_build_modify_group),
 		cmocka_unit_test(test_build_revoke_reasons),
 		cmocka_unit_test(test_parse_capture2),
 		cmocka_unit_test(test_parse_capture7),
