@@ -18,7 +18,7 @@ CFLAGS     += -std=gnu11 $(OPT) $(WARN) $(HARDEN) -Isrc -DKMIPCRYPT_VERSION='"$(
 LDFLAGS    += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
 BUILD      ?= build
 
-LIB_SRCS   := $(sort $(wildcard src/ttlv/*.c src/kmip/*.c src/net/*.c src/util/*.c src/luks/*.c))
+LIB_SRCS   := $(sort $(wildcard src/util/*.c src/ttlv/*.c src/net/*.c src/kmip/*.c src/conf/*.c src/luks/*.c))
 CLI_SRCS   := $(sort $(wildcard src/cli/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/%.o)

@@ -909,7 +909,8 @@ int cmd_key(int argc, char **argv)
 {
 	static const char *const need_uid[] = { "show", "activate", "get", "revoke", "destroy" };
 	struct config *cfg = NULL;
-	struct kmip_client *c = NULL;
+	struct kmip_session *s = NULL;
+	struct kmip_client *c;
 	struct key_opts o;
 	const char *verb, *uid = NULL;
 	bool uid_verb = false;
@@ -957,9 +958,10 @@ int cmd_key(int argc, char **argv)
 			return EXIT_USAGE;
 	}
 
-	r = cli_open_client(&cfg, &c);
+	r = cli_open_session(&cfg, &s);
 	if (r)
 		return r;
+	c = kmip_session_client(s);
 	if (!strcmp(verb, "list"))
 		r = key_list(c, &o, false);
 	else if (!strcmp(verb, "locate"))
@@ -978,6 +980,6 @@ int cmd_key(int argc, char **argv)
 		r = key_revoke(c, &o, uid);
 	else
 		r = key_destroy(c, &o, uid);
-	cli_close_client(cfg, c);
+	cli_close_session(cfg, s);
 	return r;
 }

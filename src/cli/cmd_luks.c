@@ -19,7 +19,7 @@
 #include "cli/common.h"
 #include "kmip/kmip.h"
 #include "luks/luks.h"
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/escape.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -188,7 +188,6 @@ int cmd_enroll(int argc, char **argv)
 	};
 	struct enroll_opts o = { .kind = KMIP_KIND_PASSPHRASE };
 	struct config *cfg = NULL;
-	struct kmip_client *client = NULL;
 	const char *key_file = NULL, *device;
 	uint8_t *pass = NULL;
 	size_t pass_len = 0;
@@ -232,12 +231,11 @@ int cmd_enroll(int argc, char **argv)
 		r = cli_fail(err, NULL, "catching termination signals", NULL);
 		goto out;
 	}
-	r = cli_open_client(&cfg, &client);	/* the group, and its key password if asked for */
+	r = cli_load_config(&cfg);	/* the group, and its key password if asked for */
 	if (r) {
 		err = interrupt_pending() ? -EINTR : 0;	/* the key password prompt gave up */
 		goto out;
 	}
-	kmip_client_free(client);
 	o.group = g_opts.group ? g_opts.group : "default";
 
 	if (key_file)

@@ -10,7 +10,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "kmip/kmip.h"
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/file.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -138,7 +138,7 @@ static int prompt_key_password(struct config_group *g)
 	return 0;
 }
 
-int cli_open_client(struct config **cfg, struct kmip_client **client)
+int cli_load_config(struct config **cfg)
 {
 	const char *path = g_opts.config_path ? g_opts.config_path : KMIPCRYPT_CONF_PATH;
 	const char *name = g_opts.group ? g_opts.group : "default";
@@ -146,7 +146,6 @@ int cli_open_client(struct config **cfg, struct kmip_client **client)
 	int r;
 
 	*cfg = NULL;
-	*client = NULL;
 	r = config_load(path, cfg);
 	if (r == -ENOENT) {
 		log_error("configuration file %s not found; create it (see kmipcrypt.conf(5)) or pass -c FILE", path);
@@ -175,11 +174,6 @@ int cli_open_client(struct config **cfg, struct kmip_client **client)
 			goto fail;
 		}
 	}
-	r = kmip_client_new(g, client);
-	if (r < 0) {
-		r = cli_fail(r, NULL, "setting up the TLS client", NULL);
-		goto fail;
-	}
 	return 0;
 fail:
 	config_free(*cfg);
@@ -187,9 +181,26 @@ fail:
 	return r;
 }
 
-void cli_close_client(struct config *cfg, struct kmip_client *client)
+int cli_open_session(struct config **cfg, struct kmip_session **s)
 {
-	kmip_client_free(client);
+	int r;
+
+	*s = NULL;
+	r = cli_load_config(cfg);
+	if (r)
+		return r;
+	r = conf_session_open(*cfg, g_opts.group, 0, s);
+	if (r < 0) {
+		r = cli_fail(r, NULL, "setting up the TLS client", NULL);
+		config_free(*cfg);
+		*cfg = NULL;
+	}
+	return r;
+}
+
+void cli_close_session(struct config *cfg, struct kmip_session *s)
+{
+	kmip_session_close(s);
 	config_free(cfg);
 }
 

@@ -10,14 +10,18 @@
 struct config;
 struct config_group;
 struct kmip_client;
+struct kmip_session;
 
 /*
  * Load the configuration (-c, or the default path), pick the group (-g, or
- * "default"), read its key password, and make a client (not yet connected).
- * Errors are logged; returns 0 or the exit code to leave with.
+ * "default"), read its key password (or ask for it on the terminal for an
+ * encrypted key).  Errors are logged; returns 0 or the exit code to leave
+ * with.
  */
-int cli_open_client(struct config **cfg, struct kmip_client **client);
-void cli_close_client(struct config *cfg, struct kmip_client *client);
+int cli_load_config(struct config **cfg);
+/* The same, and a session with the group (no overall deadline). */
+int cli_open_session(struct config **cfg, struct kmip_session **s);
+void cli_close_session(struct config *cfg, struct kmip_session *s);
 
 /*
  * Log why `what` failed (on which server and key, with the reason: the server's, or ours

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "kmip/kmip_internal.h"
-#include "net/transport.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -31,12 +30,6 @@ static const int offer_all[] = {
 	KMIP_VERSION(1, 2), KMIP_VERSION(1, 1), KMIP_VERSION(1, 0),
 };
 #define N_OFFER (sizeof(offer_all) / sizeof(offer_all[0]))
-
-static int transport_rt(void *ctx, const uint8_t *req, size_t req_len,
-			uint8_t **resp, size_t *resp_len, bool idempotent)
-{
-	return transport_roundtrip(ctx, req, req_len, resp, resp_len, idempotent);
-}
 
 static int client_alloc(int version, struct kmip_client **out)
 {
@@ -53,41 +46,6 @@ static int client_alloc(int version, struct kmip_client **out)
 	snprintf(c->server, sizeof(c->server), "the server");
 	*out = c;
 	return 0;
-}
-
-/* What messages call the servers of g until one has answered. */
-static void server_name(struct kmip_client *c, const struct config_group *g)
-{
-	const struct server_addr *a = &g->tls.servers[0];
-
-	if (g->tls.n_servers == 1)
-		snprintf(c->server, sizeof(c->server), strchr(a->host, ':') ? "[%s]:%u" : "%s:%u",
-			 a->host, a->port);
-	else if (g->tls.n_servers > 1)
-		snprintf(c->server, sizeof(c->server), "the servers of group [%s]", g->name);
-}
-
-int kmip_client_new(const struct config_group *g, struct kmip_client **out)
-{
-	struct kmip_client *c = NULL;
-	int r;
-
-	r = client_alloc(g->kmip_version, &c);
-	if (r < 0)
-		goto out;
-	server_name(c, g);
-	if (g->tls.max_message)
-		c->max_message = g->tls.max_message;
-	r = transport_new(&g->tls, &c->t);
-	if (r < 0)
-		goto out;
-	c->rt = transport_rt;
-	c->rt_ctx = c->t;
-	*out = c;
-	c = NULL;
-out:
-	kmip_client_free(c);
-	return r;
 }
 
 int kmip_client_new_custom(kmip_roundtrip_fn fn, void *ctx, int version,
@@ -107,16 +65,26 @@ int kmip_client_new_custom(kmip_roundtrip_fn fn, void *ctx, int version,
 
 void kmip_client_free(struct kmip_client *c)
 {
-	if (!c)
-		return;
-	if (c->t)
-		transport_free(c->t);
 	free(c);
 }
 
 const char *kmip_client_peer(const struct kmip_client *c)
 {
-	return c->t ? transport_peer(c->t) : NULL;
+	return c->peer[0] ? c->peer : NULL;
+}
+
+void kmip_client_label(struct kmip_client *c, const char *servers, size_t max_message)
+{
+	snprintf(c->server, sizeof(c->server), "%s", servers);
+	if (max_message)
+		c->max_message = max_message;
+}
+
+void kmip_client_answered_by(struct kmip_client *c, const char *peer)
+{
+	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "");
+	if (c->peer[0])
+		snprintf(c->server, sizeof(c->server), "%s", c->peer);
 }
 
 /* ---------------------------------------------------------- last error */
@@ -216,8 +184,6 @@ int kmip_exchange(struct kmip_client *c, const struct ttlv_buf *req,
 		log_debug("KMIP %s: no answer: %s", kmip_operation_name(ops[0]), strerror(-r));
 		goto out;
 	}
-	if (kmip_client_peer(c))
-		snprintf(c->server, sizeof(c->server), "%s", kmip_client_peer(c));
 	/* Payload parsers record their reasons here too: offsets from this response. */
 	c->why.base = reply->buf;
 	c->why.len = reply->len;

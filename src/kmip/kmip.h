@@ -13,7 +13,7 @@
  *  3. The client (kmip_client_*, kmip_<operation>) adds the transport, the
  *     negotiated version and error bookkeeping.
  *
- * Versions are ints made with KMIP_VERSION(major, minor) (util/config.h);
+ * Versions are ints made with KMIP_VERSION(major, minor) (kmip_defs.h);
  * 1.0-1.4, 2.0 and 2.1 are supported.  1.x requests use Template-Attribute /
  * Attribute Name encodings, 2.x requests use Attributes / Attribute
  * Reference; responses are accepted in either form whatever the version.
@@ -36,7 +36,6 @@
 
 #include "kmip/kmip_defs.h"
 #include "ttlv/ttlv.h"
-#include "util/config.h"
 
 #define KMIP_UID_MAX		255u	/* bytes of a Unique Identifier we accept */
 #define KMIP_UID_SIZE		(KMIP_UID_MAX + 1)
@@ -321,7 +320,7 @@ int kmip_parse_locate(const struct ttlv_item *payload, struct kmip_uid_list *out
 /* ------------------------------------------------------------- client */
 
 struct kmip_client;
-struct transport;
+struct transport_opts;
 
 /*
  * Send req[0..req_len) and return one response in locked memory
@@ -330,9 +329,7 @@ struct transport;
 typedef int (*kmip_roundtrip_fn)(void *ctx, const uint8_t *req, size_t req_len,
 				 uint8_t **resp, size_t *resp_len, bool idempotent);
 
-/* From a server group: its transport options and kmip_version (0 = auto).  Does not connect. */
-int kmip_client_new(const struct config_group *g, struct kmip_client **out);
-/* Over any roundtrip function (version 0 = auto). */
+/* Over any roundtrip function (version 0 = auto); kmip_session_open() for a network client. */
 int kmip_client_new_custom(kmip_roundtrip_fn fn, void *ctx, int version,
 			   struct kmip_client **out);
 void kmip_client_free(struct kmip_client *c);
@@ -343,7 +340,7 @@ void kmip_client_free(struct kmip_client *c);
  * Returns the version (> 0) or a negative errno.
  */
 int kmip_client_version(struct kmip_client *c);
-/* "host:port" of the connected server, or NULL. */
+/* "host:port" of the server that answered last, or NULL. */
 const char *kmip_client_peer(const struct kmip_client *c);
 
 /* The last server answer; status 0 and op 0 before any. */
@@ -405,6 +402,32 @@ const char *kmip_last_failure_step(const struct kmip_client *c);
 const char *kmip_failure_reason(const struct kmip_client *c, int r, char *buf, size_t len);
 const char *kmip_failure_text(const struct kmip_client *c, int r, char *buf, size_t len,
 			      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ------------------------------------------------------------ sessions */
+
+/*
+ * A client over mutual TLS to one server group (net/transport.h), bounded by
+ * a deadline for the whole job: before each request, if the worst case of
+ * the group's per-phase timeout (connect, handshake, write, read, times the
+ * servers of the failover) no longer fits in the time left, the transport
+ * is rebuilt with a lower timeout; when too little is left (under 100 ms a
+ * phase) the request is not sent (-ETIMEDOUT).  Requests are never resent.
+ * The credentials are loaded at open: a file that cannot be used fails here
+ * (logged, with where the setting was made), not as a server failure later.
+ * One thread at a time per session.
+ */
+struct kmip_session;
+struct kmip_session_opts {
+	const char *name;			/* the group's name, for messages */
+	const struct transport_opts *tls;	/* must outlive the session */
+	int version;				/* 0 = auto (Discover Versions) */
+};
+/* deadline: clock_now_ms() time (util/clock.h), 0 for none.  Does not connect. */
+int kmip_session_open(const struct kmip_session_opts *o, int64_t deadline,
+		      struct kmip_session **out);
+/* The session's client, for the operations below; owned by the session. */
+struct kmip_client *kmip_session_client(struct kmip_session *s);
+void kmip_session_close(struct kmip_session *s);	/* NULL is fine */
 
 /* ---------------------------------------------------------- operations */
 

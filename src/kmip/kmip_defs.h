@@ -7,6 +7,9 @@
 #ifndef KMIPCRYPT_KMIP_DEFS_H
 #define KMIPCRYPT_KMIP_DEFS_H
 
+/* A protocol version as an int: KMIP_VERSION(1, 4), KMIP_VERSION(2, 0)... */
+#define KMIP_VERSION(maj, min) (((maj) << 8) | (min))
+
 /* ------------------------------------------------------------------ tags */
 #define KMIP_TAG_ACTIVATION_DATE		0x420001u
 #define KMIP_TAG_ATTRIBUTE			0x420008u

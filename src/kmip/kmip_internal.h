@@ -25,7 +25,6 @@ struct kmip_why {
 #define KMIP_SERVER_NAME_SIZE 300
 
 struct kmip_client {
-	struct transport *t;		/* owned, or NULL with a custom roundtrip */
 	kmip_roundtrip_fn rt;
 	void *rt_ctx;
 	int pinned;			/* configured version, 0 = auto */
@@ -38,7 +37,13 @@ struct kmip_client {
 	bool negotiation_failed;	/* the last failure happened while negotiating */
 	char step[KMIP_SERVER_NAME_SIZE + 40];	/* "negotiating the KMIP version with ..." */
 	char server[KMIP_SERVER_NAME_SIZE];	/* the server that last answered, or the configured ones */
+	char peer[KMIP_SERVER_NAME_SIZE];	/* the server that last answered, or "" */
 };
+
+/* For a session: what messages call its servers, and its message size limit (0: default). */
+void kmip_client_label(struct kmip_client *c, const char *servers, size_t max_message);
+/* For a session: the server ("host:port") that answered the last request. */
+void kmip_client_answered_by(struct kmip_client *c, const char *peer);
 
 /* A response kept alive while its items are read. */
 struct kmip_reply {

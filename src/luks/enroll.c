@@ -61,7 +61,7 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/escape.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -82,7 +82,7 @@ static const char *const steps_envelope[] = {
 struct enroll {
 	const char *device;
 	struct crypt_device *cd;
-	struct luks_conn *conn;
+	struct kmip_session *conn;
 	struct kmip_client *c;
 	char uid[KMIP_UID_SIZE];
 	bool created, activated;
@@ -608,10 +608,10 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
 		goto fail;
 
 	e.step = "connect";
-	r = luks_conn_open(cfg, group, 0, &e.conn);
+	r = conf_session_open(cfg, group, 0, &e.conn);
 	if (r < 0)
 		goto fail;
-	e.c = luks_conn_client(e.conn);
+	e.c = kmip_session_client(e.conn);
 
 	if (o->name)
 		snprintf(name, sizeof(name), "%s", o->name);
@@ -717,7 +717,7 @@ out:
 	secmem_free(secret);
 	secmem_free(vk);
 	explicit_bzero(&t, sizeof(t));
-	luks_conn_close(e.conn);
+	kmip_session_close(e.conn);
 	crypt_free(e.cd);
 	return r;
 }

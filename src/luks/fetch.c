@@ -17,7 +17,7 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/secmem.h"

@@ -162,22 +162,6 @@ int luks_secret_passphrase(const uint8_t *secret, size_t len, char **pass, size_
 
 /* ------------------------------------------------ a time-bounded client */
 
-/*
- * A KMIP client for a server group of cfg whose requests all finish before
- * deadline (CLOCK_MONOTONIC ms, 0: no overall bound, only the group's
- * per-phase timeout_ms): before each request the per-phase timeout is
- * lowered if the worst case (connect and handshake with every server,
- * write, read) would not fit in the time left.  The group's key password is
- * read from key_password_file if set.  Logged errors: -EINVAL unknown group.
- */
-struct luks_conn;
-int luks_conn_open(struct config *cfg, const char *group, int64_t deadline,
-		   struct luks_conn **out);
-struct kmip_client *luks_conn_client(struct luks_conn *c);
-void luks_conn_close(struct luks_conn *c);
-
-int64_t luks_now_ms(void);
-
 /* ---------------------------------------------------- many volumes (--all) */
 
 struct luks_volume {

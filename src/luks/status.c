@@ -12,6 +12,7 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 /* One line of a sysfs file, without the newline. */
@@ -275,7 +276,7 @@ static void prove_token(struct config *cfg, struct kmip_client *c, struct tok *k
 static int query_group(struct config *cfg, const char *group, struct tok *k, size_t m,
 		       int64_t deadline, const char *kek_file)
 {
-	struct luks_conn *conn = NULL;
+	struct kmip_session *conn = NULL;
 	const char **uids = NULL;
 	int *states = NULL, *errs = NULL;
 	char why[KMIP_FAILURE_TEXT_SIZE];
@@ -291,12 +292,12 @@ static int query_group(struct config *cfg, const char *group, struct tok *k, siz
 	}
 	for (i = 0; i < m; i++)
 		uids[i] = k[i].ts->t.uid;
-	r = luks_conn_open(cfg, group, deadline, &conn);
+	r = conf_session_open(cfg, group, deadline, &conn);
 	if (r == 0)
-		r = kmip_get_states(luks_conn_client(conn), uids, m, states, errs);
+		r = kmip_get_states(kmip_session_client(conn), uids, m, states, errs);
 	if (r < 0)
 		log_debug("group [%s]: the States of %zu key(s) cannot be read: %s", group, m,
-			  kmip_failure_reason(conn ? luks_conn_client(conn) : NULL, r, why,
+			  kmip_failure_reason(conn ? kmip_session_client(conn) : NULL, r, why,
 					      sizeof(why)));
 	for (i = 0; i < m; i++) {
 		struct luks_token_status *ts = k[i].ts;
@@ -305,15 +306,15 @@ static int query_group(struct config *cfg, const char *group, struct tok *k, siz
 		ts->state_err = r < 0 ? r : errs[i];
 		ts->state = r < 0 || errs[i] ? 0 : states[i];
 		if (ts->state_err)
-			judge_state_err(ts, r < 0 && conn ? luks_conn_client(conn) : NULL);
+			judge_state_err(ts, r < 0 && conn ? kmip_session_client(conn) : NULL);
 		else if (ts->state != KMIP_STATE_ACTIVE)
 			judge_state(ts);
 		else
-			prove_token(cfg, luks_conn_client(conn), &k[i], kek_file);
+			prove_token(cfg, kmip_session_client(conn), &k[i], kek_file);
 	}
 	r = r == -ENOMEM ? r : 0;
 out:
-	luks_conn_close(conn);
+	kmip_session_close(conn);
 	free(uids);
 	free(states);
 	free(errs);
@@ -323,7 +324,7 @@ out:
 int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms,
 		      const char *kek_file)
 {
-	int64_t deadline = luks_now_ms() + (deadline_ms ? deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
+	int64_t deadline = clock_now_ms() + (deadline_ms ? deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
 	struct tok *k;
 	size_t i, j, m, max = 0;
 	int r = 0;

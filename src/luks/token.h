@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "kmip/kmip.h"
-#include "util/config.h"
+#include "conf/config.h"
 
 #define KMIP_TOKEN_TYPE		"kmip"
 #define KMIP_TOKEN_VERSION_MIN	1	/* the formats this reader knows: 1 .. 2 */

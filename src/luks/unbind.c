@@ -46,6 +46,7 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
+#include "util/clock.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -248,7 +249,7 @@ static int prove_binding(struct unbind *u, struct config *cfg, const struct unbi
 {
 	/* Quiet: the refusal (or --force's warning) says why, once. */
 	struct luks_log_tee tee = { .why = p->why, .len = sizeof(p->why), .quiet = true };
-	struct luks_conn *conn = NULL;
+	struct kmip_session *conn = NULL;
 	const char *kek_file = NULL;
 	char kek[4096];
 	int r;
@@ -263,12 +264,12 @@ static int prove_binding(struct unbind *u, struct config *cfg, const struct unbi
 		r = luks_token_kek_file(cfg, u->device, u->tid, t, o->kek_file, kek, sizeof(kek),
 					&kek_file);
 	if (r == 0)
-		r = luks_conn_open(cfg, t->group, luks_now_ms() + LUKS_DEADLINE_MS_DEFAULT, &conn);
+		r = conf_session_open(cfg, t->group, clock_now_ms() + LUKS_DEADLINE_MS_DEFAULT, &conn);
 	if (r == 0)
-		r = luks_prove(u->cd, u->device, u->tid, t, luks_conn_client(conn), kek_file, p);
+		r = luks_prove(u->cd, u->device, u->tid, t, kmip_session_client(conn), kek_file, p);
 	luks_log_tee_end(&tee);
 	luks_why_strip(p->why, u->device);
-	luks_conn_close(conn);
+	kmip_session_close(conn);
 	return r;
 }
 
@@ -279,7 +280,7 @@ static int destroy_key(struct config *cfg, const char *device, const struct kmip
 		.reason = KMIP_REVOKE_CESSATION_OF_OPERATION,
 		.message = "kmipcrypt unbind",
 	};
-	struct luks_conn *conn = NULL;
+	struct kmip_session *conn = NULL;
 	struct kmip_client *c;
 	struct kmip_attrs a;
 	char why[KMIP_FAILURE_TEXT_SIZE];
@@ -287,10 +288,10 @@ static int destroy_key(struct config *cfg, const char *device, const struct kmip
 
 	if (r < 0)
 		goto fail;
-	r = luks_conn_open(cfg, t->group, luks_now_ms() + LUKS_DEADLINE_MS_DEFAULT, &conn);
+	r = conf_session_open(cfg, t->group, clock_now_ms() + LUKS_DEADLINE_MS_DEFAULT, &conn);
 	if (r < 0)
 		goto fail;
-	c = luks_conn_client(conn);
+	c = kmip_session_client(conn);
 	memset(&a, 0, sizeof(a));
 	r = kmip_get_attributes(c, t->uid, KMIP_ATTR_STATE, &a);
 	if (r == -ENOENT) {
@@ -314,10 +315,10 @@ static int destroy_key(struct config *cfg, const char *device, const struct kmip
 fail:
 	log_error("%s: the token is removed, but %s; finish with 'kmipcrypt -g %s key destroy "
 		  "--revoke %s'", device,
-		  kmip_failure_text(conn ? luks_conn_client(conn) : NULL, r, why, sizeof(why),
+		  kmip_failure_text(conn ? kmip_session_client(conn) : NULL, r, why, sizeof(why),
 				    "revoking and destroying key '%s'", t->uid), t->group, t->uid);
 out:
-	luks_conn_close(conn);
+	kmip_session_close(conn);
 	return r;
 }
 

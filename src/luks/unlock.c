@@ -22,7 +22,8 @@
 #include <sys/wait.h>
 
 #include "luks/luks_internal.h"
-#include "util/config.h"
+#include "conf/config.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -103,7 +104,7 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 {
 	struct luks_proof p = { .keep_secret = name != NULL };
 	struct kmip_token t;
-	struct luks_conn *conn = NULL;
+	struct kmip_session *conn = NULL;
 	char kek[4096], why[KMIP_FAILURE_TEXT_SIZE];
 	const char *kek_file = NULL;
 	int r;
@@ -115,16 +116,16 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 	r = luks_token_kek_file(cfg, device, id, &t, o->kek_file, kek, sizeof(kek), &kek_file);
 	if (r < 0)
 		goto out;
-	r = luks_conn_open(cfg, t.group, deadline, &conn);
+	r = conf_session_open(cfg, t.group, deadline, &conn);
 	if (r < 0)
 		goto out;
 	log_debug("%s token %d: %s key '%s' from group [%s]", device, id, kmip_kind_name(t.kind),
 		  t.uid, t.group);
-	r = luks_prove(cd, device, id, &t, luks_conn_client(conn), kek_file, &p);
+	r = luks_prove(cd, device, id, &t, kmip_session_client(conn), kek_file, &p);
 	if (r < 0) {
 		if (p.verdict == LUKS_UNPROVEN && server_failure(r))
 			log_error("%s token %d: no usable answer from the server(s) of group [%s]: %s",
-				  device, id, t.group, kmip_failure_reason(luks_conn_client(conn), r,
+				  device, id, t.group, kmip_failure_reason(kmip_session_client(conn), r,
 									   why, sizeof(why)));
 		*fatal = p.verdict == LUKS_UNPROVEN && r == -ELUKS;
 		goto out;
@@ -140,7 +141,7 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 			 kmip_kind_name(t.kind));
 out:
 	secmem_free(p.secret);
-	luks_conn_close(conn);
+	kmip_session_close(conn);
 	explicit_bzero(&t, sizeof(t));
 	return r;
 }
@@ -190,7 +191,7 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 
 	if (!o)
 		o = &defaults;
-	deadline = luks_now_ms() + (o->deadline_ms ? o->deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
+	deadline = clock_now_ms() + (o->deadline_ms ? o->deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
 	r = luks_dev_open(device, &cd);
 	if (r < 0)
 		return r;
@@ -322,10 +323,10 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 			fflush(NULL);
 			_exit(code);
 		}
-		ch[i].kill_at = luks_now_ms() + deadline_ms + KILL_GRACE_MS;
+		ch[i].kill_at = clock_now_ms() + deadline_ms + KILL_GRACE_MS;
 	}
 	for (;;) {
-		int64_t now = luks_now_ms();
+		int64_t now = clock_now_ms();
 
 		left = 0;
 		for (i = 0; i < l->n; i++) {

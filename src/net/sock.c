@@ -26,21 +26,14 @@
 #include <sys/socket.h>
 
 #include "net/sock.h"
-
-int64_t sock_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/clock.h"
 
 int sock_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 
 	for (;;) {
-		int64_t left = deadline - sock_now_ms();
+		int64_t left = deadline - clock_now_ms();
 		int r;
 
 		if (left <= 0)
@@ -298,7 +291,7 @@ int sock_connect(const char *host, uint16_t port, int64_t deadline,
 				snprintf(why, why_len, "connect to %s: %s", addr, strerror(-r));
 		}
 		/* The deadline is for the whole name, not for each address. */
-		if (r == -ETIMEDOUT || sock_now_ms() >= deadline)
+		if (r == -ETIMEDOUT || clock_now_ms() >= deadline)
 			break;
 	}
 	r = best ? best : -EHOSTUNREACH;

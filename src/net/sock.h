@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * TCP sockets with deadlines: a monotonic millisecond clock, poll() until a
- * deadline, and a non-blocking connect that tries every address of a name
- * within one deadline.  Used by the TLS transport; no TLS here.
+ * TCP sockets with deadlines (util/clock.h time): poll() until a deadline,
+ * and a non-blocking connect that tries every address of a name within one
+ * deadline.  Used by the TLS transport; no TLS here.
  */
 #ifndef KMIPCRYPT_SOCK_H
 #define KMIPCRYPT_SOCK_H
@@ -10,12 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* CLOCK_MONOTONIC in milliseconds: deadlines must not move with the wall clock. */
-int64_t sock_now_ms(void);
-
 /*
  * Wait until fd is ready for events (POLLIN / POLLOUT) or the deadline
- * (sock_now_ms() time) passes.  0 when ready (also on POLLERR / POLLHUP: the
+ * (clock_now_ms() time) passes.  0 when ready (also on POLLERR / POLLHUP: the
  * next I/O call reports the error), -ETIMEDOUT, or -errno from poll().
  */
 int sock_wait(int fd, short events, int64_t deadline);

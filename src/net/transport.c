@@ -57,6 +57,7 @@
 #include "net/sock.h"
 #include "net/transport.h"
 #include "ttlv/ttlv.h"
+#include "util/clock.h"
 #include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -609,7 +610,7 @@ out:
 static int tls_handshake(struct transport *t, const struct server_addr *sa,
 			 char *why, size_t wl)
 {
-	int64_t deadline = sock_now_ms() + t->timeout_ms;
+	int64_t deadline = clock_now_ms() + t->timeout_ms;
 	char ip[TRANSPORT_HOST_MAX];
 	BIO *bio;
 	int r, ret, e, se;
@@ -679,7 +680,7 @@ static int tls_handshake(struct transport *t, const struct server_addr *sa,
 static int connect_one(struct transport *t, unsigned i, char *why, size_t wl)
 {
 	const struct server_addr *sa = &t->servers[i];
-	int64_t t0 = sock_now_ms(), t1;
+	int64_t t0 = clock_now_ms(), t1;
 	int r;
 
 	conn_drop(t);
@@ -687,7 +688,7 @@ static int connect_one(struct transport *t, unsigned i, char *why, size_t wl)
 	if (r < 0)
 		return r;
 	t->fd = r;
-	t1 = sock_now_ms();
+	t1 = clock_now_ms();
 	r = tls_handshake(t, sa, why, wl);
 	if (r < 0) {
 		conn_drop(t);
@@ -697,7 +698,7 @@ static int connect_one(struct transport *t, unsigned i, char *why, size_t wl)
 	fmt_peer(sa, t->peer, sizeof(t->peer));
 	log_debug("connected to %s: %s %s, TCP %lld ms, TLS handshake %lld ms",
 		  t->peer, SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl),
-		  (long long)(t1 - t0), (long long)(sock_now_ms() - t1));
+		  (long long)(t1 - t0), (long long)(clock_now_ms() - t1));
 	return 0;
 }
 
@@ -800,7 +801,7 @@ none:
 static int send_msg(struct transport *t, const uint8_t *req, size_t len,
 		    char *why, size_t wl)
 {
-	int64_t deadline = sock_now_ms() + t->timeout_ms;
+	int64_t deadline = clock_now_ms() + t->timeout_ms;
 	size_t done;
 	int r, e, se;
 
@@ -871,7 +872,7 @@ static int recv_full(struct transport *t, uint8_t *buf, size_t len,
 static int recv_msg(struct transport *t, uint8_t **resp, size_t *resp_len,
 		    size_t *got, char *why, size_t wl)
 {
-	int64_t deadline = sock_now_ms() + t->timeout_ms;
+	int64_t deadline = clock_now_ms() + t->timeout_ms;
 	uint8_t hdr[TTLV_HEADER_LEN], *buf = NULL;
 	size_t total = 0;
 	int r;

@@ -94,7 +94,8 @@
 #include "luks/token.h"
 #include "net/transport.h"
 #include "plugin/token_kmip.h"
-#include "util/config.h"
+#include "conf/config.h"
+#include "util/clock.h"
 #include "util/escape.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -240,7 +241,7 @@ out:
  */
 static bool open_group_down(struct crypt_device *cd, const char *group, int *token, int64_t *ago)
 {
-	int64_t now = luks_now_ms();
+	int64_t now = clock_now_ms();
 	struct open_record *r;
 	bool down = false;
 	unsigned i;
@@ -261,7 +262,7 @@ static bool open_group_down(struct crypt_device *cd, const char *group, int *tok
 /* Token `token` of cd returns; group (NULL: none) did not answer. */
 static void open_end(struct crypt_device *cd, int token, const char *group)
 {
-	int64_t now = luks_now_ms();
+	int64_t now = clock_now_ms();
 	struct open_record *r;
 	unsigned i;
 
@@ -423,11 +424,11 @@ static int token_open(struct crypt_device *cd, int token, int64_t deadline,
 	const char *json = NULL, *path;
 	struct kmip_token t;
 	struct config *cfg = NULL;
-	struct luks_conn *conn = NULL;
+	struct kmip_session *conn = NULL;
 	uint8_t *secret = NULL;
 	size_t secret_len = 0;
 	bool is_volume_key = false;
-	int64_t t0 = luks_now_ms(), ago;
+	int64_t t0 = clock_now_ms(), ago;
 	int r, by;
 
 	where_fmt(cd, token, where, sizeof(where));
@@ -471,7 +472,7 @@ static int token_open(struct crypt_device *cd, int token, int64_t deadline,
 		goto out;
 	}
 	/* The same time-bounded connection as kmipcrypt unlock (luks/client.c). */
-	r = luks_conn_open(cfg, t.group, deadline, &conn);
+	r = conf_session_open(cfg, t.group, deadline, &conn);
 	if (r < 0) {
 		log_error("%s: server group [%s] of %s is not usable (see above)", where, t.group, path);
 		r = -ENOENT;
@@ -480,14 +481,14 @@ static int token_open(struct crypt_device *cd, int token, int64_t deadline,
 	log_debug("%s: %s key '%s' from group [%s] (limit %u ms)",
 		  where, kmip_kind_name(t.kind), t.uid, t.group, token_kmip_deadline_ms);
 
-	r = luks_fetch_secret(luks_conn_client(conn), &t, NULL, &secret, &secret_len, &is_volume_key);
+	r = luks_fetch_secret(kmip_session_client(conn), &t, NULL, &secret, &secret_len, &is_volume_key);
 	if (r < 0) {
 		/* Why is logged above (library); this says what it means for the unlock. */
 		if (is_unreachable(r))
 			snprintf(down, CONFIG_NAME_MAX, "%s", t.group);
 		if (is_server_failure(r))
 			log_error("%s: no usable answer from the KMS (group [%s], %lld ms); this token "
-				  "cannot unlock now", where, t.group, (long long)(luks_now_ms() - t0));
+				  "cannot unlock now", where, t.group, (long long)(clock_now_ms() - t0));
 		else if (r == -EKEYMISMATCH)
 			log_error("%s: key '%s' cannot be this token's secret; trying the next token",
 				  where, t.uid);
@@ -517,10 +518,10 @@ static int token_open(struct crypt_device *cd, int token, int64_t deadline,
 		goto out;
 	}
 	log_debug("%s: keyslot passphrase ready after %lld ms", where,
-		  (long long)(luks_now_ms() - t0));
+		  (long long)(clock_now_ms() - t0));
 out:
 	secmem_free(secret);
-	luks_conn_close(conn);
+	kmip_session_close(conn);
 	config_free(cfg);
 	explicit_bzero(&t, sizeof(t));
 	return r < 0 ? plugin_errno(r) : 0;
@@ -547,7 +548,7 @@ int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pi
 	if (pin)
 		log_debug("token %d: a kmip token takes no PIN; ignoring the one given", token);
 	(void)pin_size;
-	now = luks_now_ms();
+	now = clock_now_ms();
 	deadline = open_begin(cd, token, now, &first, &start);
 	if (first != token)
 		log_debug("token %d: part of the open that began with token %d %lld ms ago: "

@@ -27,7 +27,7 @@
 #include <openssl/rand.h>
 
 #include "kmip/kmip.h"
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -69,8 +69,8 @@ static void note(const char *fmt, ...)
 	printf("\n");
 }
 
-static int open_client(const char *conf, const char *version, struct config **cfg,
-		       struct kmip_client **c)
+static int open_session(const char *conf, const char *version, struct config **cfg,
+			struct kmip_session **s)
 {
 	struct config_group *g;
 	int r;
@@ -83,10 +83,7 @@ static int open_client(const char *conf, const char *version, struct config **cf
 		return -ENOENT;
 	if (version && (r = config_group_set(g, "kmip_version", version, "-V")) < 0)
 		return r;
-	r = config_group_load_password(g);
-	if (r < 0)
-		return r;
-	return kmip_client_new(g, c);
+	return conf_session_open(*cfg, NULL, 0, s);
 }
 
 static uint8_t *random_secret(size_t len)
@@ -501,7 +498,8 @@ int main(int argc, char **argv)
 {
 	const char *conf = NULL, *version = NULL;
 	struct config *cfg = NULL;
-	struct kmip_client *c = NULL;
+	struct kmip_session *s = NULL;
+	struct kmip_client *c;
 	char uid[KMIP_UID_SIZE];
 	int opt, r;
 
@@ -519,11 +517,12 @@ int main(int argc, char **argv)
 			"suite|version|states|get|create|revoke ...\n");
 		return 2;
 	}
-	r = open_client(conf, version, &cfg, &c);
+	r = open_session(conf, version, &cfg, &s);
 	if (r < 0) {
 		fprintf(stderr, "kmip-driver: %s: %s\n", conf, strerror(-r));
 		return 2;
 	}
+	c = kmip_session_client(s);
 	argv += optind;
 	argc -= optind;
 	if (!strcmp(argv[0], "suite")) {
@@ -555,7 +554,7 @@ int main(int argc, char **argv)
 	if (r < 0 && strcmp(argv[0], "suite"))
 		fprintf(stderr, "kmip-driver: %s: %s%s%s\n", argv[0], strerror(-r),
 			kmip_last_error(c)[0] ? ": " : "", kmip_last_error(c));
-	kmip_client_free(c);
+	kmip_session_close(s);
 	config_free(cfg);
 	return r < 0 ? 1 : 0;
 }

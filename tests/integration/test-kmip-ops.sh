@@ -118,25 +118,26 @@ cat >"$LAB_TMP/probe.c" <<'EOF'
 #include <stdio.h>
 #include <string.h>
 #include "kmip/kmip.h"
-#include "util/config.h"
+#include "conf/config.h"
 
 /* probe CONF UID: Get Attributes (State), then "rc|step|last error|failure kind". */
 int main(int argc, char **argv)
 {
 	struct config *cfg = NULL;
-	struct kmip_client *c = NULL;
+	struct kmip_session *s = NULL;
+	struct kmip_client *c;
 	struct kmip_attrs a;
 	const char *step;
 	int r;
 
 	if (argc != 3 || config_load(argv[1], &cfg) < 0 ||
-	    config_group_load_password(config_group(cfg, NULL)) < 0 ||
-	    kmip_client_new(config_group(cfg, NULL), &c) < 0)
+	    conf_session_open(cfg, NULL, 0, &s) < 0)
 		return 2;
+	c = kmip_session_client(s);
 	r = kmip_get_attributes(c, argv[2], KMIP_ATTR_STATE, &a);
 	step = kmip_last_failure_step(c);
 	printf("%d|%s|%s|%d\n", r, step ? step : "-", kmip_last_error(c), (int)kmip_last_failure(c));
-	kmip_client_free(c);
+	kmip_session_close(s);
 	config_free(cfg);
 	return 0;
 }

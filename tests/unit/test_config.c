@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "net/transport.h"
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/log.h"
 #include "util/secmem.h"
 

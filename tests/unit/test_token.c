@@ -25,7 +25,7 @@
 
 #include "luks/luks.h"
 #include "luks/token.h"
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/log.h"
 #include "util/secmem.h"
 

@@ -35,7 +35,7 @@
 
 #include "net/transport.h"
 #include "ttlv/ttlv.h"
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <openssl/tls1.h>
 
-#include "util/config.h"
+#include "conf/config.h"
 #include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"

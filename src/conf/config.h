@@ -26,6 +26,7 @@
 #define KMIPCRYPT_CONFIG_H
 
 #include <stdbool.h>
+#include "kmip/kmip.h"
 #include "net/transport.h"
 
 #define KMIPCRYPT_CONF_PATH   "/etc/kmipcrypt/kmipcrypt.conf"
@@ -37,15 +38,13 @@
 #define CONFIG_TIMEOUT_MS_DEFAULT 5000
 #define CONFIG_POLL_INTERVAL_DEFAULT 30
 
-/* kmip_version: 0 = auto (Discover Versions), else KMIP_VERSION(major, minor). */
-#define KMIP_VERSION(maj, min) (((maj) << 8) | (min))
 
 struct config_group {
 	char name[CONFIG_NAME_MAX];
 	struct transport_opts tls;	/* strings below are owned by the group */
 	/* Paths: absolute, or relative to the config file's directory in the file. */
 	char *ca, *cert, *key, *key_password_file, *cipher_suites;
-	int kmip_version;
+	int kmip_version;		/* 0 = auto (Discover Versions), else KMIP_VERSION() */
 	/*
 	 * Locked memory (secmem): the inline key_password, or the content of
 	 * key_password_file once config_group_load_password() has read it.
@@ -121,5 +120,14 @@ int config_daemon_validate(const struct config_daemon *d, const char *origin);
 int config_group_load_password(struct config_group *g);
 /* Frees everything; wipes the key password.  NULL is fine. */
 void config_free(struct config *c);
+/*
+ * A KMIP session with group (NULL: "default") of cfg, bounded by deadline
+ * (kmip_session_open()): the group's key password loaded first.  The
+ * session uses the group's settings: cfg must outlive it.  -EINVAL (logged)
+ * if cfg has no such group; errors of the credentials are logged with where
+ * the setting was made.
+ */
+int conf_session_open(struct config *cfg, const char *group, int64_t deadline,
+		      struct kmip_session **out);
 
 #endif
