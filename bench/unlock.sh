@@ -19,10 +19,17 @@
 #   pykmip-script    python3 bench/pykmip_unlock.py (ProxyKmipClient: State,
 #                    Get) | cryptsetup open --test-passphrase --key-file -:
 #                    what a script built on PyKMIP's client does
-#   all-5            kmipcrypt unlock --all --test over 5 volumes (parallel),
-#                    against seq-5: five kmipcrypt unlock --test in a row
-# Medians, ranges and ratios to the kmipcrypt row: Markdown on stdout and in
+#   clevis-tang      clevis luks pass (a local Tang server, Debian's clevis and
+#                    tang, served by socat) | cryptsetup open --test-passphrase
+#                    --key-file -: the same image, bound to Tang as well
+#                    (clevis also makes a PBKDF2 keyslot of 1000 iterations);
+#                    only if clevis, tang and socat are installed
+#   all-16           kmipcrypt unlock --all --test over 16 volumes of one
+#                    server group, against one volume (the kmipcrypt row)
+# Medians, ranges and ratios to the floor: Markdown on stdout and in
 # bench/results/unlock-<date>.md; raw samples in build/bench/unlock-raw.txt.
+# Targets (issue 8): kmipcrypt and plugin <= 1.7x the floor, all-16 <= 2.5x
+# kmipcrypt.
 #
 # The plugin row installs the build's plugin into libcryptsetup's plugin
 # directory for the run when none is there, and removes it afterwards; if
@@ -30,6 +37,7 @@
 #
 # Environment: KMIPCRYPT=path (default build/kmipcrypt, built if missing),
 # ROUNDS=3, PYTHON=/usr/bin/python3, OUT=...
+# The clevis row needs: apt-get install clevis clevis-luks tang socat
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,8 +69,10 @@ lab_init >/dev/null || die "lab_init failed"
 
 plugin_dir=$(cryptsetup --help | sed -n 's/^LUKS2 external token plugin path: \(.*\)\.$/\1/p')
 plugin_installed=""
+tang_pid=""
 cleanup() {
 	[ -n "$plugin_installed" ] && rm -f "$plugin_installed"
+	[ -n "$tang_pid" ] && kill "$tang_pid" 2>/dev/null
 	lab_cleanup
 }
 trap cleanup EXIT
@@ -88,7 +98,7 @@ enroll() {
 img=$(newimg pass) && enroll "$img" passphrase
 env_img=$(newimg env) && enroll "$env_img" envelope
 : >"$LAB_TMP/list"
-for i in 1 2 3 4 5; do
+for i in $(seq 1 16); do
 	v=$(newimg "many$i") && enroll "$v" passphrase
 	echo "$v" >>"$LAB_TMP/list"
 done
@@ -106,6 +116,26 @@ if [ -n "$plugin_dir" ] && [ -f "$plugin_build" ]; then
 fi
 [ $plugin = yes ] || echo "bench/unlock.sh: another token plugin is installed: plugin row skipped" >&2
 
+# Clevis against a local Tang, on the same image (its own keyslot and token).
+clevis=no
+if command -v clevis >/dev/null && [ -x /usr/libexec/tangd ] && command -v socat >/dev/null; then
+	mkdir -p "$LAB_TMP/tang"
+	/usr/libexec/tangd-keygen "$LAB_TMP/tang" >/dev/null || die "tangd-keygen"
+	tport=$(lab_freeport) || die "no free port for Tang"
+	socat "TCP-LISTEN:$tport,reuseaddr,fork,bind=127.0.0.1" \
+		EXEC:"/usr/libexec/tangd $LAB_TMP/tang" 2>/dev/null &
+	tang_pid=$!
+	lab_wait_for 5 lab_port_listening "$tport" || die "Tang did not start"
+	clevis luks bind -y -d "$img" -k "$pass" tang "{\"url\":\"http://127.0.0.1:$tport\"}" \
+		>/dev/null 2>&1 || die "clevis luks bind"
+	cslot=$(cryptsetup luksDump --disable-external-tokens "$img" |
+		sed -n '/^  [0-9]*: clevis$/,/Keyslot:/s/^[[:space:]]*Keyslot:[[:space:]]*//p' | head -1)
+	[ -n "$cslot" ] || die "no clevis keyslot"
+	clevis=yes
+else
+	echo "bench/unlock.sh: clevis, tang or socat missing (apt-get install clevis clevis-luks tang socat): clevis row skipped" >&2
+fi
+
 pyargs=(--port "$port" --cert "$LAB_CERTS/client.crt" --key "$LAB_CERTS/client.key"
 	--ca "$LAB_CERTS/ca.crt")
 floor()     { cryptsetup open --test-passphrase --disable-external-tokens --key-file "$pass" "$img"; }
@@ -113,11 +143,14 @@ kunlock()   { "$KMIPCRYPT" -c "$conf" unlock "$1" --test; }
 viaplugin() { cryptsetup open --test-passphrase --token-only "$img"; }
 pyscript()  { "$PYTHON" bench/pykmip_unlock.py "${pyargs[@]}" "$uid" |
 		cryptsetup open --test-passphrase --disable-external-tokens --key-file - "$img"; }
-all5()      { "$KMIPCRYPT" -c "$conf" unlock --all --test --from "$LAB_TMP/list"; }
-seq5()      { local v; while read -r v; do kunlock "$v" || return 1; done <"$LAB_TMP/list"; }
+all16()     { "$KMIPCRYPT" -c "$conf" unlock --all --test --from "$LAB_TMP/list"; }
+viaclevis() { clevis luks pass -d "$img" -s "$cslot" |
+		cryptsetup open --test-passphrase --disable-external-tokens --key-file - "$img"; }
 
 # Every row once: it must work before it is timed.
-for row in floor "kunlock $img" "kunlock $env_img" pyscript all5 seq5; do
+rows=(floor "kunlock $img" "kunlock $env_img" pyscript all16)
+[ $clevis = yes ] && rows+=(viaclevis)
+for row in "${rows[@]}"; do
 	$row >"$B/unlock-check.txt" 2>&1 || { cat "$B/unlock-check.txt" >&2; die "$row failed"; }
 done
 if [ $plugin = yes ]; then
@@ -144,8 +177,8 @@ for _ in $(seq 1 "$ROUNDS"); do
 	done
 	for _ in $(seq 1 "$(( (per + 2) / 3 ))"); do	# slow rows: a third as many
 		sample pykmip-script pyscript
-		sample all-5 all5
-		sample seq-5 seq5
+		sample all-16 all16
+		[ $clevis = yes ] && sample clevis-tang viaclevis
 	done
 done
 /usr/bin/time -f 'rss kmipcrypt %M' -a -o "$raw" "$KMIPCRYPT" -c "$conf" unlock "$img" --test >/dev/null 2>&1
@@ -159,15 +192,16 @@ done
 
 "$PYTHON" bench/report.py "$raw" >"$B/unlock.md" \
 	--title "Unlock latency (check only), PyKMIP 0.10.0 server on 127.0.0.1" \
-	--what "Milliseconds per unlock, a new process each" --base kmipcrypt --ratio-head "/ kmipcrypt" \
+	--what "Milliseconds per unlock, a new process each" --base floor --ratio-head "/ floor" \
 	--row "floor=cryptsetup, passphrase from a local key file (the keyslot alone, no KMS)" \
 	--row "kmipcrypt=\`kmipcrypt unlock --test\`, passphrase kind (State + Get)" \
 	--row "kmipcrypt-env=\`kmipcrypt unlock --test\`, envelope kind (State + Decrypt)" \
 	--row "plugin=\`cryptsetup open --test-passphrase --token-only\` through libcryptsetup-token-kmip.so" \
 	--row "pykmip-script=PyKMIP ProxyKmipClient script (State + Get) piped into cryptsetup" \
-	--row "seq-5=five volumes, \`kmipcrypt unlock --test\` one after the other" \
-	--row "all-5=five volumes, \`kmipcrypt unlock --all --test\` (in parallel)" \
-	--note "Five volumes in parallel take {ratio=all-5/kmipcrypt}x the time of one, {ratio=all-5/seq-5}x the time of five in a row." \
+	--row "clevis-tang=\`clevis luks pass\` against a local Tang, piped into cryptsetup (same image)" \
+	--row "all-16=sixteen volumes of one group, \`kmipcrypt unlock --all --test\`" \
+	--note "Targets (issue 8): kmipcrypt {ratio=kmipcrypt/floor}x the floor (<= 1.7), the plugin {ratio=plugin/floor}x (<= 1.7); sixteen volumes {ratio=all-16/kmipcrypt}x one (<= 2.5)." \
+	--note "Peers: clevis + Tang takes {ratio=clevis-tang/kmipcrypt}x kmipcrypt's time, the PyKMIP script {ratio=pykmip-script/kmipcrypt}x." \
 	--note "Peak RSS of one unlock (whole process): kmipcrypt {rss=kmipcrypt} KiB; the PyKMIP client process alone {rss=pykmip} KiB."
 cat "$B/unlock.md"
 cp "$B/unlock.md" "$OUT"

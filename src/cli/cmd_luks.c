@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "dm/dm.h"
 #include "kmip/kmip.h"
 #include "luks/luks.h"
 #include "conf/config.h"
@@ -29,25 +30,6 @@
 #define PASSPHRASE_MAX	(8u * 1024)	/* bytes of an existing passphrase (prompt or key file) */
 
 /* ------------------------------------------------------------ shared */
-
-/* The configuration without picking a group: tokens name their own. */
-static int load_config(struct config **cfg)
-{
-	const char *path = g_opts.config_path ? g_opts.config_path : KMIPCRYPT_CONF_PATH;
-	int r;
-
-	r = config_load(path, cfg);
-	if (r == -ENOENT) {
-		log_error("configuration file %s not found; create it (see kmipcrypt.conf(5)) or pass -c FILE",
-			  path);
-		return EXIT_USAGE;
-	}
-	if (r < 0) {
-		log_error("configuration file %s is not usable (errors above)", path);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
 
 /*
  * libcryptsetup would load the kmip token plugin into this process when it
@@ -119,25 +101,17 @@ static int parse_token_id(const char *s, int *id)
 	return 0;
 }
 
-/* The token just written, for the report (no secret in it). */
-static void print_enrolled(const char *device, int tid)
+/* What enroll bound, one line (no secret in it; the server's uid escaped). */
+static void print_enrolled(const char *device, const struct enroll_result *res)
 {
-	struct crypt_device *cd = NULL;
-	struct kmip_token t;
-	const char *json = NULL;
+	const struct kmip_token *t = &res->token;
+	char uid[TEXT_ESCAPED_SIZE(KMIP_UID_MAX)];
 
-	if (crypt_init(&cd, device) == 0 && crypt_load(cd, CRYPT_LUKS2, NULL) == 0 &&
-	    crypt_token_json_get(cd, tid, &json) >= 0 && json &&
-	    kmip_token_parse(json, strlen(json), device, &t) == 0) {
-		printf("%s: token %d on keyslot %d%s, kind %s%s%s, key '%s' in group [%s]\n", device,
-		       tid, t.keyslot, t.kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
-		       kmip_kind_name(t.kind), t.kind == KMIP_KIND_ENVELOPE ? " " : "",
-		       t.kind == KMIP_KIND_ENVELOPE ? kmip_envelope_mode_name(t.mode) : "",
-		       t.uid, t.group);
-	} else {
-		printf("%s: token %d\n", device, tid);
-	}
-	crypt_free(cd);
+	printf("%s: token %d on keyslot %d%s, kind %s%s%s, key '%s' in group [%s]\n", device,
+	       res->token_id, t->keyslot, t->kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
+	       kmip_kind_name(t->kind), t->kind == KMIP_KIND_ENVELOPE ? " " : "",
+	       t->kind == KMIP_KIND_ENVELOPE ? kmip_envelope_mode_name(t->mode) : "",
+	       text_escape(t->uid, uid, sizeof(uid)), t->group);
 }
 
 /* ------------------------------------------------------------ enroll */
@@ -169,8 +143,9 @@ static void enroll_usage(FILE *f)
 "                    --key-file (\"-\": standard input); default: ask on the terminal\n\n"
 "The token records GROUP (-g, default \"default\"); unlock uses that group.\n"
 "Test hook: KMIPCRYPT_FAIL_AT=STEP makes that step fail, STEP:SIGNAL (SIGINT,\n"
-"SIGTERM, SIGHUP, SIGKILL) sends the signal there (steps: register, wrap,\n"
-"keyslot, activate, encrypt, token, verify; see kmipcrypt-enroll(8)).\n");
+"SIGTERM, SIGHUP, SIGKILL) sends the signal there (steps: connect, register,\n"
+"wrap, keyslot, activate, encrypt, token, unmark, verify; see\n"
+"kmipcrypt-enroll(8)).\n");
 }
 
 int cmd_enroll(int argc, char **argv)
@@ -191,7 +166,8 @@ int cmd_enroll(int argc, char **argv)
 	const char *key_file = NULL, *device;
 	uint8_t *pass = NULL;
 	size_t pass_len = 0;
-	int c, r, err = 0, tid = -1;
+	struct enroll_result res;
+	int c, r, err = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -215,10 +191,9 @@ int cmd_enroll(int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error("enroll", "enroll takes one DEVICE");
 	device = argv[optind];
-	if (o.wrap_uid && o.kind != KMIP_KIND_VOLUME_KEY)
-		return usage_error("enroll", "--wrap-key is for --kind volume-key only");
-	if (o.kek_file && !o.wrap_uid)
-		return usage_error("enroll", "--kek-file needs --wrap-key");
+	o.group = g_opts.group;
+	if (luks_enroll_check(&o) < 0)
+		return EXIT_USAGE;	/* before anything is asked for */
 	no_token_plugins();
 
 	/*
@@ -236,7 +211,6 @@ int cmd_enroll(int argc, char **argv)
 		err = interrupt_pending() ? -EINTR : 0;	/* the key password prompt gave up */
 		goto out;
 	}
-	o.group = g_opts.group ? g_opts.group : "default";
 
 	if (key_file)
 		err = cli_read_secret(key_file, PASSPHRASE_MAX, &pass, &pass_len);
@@ -245,13 +219,13 @@ int cmd_enroll(int argc, char **argv)
 	if (err == 0) {
 		o.passphrase = (const char *)pass;
 		o.passphrase_len = pass_len;
-		err = luks_enroll(device, cfg, &o, &tid);
+		err = luks_enroll(device, cfg, &o, &res);
 	}
 	if (err < 0) {
 		r = exit_code_from_errno(err);
 		goto out;
 	}
-	print_enrolled(device, tid);
+	print_enrolled(device, &res);
 	r = EXIT_OK;
 out:
 	secmem_free(pass);
@@ -383,7 +357,7 @@ int cmd_unlock(int argc, char **argv)
 			return usage_error("unlock", "--test creates no mapping: no NAME");
 	}
 	no_token_plugins();
-	r = load_config(&cfg);
+	r = cli_load_config_file(&cfg);
 	if (r)
 		return r;
 
@@ -450,8 +424,8 @@ int cmd_unlock(int argc, char **argv)
 			printf("%s: FAILED (exit %d: %s)\n", l.v[i].device, code,
 			       l.v[i].why ? l.v[i].why : results[i] == -ELUKS ? "LUKS error" :
 			       kmip_failure_reason(NULL, results[i], why, sizeof(why)));
-		r = worst(r, code);
 	}
+	r = errclass_exit_many(results, l.n);
 out:
 	free(results);
 	free(outcomes);
@@ -545,7 +519,7 @@ static json_object *status_json(const char *device, const struct luks_status *s,
 	json_add(o, "mapping_open", json_object_new_boolean(s->mapping_open));
 	json_add(o, "mapping", s->mapping_open ? json_object_new_string(s->mapping) : NULL);
 	json_add(o, "mapping_state", s->mapping_open ?
-		 json_object_new_string(luks_mapping_state_name(s->mapping_state)) : NULL);
+		 json_object_new_string(dmap_state_name(s->mapping_state)) : NULL);
 	if (why)
 		json_add(o, "error", json_object_new_string(why));
 	toks = json_object_new_array();
@@ -592,10 +566,10 @@ static void status_text(const char *device, const struct luks_status *s, int err
 	printf("  uuid:    %s\n", text_escape(s->uuid, e1, sizeof(e1)));
 	if (!s->mapping_open)
 		printf("  mapping: not open%s\n", s->dm_available ? "" : " (no device-mapper here)");
-	else if (s->mapping_state == LUKS_MAPPING_SUSPENDED)
+	else if (s->mapping_state == DMAP_SUSPENDED)
 		printf("  mapping: open as %s, SUSPENDED (locked: I/O frozen, key wiped)\n",
 		       text_escape(s->mapping, e1, sizeof(e1)));
-	else if (s->mapping_state == LUKS_MAPPING_ERROR)
+	else if (s->mapping_state == DMAP_ERROR)
 		printf("  mapping: open as %s, CLOSED (locked: error target, every I/O fails)\n",
 		       text_escape(s->mapping, e1, sizeof(e1)));
 	else
@@ -670,7 +644,7 @@ int cmd_status(int argc, char **argv)
 		return usage_error("status", "--from, --crypttab and --no-blkid are for finding "
 				   "volumes: not with DEVICEs%s", "");
 	no_token_plugins();
-	r = load_config(&cfg);
+	r = cli_load_config_file(&cfg);
 	if (r)
 		return r;
 	if (!given) {
@@ -862,7 +836,7 @@ int cmd_unbind(int argc, char **argv)
 		return usage_error("unbind", "unbind takes one DEVICE");
 	no_token_plugins();
 	/* The proof needs the server: the configuration always. */
-	r = load_config(&cfg);
+	r = cli_load_config_file(&cfg);
 	if (r)
 		return r;
 	/*

@@ -2,6 +2,11 @@
 /*
  * kmipcrypt ttlv: look at and convert KMIP messages offline.
  *
+ * This file is the program kmipcrypt-ttlv, which `kmipcrypt ttlv` runs in
+ * its place (src/cli/main.c): the XML form needs libxml2, and with it ICU and
+ * libstdc++, which the kmipcrypt that unlocks volumes must not load.  It
+ * links the core library and the TTLV tools library (Makefile).
+ *
  *   kmipcrypt ttlv dump [--show-secrets] [--hex|--binary] [FILE|-]
  *   kmipcrypt ttlv convert [--from xml|ttlv|hex] --to xml|ttlv|hex|text
  *                          [--now EPOCH] [--show-secrets] [-o OUT] FILE|-
@@ -22,7 +27,6 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/common.h"
 #include "ttlv/text.h"
 #include "ttlv/ttlv.h"
 #include "ttlv/xml.h"
@@ -180,12 +184,18 @@ static int read_messages(const char *path, enum fmt from, int64_t now, struct tt
 	const char *name = strcmp(path, "-") ? path : "<stdin>";
 	struct ttlv_xml_opts xo = { .now = now };
 	uint8_t *in = NULL, *bin = NULL;
+	char *text = NULL;
 	size_t len = 0, n;
 	int r;
 
-	r = cli_read_secret(path, TTLV_CLI_MAX_INPUT, &in, &len);
+	r = read_file_locked(path, TTLV_CLI_MAX_INPUT, &text, &len);
+	in = (uint8_t *)text;
 	if (r < 0)
 		goto out;
+	if (len == 0) {
+		r = log_error_errno(-EINVAL, "%s is empty", path);
+		goto out;
+	}
 	if (from == FMT_AUTO)
 		from = guess(in, len);
 	switch (from) {
@@ -630,4 +640,36 @@ int cmd_ttlv(int argc, char **argv)
 		return cmd_convert(argc - 1, argv + 1, true);
 	log_error("unknown command 'ttlv %s'; 'kmipcrypt ttlv --help' lists them", argv[1]);
 	return EXIT_USAGE;
+}
+
+/*
+ *   kmipcrypt-ttlv [-q | -v [-v]] [--] COMMAND [ARGS...]
+ * as kmipcrypt runs it: the log level of its global options, "--", then the
+ * words after "ttlv".  Its messages carry kmipcrypt's name: to the user, this
+ * is `kmipcrypt ttlv`.
+ */
+int main(int argc, char **argv)
+{
+	enum log_level lvl = LOG_LVL_WARN;
+	int i;
+
+	log_set_ident("kmipcrypt");
+	/* Secrets of the messages pass through this process (--show-secrets). */
+	if (secmem_harden_process() < 0)
+		log_warn("cannot make the process non-dumpable; continuing");
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-q")) {
+			lvl = LOG_LVL_ERR;
+		} else if (!strcmp(argv[i], "-v")) {
+			lvl = lvl == LOG_LVL_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+		} else {
+			if (!strcmp(argv[i], "--"))
+				i++;
+			break;
+		}
+	}
+	log_set_level(lvl);
+	/* cmd_ttlv() takes "ttlv" as its argv[0], as in kmipcrypt. */
+	argv[i - 1] = (char *)"ttlv";
+	return cmd_ttlv(argc - i + 1, argv + i - 1);
 }

@@ -5,16 +5,11 @@
 
 #include <stdbool.h>
 
-/* Documented exit codes, the same for every command (kmipcrypt(8), EXIT STATUS). */
-enum exit_code {
-	EXIT_OK          = 0,
-	EXIT_USAGE       = 1,	/* usage or configuration error */
-	EXIT_UNREACHABLE = 2,	/* no KMIP server reachable */
-	EXIT_TLS         = 3,	/* TLS or authentication failure */
-	EXIT_KEY         = 4,	/* key not usable: not found, not Active, revoked, destroyed, denied */
-	EXIT_LUKS        = 5,	/* LUKS error */
-	EXIT_OTHER       = 6,	/* anything else */
-};
+/*
+ * The documented exit codes, the same for every command (kmipcrypt(8), EXIT
+ * STATUS), are enum exit_code of util/errclass.h, which decides them.
+ */
+#include "util/errclass.h"
 
 /* Options common to every command, parsed before the verb. */
 struct global_opts {
@@ -25,7 +20,7 @@ struct global_opts {
 
 extern struct global_opts g_opts;
 
-/* Map a negative errno from the library to the exit code. */
+/* The exit code of 0 or a negative errno from the library: errclass_exit(). */
 int exit_code_from_errno(int r);
 
 int cmd_key(int argc, char **argv);

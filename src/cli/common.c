@@ -11,32 +11,11 @@
 #include "cli/common.h"
 #include "kmip/kmip.h"
 #include "conf/config.h"
+#include "net/transport.h"
 #include "util/file.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/secmem.h"
-
-/*
- * Is the client key encrypted?  PEM marks it ("BEGIN ENCRYPTED PRIVATE KEY",
- * "Proc-Type: 4,ENCRYPTED").  Read as the transport will read it (a secret
- * file, never blocking), so that a key it would refuse is refused here,
- * before any prompt.  0 or -errno (logged).
- */
-static int key_file_encrypted(const struct config_group *g, bool *enc)
-{
-	const struct read_file_opts fo = { .secret = true, .where = g->where[TRANSPORT_SET_KEY] };
-	char *pem = NULL;
-	size_t len = 0;
-	int r;
-
-	*enc = false;
-	r = read_file_locked_opts(g->key, TRANSPORT_PEM_FILE_MAX, &fo, &pem, &len);
-	if (r < 0)
-		return r;
-	*enc = strstr(pem, "ENCRYPTED") != NULL;
-	secmem_free(pem);	/* wiped: it held the private key */
-	return 0;
-}
 
 /*
  * A termination request (Ctrl-C, SIGTERM, SIGHUP) ends the prompt at once:
@@ -138,11 +117,9 @@ static int prompt_key_password(struct config_group *g)
 	return 0;
 }
 
-int cli_load_config(struct config **cfg)
+int cli_load_config_file(struct config **cfg)
 {
 	const char *path = g_opts.config_path ? g_opts.config_path : KMIPCRYPT_CONF_PATH;
-	const char *name = g_opts.group ? g_opts.group : "default";
-	struct config_group *g;
 	int r;
 
 	*cfg = NULL;
@@ -155,9 +132,23 @@ int cli_load_config(struct config **cfg)
 		log_error("configuration file %s is not usable (errors above)", path);
 		return EXIT_USAGE;
 	}
+	return 0;
+}
+
+int cli_load_config(struct config **cfg)
+{
+	const char *name = g_opts.group ? g_opts.group : "default";
+	struct config_group *g;
+	bool ask;
+	int r;
+
+	r = cli_load_config_file(cfg);
+	if (r)
+		return r;
 	g = config_group(*cfg, name);
 	if (!g) {
-		log_error("%s has no server group [%s]; add it or pick another with -g", path, name);
+		log_error("%s has no server group [%s]; add it or pick another with -g",
+			  (*cfg)->path, name);
 		r = EXIT_USAGE;
 		goto fail;
 	}
@@ -166,13 +157,10 @@ int cli_load_config(struct config **cfg)
 		r = EXIT_USAGE;	/* logged, with where key_password_file is set */
 		goto fail;
 	}
-	if (!g->key_password && g->key) {
-		bool enc;
-
-		if (key_file_encrypted(g, &enc) < 0 || (enc && prompt_key_password(g) < 0)) {
-			r = EXIT_USAGE;
-			goto fail;
-		}
+	/* The key file is the transport's to read: it says whether a password is missing. */
+	if (transport_key_password_needed(&g->tls, &ask) < 0 || (ask && prompt_key_password(g) < 0)) {
+		r = EXIT_USAGE;
+		goto fail;
 	}
 	return 0;
 fail:
@@ -206,16 +194,7 @@ void cli_close_session(struct config *cfg, struct kmip_session *s)
 
 static const char *hint(int r)
 {
-	switch (exit_code_from_errno(r)) {
-	case EXIT_UNREACHABLE:
-		return "check that the server is up and reachable (servers, timeout_ms in the configuration)";
-	case EXIT_TLS:
-		return "check ca, cert and key in the configuration and the server's certificate";
-	case EXIT_KEY:
-		return "check the key's identifier and state ('kmipcrypt key show UID') and the client's permissions";
-	default:
-		return NULL;
-	}
+	return errclass_words(r);
 }
 
 int cli_fail(int r, struct kmip_client *c, const char *what, const char *uid)

@@ -19,6 +19,12 @@ struct kmip_session;
  * with.
  */
 int cli_load_config(struct config **cfg);
+/*
+ * Load the configuration file only (-c, or the default path), without
+ * picking a group: for commands whose groups come from LUKS2 tokens.
+ * Errors are logged; returns 0 or the exit code to leave with.
+ */
+int cli_load_config_file(struct config **cfg);
 /* The same, and a session with the group (no overall deadline). */
 int cli_open_session(struct config **cfg, struct kmip_session **s);
 void cli_close_session(struct config *cfg, struct kmip_session *s);

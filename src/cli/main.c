@@ -5,9 +5,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "util/log.h"
@@ -18,6 +21,8 @@
 #endif
 
 struct global_opts g_opts;
+
+static int run_ttlv_tool(int argc, char **argv);
 
 static const struct verb {
 	const char *name;
@@ -30,7 +35,7 @@ static const struct verb {
 	{ "lock",   cmd_lock,   "suspend or close an open mapping by hand (key revoked, host lost)" },
 	{ "unbind", cmd_unbind, "remove a kmip token and its keyslot (--destroy-key: and the key)" },
 	{ "key",  cmd_key,  "administer keys on the KMIP server (list, create, get, revoke, ...)" },
-	{ "ttlv", cmd_ttlv, "decode, encode and convert KMIP messages (TTLV, hex, XML)" },
+	{ "ttlv", run_ttlv_tool, "decode, encode and convert KMIP messages (TTLV, hex, XML)" },
 };
 
 /* The global options; getopt_long's table, and the list of what goes before the command. */
@@ -109,6 +114,95 @@ static int misplaced_global_option(int argc, char **argv)
 			  "kmipcrypt -%c%s%s %s%s", o->val, o->val, sep, val, argv[0],
 			  more ? " ..." : "");
 	return -EINVAL;
+}
+
+/*
+ * `kmipcrypt ttlv ...` is the program kmipcrypt-ttlv (src/cli/cmd_ttlv.c),
+ * run in this process's place: it links libxml2, which brings ICU and
+ * libstdc++ with it, and none of them may be loaded into the kmipcrypt that
+ * unlocks volumes at boot (tests/integration/test-links.sh).  Where it is,
+ * relative to this binary (/proc/self/exe) so that a build tree, an
+ * installed tree and a DESTDIR staging tree all find their own:
+ *   DIR/kmipcrypt-ttlv                     a build tree (both in BUILD)
+ *   DIR/../libexec/kmipcrypt/kmipcrypt-ttlv  `make install` (PREFIX/sbin)
+ */
+#define TTLV_TOOL		"kmipcrypt-ttlv"
+#define TTLV_TOOL_INSTALLED	"/libexec/kmipcrypt/" TTLV_TOOL
+
+/* "DIR/kmipcrypt-ttlv" and "DIR/../libexec/kmipcrypt/kmipcrypt-ttlv", ".." resolved. */
+static int ttlv_tool_paths(char built[PATH_MAX], char installed[PATH_MAX])
+{
+	char self[PATH_MAX];
+	char *slash;
+	ssize_t n;
+	int a, b;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return log_error_errno(-errno, "cannot find the TTLV tools (%s): "
+				       "/proc/self/exe: %s; is /proc mounted?",
+				       TTLV_TOOL, strerror(errno));
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return log_error_errno(-EINVAL, "cannot find the TTLV tools (%s): "
+				       "/proc/self/exe is \"%s\", not a path", TTLV_TOOL, self);
+	*slash = '\0';
+	a = snprintf(built, PATH_MAX, "%s/%s", self, TTLV_TOOL);
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	b = snprintf(installed, PATH_MAX, "%s%s", self, TTLV_TOOL_INSTALLED);
+	if (a < 0 || a >= PATH_MAX || b < 0 || b >= PATH_MAX)
+		return log_error_errno(-ENAMETOOLONG, "cannot find the TTLV tools (%s): "
+				       "the directory of kmipcrypt has too long a name", TTLV_TOOL);
+	return 0;
+}
+
+/*
+ * Exec kmipcrypt-ttlv with this process's log level (-q, -v, -v -v), "--"
+ * and the arguments after "ttlv" (argv[0]); its exit status is the
+ * command's.  Returns only on failure: EXIT_OTHER, the reason logged.
+ */
+static int run_ttlv_tool(int argc, char **argv)
+{
+	char built[PATH_MAX], installed[PATH_MAX];
+	enum log_level lvl = log_get_level();
+	const char *path;
+	char **args = NULL;
+	int i, n = 0;
+
+	if (ttlv_tool_paths(built, installed) < 0)
+		goto out;
+	path = access(built, X_OK) == 0 ? built : installed;
+	/* name, at most two level options, "--", the arguments, NULL */
+	args = calloc((size_t)argc + 4, sizeof(*args));
+	if (!args) {
+		log_error("cannot run %s: out of memory", path);
+		goto out;
+	}
+	args[n++] = (char *)TTLV_TOOL;
+	if (lvl <= LOG_LVL_ERR)
+		args[n++] = (char *)"-q";
+	if (lvl >= LOG_LVL_INFO)
+		args[n++] = (char *)"-v";
+	if (lvl >= LOG_LVL_DEBUG)
+		args[n++] = (char *)"-v";
+	args[n++] = (char *)"--";
+	for (i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	fflush(NULL);
+	execv(path, args);
+	if (errno == ENOENT && path == installed)
+		log_error("the TTLV tools are not installed: no %s beside kmipcrypt (a build tree) "
+			  "nor %s; 'make' builds it next to kmipcrypt, 'make install' installs both",
+			  built, installed);
+	else
+		log_error("cannot run the TTLV tools, %s: %s", path, strerror(errno));
+out:
+	free(args);
+	return EXIT_OTHER;
 }
 
 static void usage(FILE *f)

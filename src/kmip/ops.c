@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "kmip/kmip_internal.h"
+#include "util/errclass.h"
 #include "ttlv/names.h"
 #include "util/secmem.h"
 
@@ -991,9 +992,9 @@ static int get_unwrap(const struct kmip_key_wrap *w, struct kmip_object *o, stru
 		goto out;
 	r = kmip_unwrap(wrap_mode(w), w->kek, w->kek_len, o->material, o->material_len,
 			&plain, &plain_len);
-	if (r == -EBADMSG)	/* the reason only: not the response's format */
-		kmip_bad(why, -EKEYREJECTED, NULL, "the key does not unwrap with the local copy "
-			 "of key '%s' (integrity check failed)", w->kek_uid);
+	if (r == -EBADMSG)	/* the wrong KEK, not a garbled response: no retry mends it */
+		r = kmip_bad(why, -EKEKMISMATCH, NULL, "the key does not unwrap with the local "
+			     "copy of key '%s' (integrity check failed)", w->kek_uid);
 	if (r < 0)
 		goto out;
 	secmem_free(o->material);

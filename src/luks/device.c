@@ -1,14 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* LUKS2 devices through libcryptsetup: open, tokens, keyslots, error reporting. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* secure_getenv */
-#endif
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -179,25 +174,30 @@ int luks_dev_open(const char *device, struct crypt_device **out)
 	return 0;
 }
 
+int luks_uuid_name(const char *uuid, char *buf, size_t len)
+{
+	size_t i;
+
+	/* From the header: hostile input, and a device-mapper name must stay a plain name. */
+	for (i = 0; uuid && uuid[i] && (isxdigit((unsigned char)uuid[i]) || uuid[i] == '-'); i++)
+		;
+	if (!uuid || !uuid[0] || uuid[i] || i > 64)
+		return -EINVAL;
+	return snprintf(buf, len, "luks-%s", uuid) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
 int luks_default_name(const char *device, char *buf, size_t len)
 {
 	struct crypt_device *cd = NULL;
-	const char *uuid;
-	size_t i;
 	int r;
 
 	r = luks_dev_open(device, &cd);
 	if (r < 0)
 		return r;
-	uuid = crypt_get_uuid(cd);
-	/* From the header: hostile input, and a device-mapper name must stay a plain name. */
-	for (i = 0; uuid && uuid[i] && (isxdigit((unsigned char)uuid[i]) || uuid[i] == '-'); i++)
-		;
-	if (!uuid || !uuid[0] || uuid[i] || i > 64)
+	r = luks_uuid_name(crypt_get_uuid(cd), buf, len);
+	if (r == -EINVAL)
 		r = log_error_errno(-ELUKS, "%s: the LUKS2 UUID is not hex digits and dashes, so it "
 				    "makes no mapping name; give NAME", device);
-	else if (snprintf(buf, len, "luks-%s", uuid) >= (int)len)
-		r = -ENAMETOOLONG;
 	crypt_free(cd);
 	return r;
 }
@@ -266,74 +266,4 @@ int luks_token_keyslot(struct crypt_device *cd, int id)
 		if (crypt_token_is_assigned(cd, id, i) == 0)
 			return i;
 	return -1;
-}
-
-/*
- * KMIPCRYPT_FAIL_AT: "STEP", or "STEP:SIGNAL" with SIGNAL one of the
- * termination signals below.  The step name is at most 31 bytes.
- */
-static const struct {
-	const char *name;
-	int sig;
-} fail_signals[] = {
-	{ "SIGINT", SIGINT }, { "SIGTERM", SIGTERM }, { "SIGHUP", SIGHUP }, { "SIGKILL", SIGKILL },
-};
-
-/* Split the hook's value: its step into step (32 bytes), its signal (0: none, -1: unknown). */
-static int fail_at_parse(const char *v, char step[32])
-{
-	const char *colon = strchr(v, ':');
-	size_t n = colon ? (size_t)(colon - v) : strlen(v), i;
-
-	snprintf(step, 32, "%.*s", (int)(n < 31 ? n : 31), v);
-	if (n > 31)
-		return -1;
-	if (!colon)
-		return 0;
-	for (i = 0; i < sizeof(fail_signals) / sizeof(fail_signals[0]); i++)
-		if (strcmp(colon + 1, fail_signals[i].name) == 0)
-			return fail_signals[i].sig;
-	return -1;
-}
-
-bool luks_fail_at(const char *step)
-{
-	const char *v = secure_getenv(LUKS_FAIL_AT_ENV);
-	char want[32];
-	int sig;
-
-	if (!v)
-		return false;
-	sig = fail_at_parse(v, want);
-	if (sig < 0 || strcmp(want, step) != 0)
-		return false;
-	if (sig > 0) {
-		/* As if it came from outside: the command sees it pending at this step. */
-		log_warn("test hook %s=%s: raising %s at step '%s'", LUKS_FAIL_AT_ENV, v,
-			 strchr(v, ':') + 1, step);
-		raise(sig);
-		return false;
-	}
-	log_warn("test hook %s=%s: injecting a failure at step '%s'", LUKS_FAIL_AT_ENV, v, step);
-	return true;
-}
-
-void luks_fail_at_check(const char *const *steps)
-{
-	const char *v = secure_getenv(LUKS_FAIL_AT_ENV);
-	char want[32];
-	size_t i;
-	int sig;
-
-	if (!v)
-		return;
-	sig = fail_at_parse(v, want);
-	for (i = 0; sig >= 0 && steps[i]; i++)
-		if (strcmp(want, steps[i]) == 0) {
-			log_warn("test hook %s=%s is set: this run will %s at that step",
-				 LUKS_FAIL_AT_ENV, v, sig ? "be sent that signal" : "fail");
-			return;
-		}
-	log_warn("test hook %s=%s names no step of this command%s; ignored", LUKS_FAIL_AT_ENV, v,
-		 sig < 0 ? " (or no signal of SIGINT, SIGTERM, SIGHUP, SIGKILL)" : "");
 }

@@ -209,10 +209,14 @@ static int add(struct found *f, const char *device, const char *name, uint32_t f
 		log_debug("%s: %s; skipped", device, why);
 		goto unusable;
 	}
-	if (!name) {
-		snprintf(def, sizeof(def), "luks-%s", uuid);
-		name = def;
+	if (!name && luks_uuid_name(uuid, def, sizeof(def)) < 0) {
+		why = "its LUKS2 UUID is not hex digits and dashes, so it makes no mapping name";
+		if (!listed)
+			log_warn("%s: %s; skipped (give it a NAME in crypttab)", device, why);
+		goto unusable;
 	}
+	if (!name)
+		name = def;
 	log_debug("%s: kmip-bound volume, mapping name %s", device, name);
 	return append(f, device, name, flags, NULL);
 unusable:

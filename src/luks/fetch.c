@@ -198,8 +198,8 @@ static int fetch_get(struct kmip_client *c, const struct kmip_token *t, const ch
 	}
 	r = kmip_get(c, t->uid, wrap.kek_uid ? &wrap : NULL, &obj);
 	secmem_free(kek);
-	if (r == -EBADMSG && wrap.kek_uid)
-		return log_error_errno(-EBADMSG, "key '%s' wrapped by '%s' does not unwrap with %s "
+	if ((r == -EBADMSG || r == -EKEKMISMATCH) && wrap.kek_uid)
+		return log_error_errno(-EKEKMISMATCH, "key '%s' wrapped by '%s' does not unwrap with %s "
 				       "(integrity check failed): the file is not the host copy of "
 				       "that key, or the answer was damaged", t->uid, t->wrap_uid,
 				       kek_file);

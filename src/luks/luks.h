@@ -3,12 +3,12 @@
  * Binding LUKS2 volumes to KMIP objects: enroll, fetch, unlock, lock,
  * unbind, status.  On block devices and image files alike (libcryptsetup).
  *
- * Errors: negative errno.  KMIP and transport errors pass through as they
- * are (-ENOENT -EKEYREVOKED -ENOKEY -EPERM, and -EKEYMISMATCH below: key
- * not usable, exit 4; network exit 2; TLS exit 3).  A libcryptsetup
- * failure is logged with its own errno
- * and message and returned as -ELUKS (exit 5), because its errnos collide
- * with KMIP's (-EPERM is "wrong passphrase" there, "permission denied" here).
+ * Errors: negative errno, classed by util/errclass.h (exit status, retry).
+ * KMIP and transport errors pass through as they are (-ENOENT -EKEYREVOKED
+ * -ENOKEY -EPERM -EKEYMISMATCH: key not usable; network: unreachable; TLS).
+ * A libcryptsetup failure is logged with its own errno and message and
+ * returned as -ELUKS, because its errnos collide with KMIP's (-EPERM is
+ * "wrong passphrase" there, "permission denied" here).
  */
 #ifndef KMIPCRYPT_LUKS_H
 #define KMIPCRYPT_LUKS_H
@@ -18,16 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dm/dm.h"
 #include "luks/token.h"
 
-#define ELUKS EMEDIUMTYPE	/* "LUKS operation failed": see above */
-/*
- * The token names an object that cannot be its secret: another Object Type
- * than the kind needs, or material of an impossible size.  Exit 4 like the
- * other unusable keys, but its own errno: unlike Pre-Active it is no state
- * to wait out, and the token plugin lets libcryptsetup try the next token.
- */
-#define EKEYMISMATCH EBADSLT
+/* ELUKS, EKEYMISMATCH, EKEKMISMATCH: the project's errnos, with their classes. */
+#include "util/errclass.h"
 
 struct config;
 struct config_group;
@@ -39,7 +34,7 @@ struct kmip_client;
 #define KMIP_SECRET_BYTES		32
 /* The whole unlock of one device (every server, every request), unless told otherwise. */
 #define LUKS_DEADLINE_MS_DEFAULT	30000
-/* Test hook: STEP or STEP:SIGNAL of enroll or unbind (device.c, enroll.c, unbind.c). */
+/* Test hook: STEP or STEP:SIGNAL of enroll or unbind (steps.c, steps.h). */
 #define LUKS_FAIL_AT_ENV		"KMIPCRYPT_FAIL_AT"
 /*
  * The Object Group of enroll's KMS objects unless enroll_opts.object_group
@@ -67,6 +62,19 @@ struct enroll_opts {
 	size_t passphrase_len;
 };
 
+/* What an enroll bound: the token as written (public metadata, no secret in it). */
+struct enroll_result {
+	int token_id;
+	struct kmip_token token;	/* keyslot, kind, uid, group, wrap_uid, envelope mode */
+};
+
+/*
+ * The options alone (no device, no passphrase yet): 0, or -EINVAL with the
+ * reason logged.  luks_enroll() checks them again; a program calls this
+ * first to refuse a bad command line before it asks for anything.
+ */
+int luks_enroll_check(const struct enroll_opts *o);
+
 /*
  * Enroll: prove the passphrase, create the KMS object (Pre-Active), add
  * the keyslot, write the token, then activate the object (envelope: its
@@ -75,7 +83,8 @@ struct enroll_opts {
  * KMS object revoked and destroyed) and logged; the volume is never left
  * half-bound.  A SIGINT, SIGTERM or SIGHUP caught by the caller
  * (util/interrupt.h) is an undo too (-EINTR) until the token is written,
- * after which enroll finishes.  *token_id gets the new token.
+ * after which enroll finishes.  On success *out (if not NULL) says what
+ * was bound.
  *
  * Kind volume-key binds its token to a new *unbound* keyslot (LUKS2
  * CRYPT_VOLUME_KEY_NO_SEGMENT) holding a random key under a random,
@@ -85,7 +94,7 @@ struct enroll_opts {
  * See docs/token.md.
  */
 int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts *o,
-		int *token_id);
+		struct enroll_result *out);
 
 /*
  * The unlock secret of a token: check the key's State on the server first
@@ -212,13 +221,15 @@ void luks_volume_list_free(struct luks_volume_list *l);
 int luks_crypttab_find(const char *crypttab, const char *device, struct luks_volume *out);
 
 /*
- * Unlock every volume of l in parallel, one child process each, each with
- * its own deadline (o->deadline_ms; a child still running a second after it
- * is killed and reported -ETIMEDOUT).  check_only: create no mapping.
- * A volume with err set (luks_discover) is not tried: results[i] is its err.
- * results[i] gets each volume's result (0 or negative errno), outcomes[i]
- * (if not NULL) what a success did.  It forks: call it
- * from a single-threaded process (the CLI), not from a threaded daemon.
+ * Unlock every volume of l in this process, in order, with one KMIP session
+ * per server group shared by its volumes, the whole run within one deadline
+ * (o->deadline_ms; 0: LUKS_DEADLINE_MS_DEFAULT).  A group that gives no
+ * answer at all is not asked again in the run (its volumes fail at once with
+ * that errno), so a down group costs its time once and does not hold up the
+ * others.  check_only: create no mapping.  A volume with err set
+ * (luks_discover) is not tried: results[i] is its err.  results[i] gets each
+ * volume's result (0 or negative errno), outcomes[i] (if not NULL) what a
+ * success did.  Returns 0.
  */
 int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct config *cfg,
 		     const struct unlock_opts *o, int *results,
@@ -229,13 +240,10 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 #define LUKS_STATUS_TOKENS_MAX	32
 #define LUKS_REASON_MAX		512	/* bytes of a reason, one line */
 
-/* An open mapping, as luks_lock() leaves it. */
-enum luks_mapping_state {
-	LUKS_MAPPING_ACTIVE = 0,	/* a crypt target, running */
-	LUKS_MAPPING_SUSPENDED,		/* I/O frozen, key wiped (lock --action suspend) */
-	LUKS_MAPPING_ERROR,		/* an error target: every I/O fails (lock --action close) */
-};
-const char *luks_mapping_state_name(enum luks_mapping_state s);	/* "active", ... */
+/*
+ * An open mapping's state is dm/dm.h's enum dmap_state (as luks_lock()
+ * leaves it: active, suspended, error).
+ */
 
 struct luks_token_status {
 	int token_id;
@@ -263,8 +271,8 @@ struct luks_status {
 	struct luks_token_status tokens[LUKS_STATUS_TOKENS_MAX];
 	bool dm_available;	/* device-mapper usable on this system */
 	bool mapping_open;
-	char mapping[128];	/* its name if open */
-	enum luks_mapping_state mapping_state;	/* if open */
+	char mapping[DMAP_NAME_MAX];	/* its name if open */
+	enum dmap_state mapping_state;	/* if open */
 	/* private: the device and its header, for the proofs (luks_status_free()) */
 	char *device;
 	struct crypt_device *cd;
@@ -274,9 +282,10 @@ struct luks_status {
  * What is known about a device: its kmip tokens, whether each would unlock
  * now and each key's State on the server (batched per server group, within
  * deadline_ms; 0: default), whether a dm-crypt mapping of this volume is
- * open (by the LUKS2 UUID in the device-mapper UUIDs, or crypt_status(name)
- * if name is given).  kek_file: a wrapped volume-key token's KEK (NULL: the
- * default path).  luks_status_free() afterwards, also after a failure.
+ * open (by the LUKS2 UUID in the device-mapper UUIDs, dmap_find_luks(), or
+ * the mapping name if given and its header is this volume's).  kek_file: a
+ * wrapped volume-key token's KEK (NULL: the default path).
+ * luks_status_free() afterwards, also after a failure.
  */
 int luks_status(const char *device, const char *name, struct config *cfg, unsigned deadline_ms,
 		const char *kek_file, struct luks_status *out);
@@ -296,10 +305,16 @@ int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsig
 void luks_status_free(struct luks_status *s);
 
 enum lock_action { LOCK_SUSPEND = 1, LOCK_CLOSE };
-/* Suspend (freeze I/O, wipe the key) or close (every further I/O fails, key wiped). */
+/*
+ * Lock the open mapping name of a LUKS volume (one libcryptsetup made:
+ * dm/dm.h reads its device-mapper UUID; the header is not read): suspend
+ * (freeze I/O, wipe the key) or close (every further I/O fails, key wiped),
+ * dmap_suspend() and dmap_close().  Idempotent.  -EINVAL a bad name or
+ * action; -ELUKS (exit 5, logged) no device-mapper, no such mapping, not a
+ * LUKS mapping, or a device-mapper failure (logged with the state the
+ * mapping was left in).
+ */
 int luks_lock(const char *name, enum lock_action a);
-/* The state of the open mapping name (device-mapper's info and table); -ENODEV if none. */
-int luks_mapping_state(const char *name, enum luks_mapping_state *state);
 
 /*
  * For programs (the CLI, the daemon), not for the plugin: route

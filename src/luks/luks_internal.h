@@ -40,10 +40,28 @@ int luks_bound_keyslots(struct crypt_device *cd, int except);
 /* The keyslot the LUKS2 metadata assigns to token id, or -1 (first one). */
 int luks_token_keyslot(struct crypt_device *cd, int id);
 
-/* Is device-mapper usable here (/dev/mapper/control)? */
-bool luks_dm_available(void);
+/* Is device-mapper usable here?  The old name of dmap_available() (dm/dm.h), for unlock.c. */
+static inline bool luks_dm_available(void)
+{
+	return dmap_available();
+}
 
-/* Test hook: is KMIPCRYPT_FAIL_AT set to step?  Logs that the failure is injected. */
+/*
+ * "luks-<uuid>", the mapping name systemd-cryptsetup gives a volume with no
+ * name of its own (the one place that makes it: luks_default_name(), and
+ * discover.c for --all).  uuid is from the header, hostile: only hex digits
+ * and dashes make a name, else -EINVAL (not logged); -ENAMETOOLONG.
+ */
+int luks_uuid_name(const char *uuid, char *buf, size_t len);
+
+/* steps.c ------------------------------------------------------------ */
+
+/*
+ * The test hook KMIPCRYPT_FAIL_AT, for commands that do not run their steps
+ * through luks_steps_run() (steps.h), which applies it itself.
+ * Is KMIPCRYPT_FAIL_AT set to step?  Logs that the failure is injected; for
+ * STEP:SIGNAL raises the signal and returns false.
+ */
 bool luks_fail_at(const char *step);
 /* Say at once that KMIPCRYPT_FAIL_AT is set, and whether it names one of steps (NULL-ended). */
 void luks_fail_at_check(const char *const *steps);

@@ -1,92 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What is known about a kmip-bound volume: tokens, keys' State, open mapping. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <unistd.h>
-#include <linux/dm-ioctl.h>
-#include <sys/ioctl.h>
 
+#include "dm/dm.h"
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
 #include "util/clock.h"
 #include "util/log.h"
-
-/* One line of a sysfs file, without the newline. */
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	n = strcspn(buf, "\n");
-	buf[n] = '\0';
-	return 0;
-}
-
-/*
- * Not just /dev/mapper/control (a static node may exist without the driver,
- * as in the lab's kernel): ask the driver for its version.
- */
-bool luks_dm_available(void)
-{
-	struct dm_ioctl dmi;
-	int fd, r;
-
-	fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	memset(&dmi, 0, sizeof(dmi));
-	dmi.version[0] = DM_VERSION_MAJOR;
-	dmi.data_size = sizeof(dmi);
-	r = ioctl(fd, DM_VERSION, &dmi);
-	close(fd);
-	return r == 0;
-}
-
-/*
- * A dm-crypt mapping of this LUKS2 volume: libcryptsetup names its
- * device-mapper UUID "CRYPT-LUKS2-<uuid without dashes>-<name>".
- */
-static bool find_mapping(const char *uuid, char *name, size_t len)
-{
-	char prefix[80], path[300], dmuuid[256];
-	struct dirent *de;
-	size_t i, k = 0;
-	bool found = false;
-	DIR *d;
-
-	k = (size_t)snprintf(prefix, sizeof(prefix), "CRYPT-LUKS2-");
-	for (i = 0; uuid[i] && k + 2 < sizeof(prefix); i++)
-		if (uuid[i] != '-')
-			prefix[k++] = uuid[i];
-	prefix[k++] = '-';
-	prefix[k] = '\0';
-	d = opendir("/sys/block");
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		if (strncmp(de->d_name, "dm-", 3) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/sys/block/%s/dm/uuid", de->d_name);
-		if (read_line(path, dmuuid, sizeof(dmuuid)) < 0 || strncmp(dmuuid, prefix, k) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/sys/block/%s/dm/name", de->d_name);
-		if (read_line(path, name, len) == 0)
-			found = true;
-	}
-	closedir(d);
-	return found;
-}
 
 void luks_status_free(struct luks_status *s)
 {
@@ -105,7 +28,8 @@ void luks_status_free(struct luks_status *s)
 /* The volume's tokens and mapping, from its header and the kernel: no server. */
 int luks_status_read(const char *device, const char *name, struct luks_status *out)
 {
-	struct crypt_device *cd = NULL;
+	struct crypt_device *cd = NULL, *byname = NULL;
+	struct dmap_mapping m;
 	int ids[LUKS_STATUS_TOKENS_MAX], n, i, r;
 	const char *uuid;
 
@@ -143,26 +67,33 @@ int luks_status_read(const char *device, const char *name, struct luks_status *o
 			ts->reason[0] = '\0';
 		}
 	}
-	out->dm_available = luks_dm_available();
-	if (out->dm_available && out->uuid[0])
-		out->mapping_open = find_mapping(out->uuid, out->mapping, sizeof(out->mapping));
-	/* Not in sysfs (other /sys layout?): ask libcryptsetup about the expected name. */
-	if (out->dm_available && !out->mapping_open && name) {
-		struct crypt_device *byname = NULL;
-
-		if (crypt_status(NULL, name) >= CRYPT_ACTIVE && crypt_init_by_name(&byname, name) == 0) {
-			crypt_status_info st = crypt_status(byname, name);
-			const char *u = crypt_get_uuid(byname);
-
-			if ((st == CRYPT_ACTIVE || st == CRYPT_BUSY) && u && strcmp(u, out->uuid) == 0) {
-				out->mapping_open = true;
-				snprintf(out->mapping, sizeof(out->mapping), "%s", name);
-			}
-			crypt_free(byname);
-		}
+	out->dm_available = dmap_available();
+	if (!out->dm_available)
+		return 0;
+	/* Its mapping: by the LUKS2 UUID in the device-mapper UUIDs (dm.h)... */
+	if (dmap_find_luks(out->uuid, &m) == 0) {
+		out->mapping_open = true;
+		snprintf(out->mapping, sizeof(out->mapping), "%s", m.name);
+		out->mapping_state = m.state;
+		return 0;
 	}
-	if (out->mapping_open && luks_mapping_state(out->mapping, &out->mapping_state) < 0)
-		log_debug("%s: the state of mapping %s cannot be read", device, out->mapping);
+	/*
+	 * ... or, when that has no UUID in it (libcryptsetup leaves out a header
+	 * UUID that is not a valid one), the expected name if its header is this one.
+	 */
+	if (name && crypt_status(NULL, name) >= CRYPT_ACTIVE &&
+	    crypt_init_by_name(&byname, name) == 0) {
+		crypt_status_info st = crypt_status(byname, name);
+		const char *u = crypt_get_uuid(byname);
+
+		if ((st == CRYPT_ACTIVE || st == CRYPT_BUSY) && u && strcmp(u, out->uuid) == 0 &&
+		    dmap_query(name, &m) == 0 && m.state != DMAP_ABSENT) {
+			out->mapping_open = true;
+			snprintf(out->mapping, sizeof(out->mapping), "%s", name);
+			out->mapping_state = m.state;
+		}
+		crypt_free(byname);
+	}
 	return 0;
 }
 

@@ -9,26 +9,81 @@
  * already open as name is left alone; one open but suspended (`lock`) is
  * resumed with the secret, fetched again: the key must still be Active.
  *
- * Many volumes (--all): one child process per volume, all at once, each
- * bounded by its own deadline; the parent kills a child that overruns it.
+ * Many volumes (--all): one process, one KMIP session per server group
+ * shared by every volume of that group, the whole run within one deadline;
+ * a group that gave no answer at all is not asked again in the run, so one
+ * down group costs its time once.  No fork: a secret never crosses one
+ * (util/secmem.h), and an inline key_password is one.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/wait.h>
 
 #include "luks/luks_internal.h"
 #include "conf/config.h"
 #include "util/clock.h"
+#include "util/errclass.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
 #define TOKENS_MAX	32
-#define KILL_GRACE_MS	1000	/* a child's own deadline, then this, then SIGKILL */
+
+/* The sessions of one run, one per server group, opened on first use. */
+struct sessions {
+	struct config *cfg;
+	int64_t deadline;
+	size_t n;
+	struct {
+		char group[CONFIG_NAME_MAX];
+		struct kmip_session *s;
+		int down;	/* 0, or the errno of "no answer at all" earlier in the run */
+	} g[CONFIG_GROUPS_MAX];
+};
+
+/* The group's entry (NULL if the table is full: every group of a config fits). */
+static struct kmip_session *session_of(struct sessions *ss, const char *group, int *down, int *err)
+{
+	size_t i;
+
+	*down = 0;
+	*err = 0;
+	for (i = 0; i < ss->n && strcmp(ss->g[i].group, group); i++)
+		;
+	if (i == ss->n) {
+		if (ss->n == CONFIG_GROUPS_MAX) {
+			*err = -E2BIG;
+			return NULL;
+		}
+		snprintf(ss->g[i].group, sizeof(ss->g[i].group), "%s", group);
+		ss->n++;
+	}
+	if (ss->g[i].down) {
+		*down = ss->g[i].down;
+		return NULL;
+	}
+	if (!ss->g[i].s)
+		*err = conf_session_open(ss->cfg, group, ss->deadline, &ss->g[i].s);
+	return ss->g[i].s;
+}
+
+static void session_down(struct sessions *ss, const char *group, int r)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++)
+		if (!strcmp(ss->g[i].group, group))
+			ss->g[i].down = r;
+}
+
+static void sessions_close(struct sessions *ss)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++)
+		kmip_session_close(ss->g[i].s);
+	ss->n = 0;
+}
 
 /* Activate (or resume) as name with a secret that luks_prove() proved. */
 static int activate(struct crypt_device *cd, const char *device, const char *name,
@@ -77,21 +132,6 @@ static void flags_text(uint32_t flags, char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
-/* The network, TLS, a malformed or failed answer: the messages so far named no group. */
-static bool server_failure(int r)
-{
-	switch (r) {
-	case -ECONNREFUSED: case -ETIMEDOUT: case -EHOSTUNREACH: case -ENETUNREACH:
-	case -ENETDOWN: case -EHOSTDOWN: case -ECONNRESET: case -ECONNABORTED:
-	case -EADDRNOTAVAIL: case -EPIPE: case -EKEYREJECTED: case -EAGAIN:
-	case -EMSGSIZE: case -EPROTO: case -EPROTONOSUPPORT: case -EIO:
-	case -ECANCELED: case -ENODATA:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
  * One token: prove it (fetch the secret, check it against the header), then
  * activate or resume if name.  *fatal: a LUKS failure no other token would
@@ -99,34 +139,42 @@ static bool server_failure(int r)
  * this token's problem only.
  */
 static int unlock_token(struct crypt_device *cd, const char *device, const char *name,
-			struct config *cfg, const struct unlock_opts *o, int64_t deadline,
-			int id, bool resume, bool *fatal)
+			struct sessions *ss, const struct unlock_opts *o, int id, bool resume,
+			bool *fatal)
 {
 	struct luks_proof p = { .keep_secret = name != NULL };
 	struct kmip_token t;
-	struct kmip_session *conn = NULL;
+	struct kmip_session *conn;
 	char kek[4096], why[KMIP_FAILURE_TEXT_SIZE];
 	const char *kek_file = NULL;
-	int r;
+	int r, down;
 
 	*fatal = false;
 	r = luks_token_read(cd, device, id, &t);
 	if (r < 0)
 		return -ELUKS;
-	r = luks_token_kek_file(cfg, device, id, &t, o->kek_file, kek, sizeof(kek), &kek_file);
+	r = luks_token_kek_file(ss->cfg, device, id, &t, o->kek_file, kek, sizeof(kek), &kek_file);
 	if (r < 0)
 		goto out;
-	r = conf_session_open(cfg, t.group, deadline, &conn);
+	conn = session_of(ss, t.group, &down, &r);
+	if (down) {
+		r = log_error_errno(down, "%s token %d: the server(s) of group [%s] gave no answer "
+				    "earlier in this run; not asked again", device, id, t.group);
+		goto out;
+	}
 	if (r < 0)
 		goto out;
 	log_debug("%s token %d: %s key '%s' from group [%s]", device, id, kmip_kind_name(t.kind),
 		  t.uid, t.group);
 	r = luks_prove(cd, device, id, &t, kmip_session_client(conn), kek_file, &p);
 	if (r < 0) {
-		if (p.verdict == LUKS_UNPROVEN && server_failure(r))
+		/* No usable answer from the KMS (util/errclass.h): the messages so far named no group. */
+		if (p.verdict == LUKS_UNPROVEN && errclass_no_answer(r))
 			log_error("%s token %d: no usable answer from the server(s) of group [%s]: %s",
 				  device, id, t.group, kmip_failure_reason(kmip_session_client(conn), r,
 									   why, sizeof(why)));
+		if (p.verdict == LUKS_UNPROVEN && errclass_unreachable(r))
+			session_down(ss, t.group, r);
 		*fatal = p.verdict == LUKS_UNPROVEN && r == -ELUKS;
 		goto out;
 	}
@@ -141,7 +189,6 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 			 kmip_kind_name(t.kind));
 out:
 	secmem_free(p.secret);
-	kmip_session_close(conn);
 	explicit_bzero(&t, sizeof(t));
 	return r;
 }
@@ -180,18 +227,13 @@ static int already_open(struct crypt_device *cd, const char *device, const char 
 	return open;
 }
 
-int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
-		   const struct unlock_opts *o)
+static int unlock_one(const char *device, const char *name, struct sessions *ss,
+		      const struct unlock_opts *o)
 {
-	static const struct unlock_opts defaults = { .token_id = -1 };
 	struct crypt_device *cd = NULL;
 	int ids[TOKENS_MAX], n, i, r, first = 0, open;
-	int64_t deadline;
 	bool fatal = false;
 
-	if (!o)
-		o = &defaults;
-	deadline = clock_now_ms() + (o->deadline_ms ? o->deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
 	r = luks_dev_open(device, &cd);
 	if (r < 0)
 		return r;
@@ -227,7 +269,7 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		r = unlock_token(cd, device, name, cfg, o, deadline, ids[i], open == 2, &fatal);
+		r = unlock_token(cd, device, name, ss, o, ids[i], open == 2, &fatal);
 		if (r == 0)
 			goto out;
 		if (!first)
@@ -244,6 +286,27 @@ out:
 	return r;
 }
 
+static const struct unlock_opts defaults = { .token_id = -1 };
+
+static int64_t deadline_of(const struct unlock_opts *o)
+{
+	return clock_now_ms() + (o->deadline_ms ? o->deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
+}
+
+int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
+		   const struct unlock_opts *o)
+{
+	struct sessions ss = { .cfg = cfg };
+	int r;
+
+	if (!o)
+		o = &defaults;
+	ss.deadline = deadline_of(o);
+	r = unlock_one(device, name, &ss, o);
+	sessions_close(&ss);
+	return r;
+}
+
 int luks_unlock(const char *device, const char *name, struct config *cfg)
 {
 	return luks_unlock_ex(device, name, cfg, NULL);
@@ -251,121 +314,30 @@ int luks_unlock(const char *device, const char *name, struct config *cfg)
 
 /* ------------------------------------------------------------ many */
 
-struct child {
-	pid_t pid;
-	int64_t kill_at;
-	bool done;
-};
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/*
- * A child's exit status: the errno of a failure (1..133), or 0 and these for
- * what a success did (above any errno).
- */
-#define CHILD_EXIT_ALREADY_OPEN	254
-#define CHILD_EXIT_RESUMED	255
-
 int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct config *cfg,
 		     const struct unlock_opts *o, int *results,
 		     enum luks_unlock_outcome *outcomes)
 {
-	static const struct unlock_opts defaults = { .token_id = -1 };
-	struct child *ch;
-	unsigned deadline_ms;
-	size_t i, left;
-	int status;
+	struct sessions ss = { .cfg = cfg };
+	size_t i;
 
 	if (!o)
 		o = &defaults;
-	if (l->n == 0)
-		return 0;
-	deadline_ms = o->deadline_ms ? o->deadline_ms : LUKS_DEADLINE_MS_DEFAULT;
-	ch = calloc(l->n, sizeof(*ch));
-	if (!ch)
-		return -ENOMEM;
-	fflush(NULL);
+	ss.deadline = deadline_of(o);
 	for (i = 0; i < l->n; i++) {
-		results[i] = -ECANCELED;
+		struct unlock_opts mine = *o;
+		enum luks_unlock_outcome how = check_only ? LUKS_UNLOCK_VERIFIED : LUKS_UNLOCK_OPENED;
+
 		if (l->v[i].err) {	/* a listed volume that is none (logged by luks_discover) */
 			results[i] = l->v[i].err;
-			ch[i].done = true;
 			continue;
 		}
-		ch[i].pid = fork();
-		if (ch[i].pid < 0) {
-			results[i] = log_error_errno(-errno, "%s: cannot start a process: %m",
-						     l->v[i].device);
-			ch[i].done = true;
-			continue;
-		}
-		if (ch[i].pid == 0) {
-			struct unlock_opts mine = *o;
-			enum luks_unlock_outcome how = LUKS_UNLOCK_OPENED;
-			int r, code;
-
-			mine.activate_flags |= l->v[i].activate_flags;
-			mine.outcome = &how;
-			r = luks_unlock_ex(l->v[i].device, check_only ? NULL : l->v[i].name, cfg, &mine);
-			if (r < 0)
-				code = -r < CHILD_EXIT_ALREADY_OPEN ? -r : EIO;
-			else
-				code = how == LUKS_UNLOCK_ALREADY_OPEN ? CHILD_EXIT_ALREADY_OPEN :
-				       how == LUKS_UNLOCK_RESUMED ? CHILD_EXIT_RESUMED : 0;
-			config_free(cfg);	/* this copy's key password: wiped, not just dropped */
-			free(ch);
-			fflush(NULL);
-			_exit(code);
-		}
-		ch[i].kill_at = clock_now_ms() + deadline_ms + KILL_GRACE_MS;
+		mine.activate_flags |= l->v[i].activate_flags;
+		mine.outcome = &how;
+		results[i] = unlock_one(l->v[i].device, check_only ? NULL : l->v[i].name, &ss, &mine);
+		if (outcomes)
+			outcomes[i] = how;
 	}
-	for (;;) {
-		int64_t now = clock_now_ms();
-
-		left = 0;
-		for (i = 0; i < l->n; i++) {
-			pid_t p;
-
-			if (ch[i].done)
-				continue;
-			p = waitpid(ch[i].pid, &status, WNOHANG);
-			if (p == ch[i].pid) {
-				ch[i].done = true;
-				if (WIFEXITED(status) && WEXITSTATUS(status) >= CHILD_EXIT_ALREADY_OPEN) {
-					results[i] = 0;
-					if (outcomes)
-						outcomes[i] = WEXITSTATUS(status) == CHILD_EXIT_RESUMED ?
-							LUKS_UNLOCK_RESUMED : LUKS_UNLOCK_ALREADY_OPEN;
-				} else if (WIFEXITED(status)) {
-					results[i] = -WEXITSTATUS(status);
-					if (outcomes)
-						outcomes[i] = check_only ? LUKS_UNLOCK_VERIFIED :
-							      LUKS_UNLOCK_OPENED;
-				}
-				else if (results[i] != -ETIMEDOUT)
-					results[i] = log_error_errno(-EIO, "%s: the unlock process died "
-								     "(signal %d)", l->v[i].device,
-								     WTERMSIG(status));
-				continue;
-			}
-			if (now >= ch[i].kill_at && results[i] != -ETIMEDOUT) {
-				log_error("%s: no result within the time limit (%u ms); stopping it",
-					  l->v[i].device, deadline_ms);
-				kill(ch[i].pid, SIGKILL);
-				results[i] = -ETIMEDOUT;
-			}
-			left++;
-		}
-		if (left == 0)
-			break;
-		sleep_ms(10);
-	}
-	free(ch);
+	sessions_close(&ss);
 	return 0;
 }

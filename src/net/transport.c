@@ -1189,18 +1189,20 @@ out:
 	return r;
 }
 
-static int load_key(SSL_CTX *ctx, const struct transport_opts *o)
+/*
+ * The client key parsed with pc's password (NULL: none): *k, or NULL with
+ * OpenSSL's errors queued and pc saying whether a password was asked for.
+ * 0, or read_pem()'s errno.
+ */
+static int read_key(const struct transport_opts *o, struct pw_ctx *pc, EVP_PKEY **k)
 {
-	const char *path = o->key_file, *where = where_of(o, TRANSPORT_SET_KEY);
-	const char *pw_where = where_of(o, TRANSPORT_SET_KEY_PASSWORD);
-	struct pw_ctx pc = { .pw = o->key_password };
 	char *pem = NULL;
 	size_t len = 0;
-	EVP_PKEY *k = NULL;
 	BIO *bio = NULL;
 	int r;
 
-	r = read_pem(o, TRANSPORT_SET_KEY, path, &pem, &len);
+	*k = NULL;
+	r = read_pem(o, TRANSPORT_SET_KEY, o->key_file, &pem, &len);
 	if (r < 0)
 		goto out;
 	bio = BIO_new_mem_buf(pem, (int)len);
@@ -1209,7 +1211,40 @@ static int load_key(SSL_CTX *ctx, const struct transport_opts *o)
 		goto out;
 	}
 	ERR_clear_error();
-	k = PEM_read_bio_PrivateKey(bio, NULL, pem_pw_cb, &pc);
+	*k = PEM_read_bio_PrivateKey(bio, NULL, pem_pw_cb, pc);
+out:
+	BIO_free(bio);
+	secmem_free(pem);
+	return r;
+}
+
+int transport_key_password_needed(const struct transport_opts *o, bool *needed)
+{
+	struct pw_ctx pc = { 0 };
+	EVP_PKEY *k = NULL;
+	int r;
+
+	*needed = false;
+	if (!o->key_file || o->key_password)
+		return 0;
+	r = read_key(o, &pc, &k);
+	*needed = r == 0 && pc.asked;
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return r;
+}
+
+static int load_key(SSL_CTX *ctx, const struct transport_opts *o)
+{
+	const char *path = o->key_file, *where = where_of(o, TRANSPORT_SET_KEY);
+	const char *pw_where = where_of(o, TRANSPORT_SET_KEY_PASSWORD);
+	struct pw_ctx pc = { .pw = o->key_password };
+	EVP_PKEY *k = NULL;
+	int r;
+
+	r = read_key(o, &pc, &k);
+	if (r < 0)
+		goto out;
 	if (!k) {
 		if (pc.asked && !o->key_password)
 			r = log_error_errno(-EACCES, "%s: client key %s is encrypted and no "
@@ -1237,8 +1272,6 @@ static int load_key(SSL_CTX *ctx, const struct transport_opts *o)
 out:
 	ERR_clear_error();
 	EVP_PKEY_free(k);
-	BIO_free(bio);
-	secmem_free(pem);
 	return r;
 }
 

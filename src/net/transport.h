@@ -87,6 +87,17 @@ struct transport;
  * names the setting at fault (o->where) and, for a file, the file.
  */
 int transport_new(const struct transport_opts *o, struct transport **out);
+/*
+ * Does transport_new() need a key password that o does not give: is the
+ * client key encrypted (OpenSSL asks for a password to parse it) and
+ * key_password NULL?  For a program that can ask its user before it
+ * connects.  The key file is read as transport_new() reads it, so that a
+ * file it would refuse is refused here, with the same message, before any
+ * prompt: 0, or its errno (logged).  No key_file: 0, *needed false.  A key
+ * that does not parse for another reason is not this function's to report
+ * (*needed false; transport_new() says what is wrong).
+ */
+int transport_key_password_needed(const struct transport_opts *o, bool *needed);
 /* Connect to the first server that answers (in order).  Logs each failure. */
 int transport_connect(struct transport *t);
 /*

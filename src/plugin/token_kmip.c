@@ -30,8 +30,9 @@
  *     2.6.1's loop over a volume's tokens (tried in this lab): -ENOENT,
  *     -EPERM, -EINVAL and -EAGAIN let it go on to the next token; any other
  *     errno ends the loop and is what the caller sees.  Hence:
- *       -EAGAIN   no usable answer from the KMS (refused, timed out, TLS,
- *                 malformed or failed server answer, time limit): transient,
+ *       -EAGAIN   no usable answer from the KMS (errclass_no_answer():
+ *                 unreachable, a malformed or unusable answer, unsupported,
+ *                 TLS; the time limit used up): no verdict on the key,
  *                 another token (say, one bound to a second KMS) may work.
  *       -EKEYREVOKED  the server says the key is Deactivated, Compromised,
  *                 Destroyed or not found: revoked is authoritative (DESIGN.md,
@@ -96,6 +97,7 @@
 #include "plugin/token_kmip.h"
 #include "conf/config.h"
 #include "util/clock.h"
+#include "util/errclass.h"
 #include "util/escape.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -371,42 +373,15 @@ static void where_fmt(struct crypt_device *cd, int token, char *buf, size_t len)
 }
 
 /*
- * Errors that mean "no usable answer from the KMS right now": the network,
- * TLS, a malformed or failed server answer.  They become -EAGAIN.
+ * What open returns for an error of the library; never -ENOANO, never >= 0.
+ * -EAGAIN when the KMS said nothing about the key (util/errclass.h:
+ * unreachable, an unusable answer, unsupported, TLS): another token may work.
  */
-static bool is_server_failure(int r)
-{
-	switch (r) {
-	case -ECONNREFUSED: case -ETIMEDOUT: case -EHOSTUNREACH: case -ENETUNREACH:
-	case -ENETDOWN: case -EHOSTDOWN: case -ECONNRESET: case -ECONNABORTED:
-	case -EADDRNOTAVAIL: case -EPIPE: case -EKEYREJECTED: case -EAGAIN:
-	case -EBADMSG: case -EMSGSIZE: case -EPROTO: case -EPROTONOSUPPORT:
-	case -EIO: case -ECANCELED: case -ENODATA: case -EINPROGRESS: case -EINTR:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* The server group did not answer at all (not: it answered, with an error). */
-static bool is_unreachable(int r)
-{
-	switch (r) {
-	case -ECONNREFUSED: case -ETIMEDOUT: case -EHOSTUNREACH: case -ENETUNREACH:
-	case -ENETDOWN: case -EHOSTDOWN: case -ECONNRESET: case -ECONNABORTED:
-	case -EADDRNOTAVAIL:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* What open returns for an error of the library; never -ENOANO, never >= 0. */
 static int plugin_errno(int r)
 {
 	if (r >= 0 || r == -ENOANO)
 		return -EIO;
-	if (is_server_failure(r))
+	if (errclass_no_answer(r))
 		return -EAGAIN;
 	return r;
 }
@@ -484,14 +459,17 @@ static int token_open(struct crypt_device *cd, int token, int64_t deadline,
 	r = luks_fetch_secret(kmip_session_client(conn), &t, NULL, &secret, &secret_len, &is_volume_key);
 	if (r < 0) {
 		/* Why is logged above (library); this says what it means for the unlock. */
-		if (is_unreachable(r))
+		if (errclass_unreachable(r))
 			snprintf(down, CONFIG_NAME_MAX, "%s", t.group);
-		if (is_server_failure(r))
+		if (errclass_no_answer(r))
 			log_error("%s: no usable answer from the KMS (group [%s], %lld ms); this token "
 				  "cannot unlock now", where, t.group, (long long)(clock_now_ms() - t0));
 		else if (r == -EKEYMISMATCH)
 			log_error("%s: key '%s' cannot be this token's secret; trying the next token",
 				  where, t.uid);
+		else if (errclass_of(r) == ERRCLASS_INTERNAL || errclass_of(r) == ERRCLASS_INTERRUPTED)
+			log_error("%s: key '%s' was not fetched (%s); this token cannot unlock", where,
+				  t.uid, strerror(-r));
 		else
 			log_error("%s: the KMS refuses key '%s'; this token cannot unlock", where, t.uid);
 		/*

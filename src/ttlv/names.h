@@ -6,7 +6,7 @@
  * ("UniqueIdentifier", "WrapKey").
  *
  * The tables (src/ttlv/names_table.c) are generated from the 1.4 and 2.1
- * specifications by tools/gen-names.py.  A value that 1.4 and 2.1 name
+ * specifications by src/ttlv/gen-names.py.  A value that 1.4 and 2.1 name
  * differently has both names; the 2.1 one is canonical (returned by the
  * *_name() functions), both are accepted by the *_by_name() functions.
  * XML spellings follow the normalization rule of the KMIP Profiles' XML

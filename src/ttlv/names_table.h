@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Internal: the layout of the name tables that tools/gen-names.py writes
+ * Internal: the layout of the name tables that src/ttlv/gen-names.py writes
  * into names_table.c.  Only names.c reads them; everything else uses the
  * API in names.h.
  */

@@ -1,9 +1,12 @@
 #!/bin/bash
 # The build and install targets a new user runs first: a plain `make` builds
-# every product (the command and the token plugin, not only the plugin);
+# every product (the command, the TTLV tools it runs and the token plugin,
+# not only the plugin);
 # `make install` puts exactly the expected files under DESTDIR and PREFIX;
-# `make uninstall` removes exactly those and nothing else (a file of the
-# user's next to them stays, and so does the configuration directory).
+# the installed kmipcrypt finds the installed kmipcrypt-ttlv for `ttlv` (and
+# says so clearly when it is missing); `make uninstall` removes exactly those
+# and nothing else (a file of the user's next to them stays, and so does the
+# configuration directory).
 # Every install here goes to a temporary DESTDIR, never to the system.
 # No server, no root.
 set -u
@@ -26,10 +29,10 @@ case $bin in
 esac
 mk() { make -s --no-print-directory -C "$root" BUILD="$build" "$@"; }
 
-# 1. `make` with no target: its plan builds the command and the plugin.
+# 1. `make` with no target: its plan builds the command, the TTLV tools and the plugin.
 plan=$(make -n --no-print-directory -C "$root" BUILD="$tmp/fresh" 2>&1) ||
 	{ printf '%s\n' "$plan" | tail -n 20 | sed 's/^/    | /'; fail "make -n: exit $?"; }
-for product in kmipcrypt libcryptsetup-token-kmip.so; do
+for product in kmipcrypt kmipcrypt-ttlv libcryptsetup-token-kmip.so; do
 	printf '%s\n' "$plan" | grep -qE -- "-o $tmp/fresh/$product( |\$)" ||
 		fail "a plain 'make' does not build $product (make -n above names no '-o .../$product')"
 	echo "ok a plain 'make' builds $product"
@@ -44,6 +47,7 @@ expected() {
 	local prefix=$1 p
 	{
 		echo "$prefix/sbin/kmipcrypt"
+		echo "$prefix/libexec/kmipcrypt/kmipcrypt-ttlv"
 		echo "$plugin_dir/libcryptsetup-token-kmip.so"
 		for p in "$root"/docs/*.8; do echo "$prefix/share/man/man8/$(basename "$p")"; done
 		echo "$prefix/share/man/man5/kmipcrypt.conf.5"
@@ -61,13 +65,29 @@ install_cycle() {
 	want=$(expected "${prefix:-/usr}")
 	[ "$got" = "$want" ] ||
 		fail "$name: make install put these files:"$'\n'"$got"$'\n'"want:"$'\n'"$want"
-	echo "ok $name: make install puts exactly the command, the plugin and the manual pages under DESTDIR$([ -n "$prefix" ] && echo " and PREFIX=$prefix")"
+	echo "ok $name: make install puts exactly the command, the TTLV tools, the plugin and the manual pages under DESTDIR$([ -n "$prefix" ] && echo " and PREFIX=$prefix")"
 	[ "$(stat -c %a "$dest/etc/kmipcrypt")" = 700 ] ||
 		fail "$name: $dest/etc/kmipcrypt has mode $(stat -c %a "$dest/etc/kmipcrypt"), want 700"
 	echo "ok $name: make install creates /etc/kmipcrypt with mode 700"
 	"$dest${prefix:-/usr}/sbin/kmipcrypt" --version | grep -q '^kmipcrypt [0-9]' ||
 		fail "$name: the installed kmipcrypt --version does not say its version"
 	echo "ok $name: the installed kmipcrypt runs"
+	# `kmipcrypt ttlv` runs kmipcrypt-ttlv from PREFIX/libexec/kmipcrypt,
+	# found relative to the installed kmipcrypt (so also under DESTDIR): the
+	# installed one, as its absence shows.
+	local sbin=$dest${prefix:-/usr}/sbin tool=$dest${prefix:-/usr}/libexec/kmipcrypt/kmipcrypt-ttlv rc
+	got=$(echo 42007801000000084200770100000000 | "$sbin/kmipcrypt" ttlv dump --hex 2>&1) &&
+		printf '%s\n' "$got" | grep -q 'Request Message' ||
+		fail "$name: the installed 'kmipcrypt ttlv dump' does not work: $got"
+	echo "ok $name: the installed kmipcrypt ttlv runs the installed kmipcrypt-ttlv"
+	mv "$tool" "$tmp/kmipcrypt-ttlv.aside" || fail "mv $tool"
+	got=$("$sbin/kmipcrypt" ttlv --help 2>&1)
+	rc=$?
+	mv "$tmp/kmipcrypt-ttlv.aside" "$tool" || fail "mv back $tool"
+	[ $rc = 6 ] && printf '%s\n' "$got" | grep -qF "the TTLV tools are not installed: no $sbin/kmipcrypt-ttlv" &&
+		printf '%s\n' "$got" | grep -qF "nor $tool" ||
+		fail "$name: without kmipcrypt-ttlv, 'kmipcrypt ttlv': exit $rc, '$got'; want exit 6 and where it was looked for"
+	echo "ok $name: without kmipcrypt-ttlv, 'kmipcrypt ttlv' says where it looked (exit 6)"
 
 	# Files uninstall did not install must stay: the user's configuration,
 	# another program beside ours.
@@ -82,6 +102,8 @@ install_cycle() {
 	echo "ok $name: make uninstall removes every file make install put there, and nothing else"
 	rm -f "$dest/etc/kmipcrypt/kmipcrypt.conf" "$dest${prefix:-/usr}/sbin/other-tool"
 	[ -z "$(find "$dest" -type f)" ] || fail "$name: files left in $dest"
+	[ ! -e "$dest${prefix:-/usr}/libexec/kmipcrypt" ] ||
+		fail "$name: make uninstall left the directory ${prefix:-/usr}/libexec/kmipcrypt"
 	echo "ok $name: nothing of kmipcrypt is left under DESTDIR"
 }
 

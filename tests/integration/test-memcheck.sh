@@ -10,8 +10,13 @@ command -v valgrind >/dev/null || fail "valgrind missing (make deps installs it)
 port=$(lab_server_start vg)
 conf=$LAB_TMP/vg.conf
 lab_config "$conf" "$port" timeout_ms=5000
-V() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-	"$KMIPCRYPT" -c "$conf" "$@"; }
+# V [--trace-children=yes] ARGS...: kmipcrypt ARGS under valgrind
+V() {
+	local vg=()
+	[ "$1" = --trace-children=yes ] && { vg=("$1"); shift; }
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "${vg[@]}" \
+		"$KMIPCRYPT" -c "$conf" "$@"
+}
 
 uid=$(V key create --name vg --object-group vg) || fail "create under valgrind"
 head -c 32 /dev/urandom >"$LAB_TMP/kek.bin"
@@ -31,8 +36,9 @@ lab_config "$LAB_TMP/bad.conf" "$port" ca="$LAB_CERTS/unknown-ca.crt"
 expect_rc 3 "TLS failure" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	"$KMIPCRYPT" -c "$LAB_TMP/bad.conf" key show 1
 cases=tests/data/kmip-testcases/v1.4/other/TC-WRAP-1-14.xml
-expect_rc 0 "ttlv convert" V ttlv convert --from xml --to hex --now 1700000000 -o "$LAB_TMP/w.hex" "$cases"
-expect_rc 0 "ttlv dump" V ttlv dump "$LAB_TMP/w.hex"
+# kmipcrypt ttlv execs kmipcrypt-ttlv: valgrind follows it into the child.
+expect_rc 0 "ttlv convert" V --trace-children=yes ttlv convert --from xml --to hex --now 1700000000 -o "$LAB_TMP/w.hex" "$cases"
+expect_rc 0 "ttlv dump" V --trace-children=yes ttlv dump "$LAB_TMP/w.hex"
 
 # ------------------------------------------------------------ LUKS verbs
 . "$(dirname "$0")/luks-common.sh"

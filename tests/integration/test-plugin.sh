@@ -26,7 +26,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$(dirname "$KMIPCRYPT")" && pwd)
 rel=$(realpath --relative-to="$root" "$build")
 so=libcryptsetup-token-kmip.so
-mk() { make -s --no-print-directory -C "$root" -f Makefile -f mk/plugin.mk BUILD="$rel" "$@"; }
+mk() { make -s --no-print-directory -C "$root" BUILD="$rel" "$@"; }
 
 plugin_dir=$(cryptsetup --help | sed -n 's/^LUKS2 external token plugin path: \(.*\)\.$/\1/p')
 [ -n "$plugin_dir" ] || fail "this cryptsetup has no external token plugin support"

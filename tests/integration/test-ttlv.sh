@@ -169,8 +169,8 @@ echo "ok ... and wrote what -o - writes"
 # The name tables are what the generator makes of the specification texts.
 spec=$(pwd)/../shared/spec
 if [ -f "$spec/kmip-spec-v2.1.txt" ] && command -v python3 >/dev/null; then
-	python3 tools/gen-names.py --check --quiet --spec-dir "$spec" ||
-		fail "src/ttlv/names_table.c differs from what tools/gen-names.py generates"
-	echo "ok src/ttlv/names_table.c is what tools/gen-names.py generates"
+	python3 src/ttlv/gen-names.py --check --quiet --spec-dir "$spec" ||
+		fail "src/ttlv/names_table.c differs from what src/ttlv/gen-names.py generates"
+	echo "ok src/ttlv/names_table.c is what src/ttlv/gen-names.py generates"
 fi
 pass

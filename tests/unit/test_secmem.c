@@ -2,7 +2,7 @@
 /*
  * Unit tests: util/secmem.  Wiping is observed through the wipe hook (reading
  * a block after secmem_free() would be a use after free), locking through
- * VmLck in /proc/self/status.
+ * VmLck in /proc/self/status, what a forked child inherits in the child.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -288,6 +289,233 @@ static void test_bad_pointer_aborts(void **state)
 	assert_int_equal(WTERMSIG(status), SIGABRT);
 }
 
+/* The page-aligned start of what p points into is mapped in this process. */
+static bool mapped(const void *p)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char v;
+
+	return mincore((void *)((uintptr_t)p & ~(page - 1)), 1, &v) == 0;
+}
+
+/* A child's exit status, failing the test on a signal (an abort above all). */
+static int child_exit(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		fail_msg("the child died by signal %d", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * What a child that inherits a block may do with it: see that it holds
+ * nothing, and release it without aborting (the reported case: the children
+ * of `unlock --all` freed the configuration's key_password and aborted).
+ * Returns the exit code for the child, 0 when every rule held.
+ */
+static int inherited_rules(uint8_t *p, size_t n, bool dontfork, size_t blocks)
+{
+	size_t i, page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (dontfork) {
+		if (mapped(p))
+			return 2;	/* DONTFORK: the pages are not in the child at all */
+	} else {
+		for (i = 0; i < n; i++)
+			if (p[i])
+				return 3;	/* the secret crossed fork */
+	}
+	if (secmem_size(p) != 0)
+		return 4;
+	errno = 0;
+	if (secmem_realloc(p, n + 1) != NULL || errno != EPERM)
+		return 5;
+	secmem_free(p);
+	if (hook_calls != 0)
+		return 6;	/* nothing of the parent's is "wiped" (or touched) here */
+	if (secmem_in_use(NULL) != blocks)
+		return 7;
+	/* Released: the header page, and (WIPEONFORK) the data pages too. */
+	if (mapped((uint8_t *)p - page) || (!dontfork && mapped(p)))
+		return 8;
+	return 0;
+}
+
+static void fork_and_free(bool dontfork)
+{
+	uint8_t *p;
+	pid_t pid;
+	size_t i;
+
+	secmem_test_without_wipeonfork(dontfork);
+	p = secmem_alloc(5000);
+	secmem_test_without_wipeonfork(false);
+	assert_non_null(p);
+	memset(p, 0x5a, 5000);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(inherited_rules(p, 5000, dontfork, blocks_before));
+	assert_int_equal(child_exit(pid), 0);
+	/* The parent's block is whole and still its own. */
+	assert_int_equal(secmem_size(p), 5000);
+	for (i = 0; i < 5000; i++)
+		if (p[i] != 0x5a)
+			fail_msg("the parent's byte %zu changed", i);
+	secmem_free(p);
+	assert_int_equal(hook_calls, 1);
+}
+
+/* The reported case at its smallest: the child allocates nothing, only frees. */
+static void test_fork_child_frees_quietly(void **state)
+{
+	char *pw = secmem_dup("key password", 12);
+	pid_t pid;
+
+	assert_non_null(pw);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (pw[0] != 0)
+			_exit(2);	/* the secret crossed fork */
+		secmem_free(pw);
+		_exit(0);
+	}
+	assert_int_equal(child_exit(pid), 0);
+	assert_string_equal(pw, "key password");
+	secmem_free(pw);
+}
+
+static void test_fork_wipeonfork(void **state)
+{
+	fork_and_free(false);
+}
+
+/* Kernels before 4.14: the data pages are MADV_DONTFORK, a hole in the child. */
+static void test_fork_dontfork(void **state)
+{
+	fork_and_free(true);
+}
+
+/* A grandchild too; and a child's own blocks are its own (wiped, locked). */
+static void test_fork_generations(void **state)
+{
+	uint8_t *p = secmem_alloc(64);
+	pid_t pid;
+
+	assert_non_null(p);
+	memset(p, 0x77, 64);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint8_t *mine = secmem_alloc(64);
+		pid_t g;
+		int status;
+
+		if (!mine)
+			_exit(10);
+		memset(mine, 0x33, 64);
+		g = fork();
+		if (g < 0)
+			_exit(11);
+		if (g == 0) {
+			/* Neither the grandparent's block nor the parent's crossed. */
+			if (mine[0] || secmem_size(mine) != 0)
+				_exit(12);
+			secmem_free(mine);
+			_exit(inherited_rules(p, 64, false, blocks_before));
+		}
+		if (waitpid(g, &status, 0) != g || !WIFEXITED(status))
+			_exit(13);
+		if (WEXITSTATUS(status))
+			_exit(WEXITSTATUS(status));
+		/* The child's own block: intact, then wiped on free. */
+		if (mine[63] != 0x33 || secmem_size(mine) != 64)
+			_exit(14);
+		hook_calls = 0;
+		hook_saw_nonzero = false;
+		secmem_free(mine);
+		if (hook_calls != 1 || hook_saw_nonzero)
+			_exit(15);
+		hook_calls = 0;
+		_exit(inherited_rules(p, 64, false, blocks_before));
+	}
+	assert_int_equal(child_exit(pid), 0);
+	assert_int_equal(p[0], 0x77);
+	secmem_free(p);
+}
+
+/* free() after corrupt() aborts, in the owner and in a child that inherited the block. */
+static void expect_abort(void (*corrupt)(uint8_t *p), bool in_child)
+{
+	pid_t pid;
+	int status;
+	uint8_t *p;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		p = secmem_alloc(64);
+		if (!p)
+			_exit(1);
+		if (in_child) {
+			pid_t c = fork();
+
+			if (c < 0)
+				_exit(1);
+			if (c > 0)
+				_exit(waitpid(c, &status, 0) == c && WIFSIGNALED(status) &&
+				      WTERMSIG(status) == SIGABRT ? 0 : 2);
+		}
+		corrupt(p);
+		secmem_free(p);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (in_child) {
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	} else {
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGABRT);
+	}
+}
+
+/* What MADV_WIPEONFORK would do to a header kept in the block's own pages. */
+static void zero_header(uint8_t *p)
+{
+	memset(p - 32, 0, 32);
+}
+
+/* An underflow of one byte. */
+static void underflow(uint8_t *p)
+{
+	p[-1] ^= 1;
+}
+
+/* The owner's pid (it sits in the header, not at a known offset): every word. */
+static void other_owner(uint8_t *p)
+{
+	pid_t me = getpid();
+	size_t i;
+
+	for (i = 0; i + sizeof(me) <= 32; i += sizeof(me))
+		if (!memcmp(p - 32 + i, &me, sizeof(me)))
+			memset(p - 32 + i, 0, sizeof(me));
+}
+
+static void test_corrupt_header_aborts(void **state)
+{
+	expect_abort(zero_header, false);
+	expect_abort(underflow, false);
+	expect_abort(other_owner, false);
+	expect_abort(zero_header, true);
+	expect_abort(underflow, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +528,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_failure_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_harden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_pointer_aborts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_child_frees_quietly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_wipeonfork, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_dontfork, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_generations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_header_aborts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1120,6 +1120,69 @@ static void test_config_errors(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * transport_key_password_needed(): what OpenSSL says of the key (does
+ * parsing it ask for a password?), not a search of the file for
+ * "ENCRYPTED" (the CLI's test before); the file is refused as
+ * transport_new() refuses it, before any prompt could be shown.
+ */
+static void test_key_password_needed(void **state)
+{
+	struct transport_opts o;
+	struct transport *t = NULL;
+	char cmd[2048];
+	const char *k;
+	bool need = true;
+
+	opts_init(&o, 3000);
+	opts_add(&o, "127.0.0.1", 1);
+	assert_int_equal(transport_key_password_needed(&o, &need), 0);
+	assert_false(need);
+	o.key_file = cert("client-enc.key");
+	assert_int_equal(transport_key_password_needed(&o, &need), 0);
+	assert_true(need);
+	o.key_password = "not-checked-here";
+	assert_int_equal(transport_key_password_needed(&o, &need), 0);
+	assert_false(need);
+	o.key_password = NULL;
+	o.key_file = NULL;
+	assert_int_equal(transport_key_password_needed(&o, &need), 0);
+	assert_false(need);
+
+	snprintf(fdir, sizeof(fdir), "/tmp/kmipcrypt-test-tkey.XXXXXX");
+	assert_non_null(mkdtemp(fdir));
+	/* A plain key after text that says ENCRYPTED (PEM allows text around its blocks). */
+	k = fpath("commented.key");
+	snprintf(cmd, sizeof(cmd), "{ echo 'Not ENCRYPTED (no Proc-Type: 4,ENCRYPTED header)'; "
+		 "cat '%s'; } > '%s' && chmod 600 '%s'", cert("client.key"), k, k);
+	assert_int_equal(system(cmd), 0);
+	o.key_file = k;
+	need = true;
+	assert_int_equal(transport_key_password_needed(&o, &need), 0);
+	assert_false(need);
+	assert_int_equal(transport_new(&o, &t), 0);	/* and it is a usable key */
+	transport_free(t);
+
+	/* Refused with transport_new()'s message: readable by others. */
+	o.key_file = k = fcopy("open.key", "client-enc.key", NULL, 0644);
+	log_reset();
+	need = true;
+	assert_int_equal(transport_key_password_needed(&o, &need), -EACCES);
+	assert_false(need);
+	snprintf(cmd, sizeof(cmd), "key: %s: mode 0644 gives its group and other users access", k);
+	assert_true(logged(cmd));
+
+	/* Not a key at all: not this function's to report (transport_new() says what is wrong). */
+	o.key_file = fcopy("cert-as.key", "client.crt", NULL, 0600);
+	log_reset();
+	assert_int_equal(transport_key_password_needed(&o, &need), 0);
+	assert_false(need);
+	assert_int_equal(n_err, 0);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fdir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Without a configuration: the bare setting names. */
 static void test_option_errors(void **state)
 {
@@ -1228,6 +1291,7 @@ int main(void)
 		cmocka_unit_test(test_idle_drop_after_write),
 		cmocka_unit_test(test_no_sigpipe),
 		cmocka_unit_test(test_key_password),
+		cmocka_unit_test(test_key_password_needed),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_option_errors),

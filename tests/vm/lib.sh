@@ -45,7 +45,7 @@ vm_require() {
 	[ -f /usr/share/qemu/bios-256k.bin ] || [ -f /usr/share/seabios/bios-256k.bin ] ||
 		missing+=("seabios (QEMU's BIOS)")
 	if [ ${#missing[@]} -gt 0 ]; then
-		vm_log "missing: ${missing[*]}; install them with 'make deps' (tools/deps.sh)"
+		vm_log "missing: ${missing[*]}; install them with 'make deps' (.ci/deps.sh)"
 		return 1
 	fi
 }

@@ -11,7 +11,7 @@
 # dir changes.
 set -u
 cli=$(realpath "${1:-build/kmipcrypt}")
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lab/lib.sh
 lab_init
 
