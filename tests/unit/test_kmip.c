@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "kmip/kmip.h"
+#include "util/errclass.h"
 #include "util/hex.h"
 #include "util/secmem.h"
 
@@ -2046,7 +2047,7 @@ static void test_ops_get_wrapped(void **state)
 	kmip_object_clear(&o);
 	/* A wrong local KEK fails the integrity check. */
 	w.kek = key;
-	assert_int_equal(kmip_get(c, "3", &w, &o), -EBADMSG);
+	assert_int_equal(kmip_get(c, "3", &w, &o), -EKEKMISMATCH);
 	assert_string_equal(kmip_last_error(c), "the key does not unwrap with the local copy of "
 			    "key '1' (integrity check failed)");
 	/* A server that ignores the wrapping request is refused. */
