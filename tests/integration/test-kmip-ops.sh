@@ -91,7 +91,7 @@ for v in 1.2 2.0; do
 	expect "wrapped by PyKMIP with its KEK, unwrapped here (RFC 3394)" [ "$out" = "$KEYHEX" ]
 	out=$("$DRV" -c "$CONF" -V "$v" get "$ruid" "$kuid" "${KEKHEX%??}00" 2>&1)
 	expect "a wrong local KEK fails the integrity check" \
-		sh -c "echo '$out' | grep -q 'Bad message'"
+		sh -c "echo '$out' | grep -q 'does not unwrap with the local copy of key .* (integrity check failed)'"
 	ouid=$("$DRV" -c "$CONF" -V "$v" create "drv-key-$v")
 	out=$(PYC --version "$v" get-state "$ouid" | lab_json state)
 	expect "a key we created is Active to PyKMIP's client ($out)" [ "$out" = ACTIVE ]
