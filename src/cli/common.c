@@ -145,16 +145,9 @@ int cli_load_config(struct config **cfg)
 	r = cli_load_config_file(cfg);
 	if (r)
 		return r;
-	g = config_group(*cfg, name);
-	if (!g) {
-		log_error("%s has no server group [%s]; add it or pick another with -g",
-			  (*cfg)->path, name);
-		r = EXIT_USAGE;
-		goto fail;
-	}
-	r = config_group_load_password(g);
+	r = conf_group_ready(*cfg, name, &g);
 	if (r < 0) {
-		r = EXIT_USAGE;	/* logged, with where key_password_file is set */
+		r = EXIT_USAGE;	/* logged */
 		goto fail;
 	}
 	/* The key file is the transport's to read: it says whether a password is missing. */

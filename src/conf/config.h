@@ -121,7 +121,14 @@ int config_group_load_password(struct config_group *g);
 /* Frees everything; wipes the key password.  NULL is fine. */
 void config_free(struct config *c);
 /*
- * A KMIP session with group (NULL: "default") of cfg, bounded by deadline
+ * Group (NULL: "default") of cfg, with its key password loaded from
+ * key_password_file if set: what every user of a group needs first.
+ * -EINVAL (logged: no such group) or the password's error (logged, with
+ * where the setting was made).
+ */
+int conf_group_ready(struct config *cfg, const char *group, struct config_group **out);
+/*
+ * A KMIP session with group (NULL: "default") of cfg (conf_group_ready()), bounded by deadline
  * (kmip_session_open()): the group's key password loaded first.  The
  * session uses the group's settings: cfg must outlive it.  -EINVAL (logged)
  * if cfg has no such group; errors of the credentials are logged with where

@@ -8,6 +8,25 @@
 #include "conf/config.h"
 #include "util/log.h"
 
+int conf_group_ready(struct config *cfg, const char *group, struct config_group **out)
+{
+	struct config_group *g;
+	int r;
+
+	*out = NULL;
+	g = config_group(cfg, group);
+	if (!g)
+		return log_error_errno(-EINVAL, "the configuration%s%s has no server group [%s]; add it "
+				       "(see kmipcrypt.conf(5))",
+				       cfg->path ? " " : "", cfg->path ? cfg->path : "",
+				       group ? group : "default");
+	r = config_group_load_password(g);
+	if (r < 0)
+		return r;	/* logged, with where key_password_file is set */
+	*out = g;
+	return 0;
+}
+
 int conf_session_open(struct config *cfg, const char *group, int64_t deadline,
 		      struct kmip_session **out)
 {
@@ -16,14 +35,9 @@ int conf_session_open(struct config *cfg, const char *group, int64_t deadline,
 	int r;
 
 	*out = NULL;
-	g = config_group(cfg, group);
-	if (!g)
-		return log_error_errno(-EINVAL, "the configuration%s%s has no server group [%s]",
-				       cfg->path ? " " : "", cfg->path ? cfg->path : "",
-				       group ? group : "default");
-	r = config_group_load_password(g);
+	r = conf_group_ready(cfg, group, &g);
 	if (r < 0)
-		return r;	/* logged, with where key_password_file is set */
+		return r;
 	o.name = g->name;
 	o.tls = &g->tls;
 	o.version = g->kmip_version;
