@@ -17,6 +17,9 @@
 #include "util/log.h"
 #include "util/secmem.h"
 
+/* Set by main.c from the command line, read by every verb. */
+struct global_opts g_opts;
+
 /*
  * A termination request (Ctrl-C, SIGTERM, SIGHUP) ends the prompt at once:
  * the terminal is restored, and -EINTR returned when the caller catches

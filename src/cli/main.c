@@ -20,8 +20,6 @@
 #error "KMIPCRYPT_VERSION comes from the Makefile (VERSION)"
 #endif
 
-struct global_opts g_opts;
-
 static int run_ttlv_tool(int argc, char **argv);
 
 static const struct verb {

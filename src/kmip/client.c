@@ -17,6 +17,7 @@
  * needed it.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,4 +364,43 @@ int kmip_discover_versions(struct kmip_client *c, int *versions, size_t max, siz
 	if (r < 0)
 		return r;
 	return discover_at(c, c->version, versions, max, n, &answered);
+}
+
+/* -------------------------------------------------------- failure texts */
+
+const char *kmip_failure_reason(const struct kmip_client *c, int r, char *buf, size_t len)
+{
+	enum kmip_failure f = c ? kmip_last_failure(c) : KMIP_FAILURE_NONE;
+
+	if (!len)
+		return buf;
+	if (f == KMIP_FAILURE_SERVER)
+		snprintf(buf, len, "server says %s", kmip_last_error(c));
+	else if (f == KMIP_FAILURE_RESPONSE)
+		snprintf(buf, len, "%s", kmip_last_error(c));
+	else if (r == -EKEYREJECTED)	/* strerror(): "Key was rejected by service" */
+		snprintf(buf, len, "TLS or authentication failure");
+	else
+		snprintf(buf, len, "%s", strerror(-r));
+	return buf;
+}
+
+const char *kmip_failure_text(const struct kmip_client *c, int r, char *buf, size_t len,
+			      const char *fmt, ...)
+{
+	const char *step = c ? kmip_last_failure_step(c) : NULL;
+	char what[KMIP_FAILURE_TEXT_SIZE / 2], why[KMIP_FAILURE_TEXT_SIZE / 2];
+	va_list ap;
+
+	if (!len)
+		return buf;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	kmip_failure_reason(c, r, why, sizeof(why));
+	if (step)
+		snprintf(buf, len, "%s failed: %s; %s was not sent", step, why, what);
+	else
+		snprintf(buf, len, "%s failed: %s", what, why);
+	return buf;
 }

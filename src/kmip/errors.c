@@ -2,11 +2,10 @@
 /*
  * Names and errno values for Result Reasons, States, Operations and
  * Revocation Reasons.  One table per enumeration so that a name and its
- * errno cannot drift apart.  And the one text of a failed operation for
- * error messages (kmip_failure_text()).
+ * errno cannot drift apart.  Pure tables: no client (the text of a failed
+ * operation, kmip_failure_text(), is the client's: client.c).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -219,43 +218,4 @@ const char *kmip_revocation_reason_name(uint32_t reason)
 	case KMIP_REVOKE_PRIVILEGE_WITHDRAWN: return "Privilege Withdrawn";
 	default: return "Unknown Revocation Reason";
 	}
-}
-
-/* ------------------------------------------------------ failure texts */
-
-const char *kmip_failure_reason(const struct kmip_client *c, int r, char *buf, size_t len)
-{
-	enum kmip_failure f = c ? kmip_last_failure(c) : KMIP_FAILURE_NONE;
-
-	if (!len)
-		return buf;
-	if (f == KMIP_FAILURE_SERVER)
-		snprintf(buf, len, "server says %s", kmip_last_error(c));
-	else if (f == KMIP_FAILURE_RESPONSE)
-		snprintf(buf, len, "%s", kmip_last_error(c));
-	else if (r == -EKEYREJECTED)	/* strerror(): "Key was rejected by service" */
-		snprintf(buf, len, "TLS or authentication failure");
-	else
-		snprintf(buf, len, "%s", strerror(-r));
-	return buf;
-}
-
-const char *kmip_failure_text(const struct kmip_client *c, int r, char *buf, size_t len,
-			      const char *fmt, ...)
-{
-	const char *step = c ? kmip_last_failure_step(c) : NULL;
-	char what[KMIP_FAILURE_TEXT_SIZE / 2], why[KMIP_FAILURE_TEXT_SIZE / 2];
-	va_list ap;
-
-	if (!len)
-		return buf;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	kmip_failure_reason(c, r, why, sizeof(why));
-	if (step)
-		snprintf(buf, len, "%s failed: %s; %s was not sent", step, why, what);
-	else
-		snprintf(buf, len, "%s failed: %s", what, why);
-	return buf;
 }

@@ -40,6 +40,12 @@ struct kmip_client {
 	char peer[KMIP_SERVER_NAME_SIZE];	/* the server that last answered, or "" */
 };
 
+/* The wrapping mode asked for: w->mode, 0 meaning NIST Key Wrap (RFC 3394). */
+static inline uint32_t kmip_wrap_mode(const struct kmip_key_wrap *w)
+{
+	return w->mode ? w->mode : KMIP_BCM_NIST_KEY_WRAP;
+}
+
 /* For a session: what messages call its servers, and its message size limit (0: default). */
 void kmip_client_label(struct kmip_client *c, const char *servers, size_t max_message);
 /* For a session: the server ("host:port") that answered the last request. */
