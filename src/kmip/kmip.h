@@ -250,8 +250,10 @@ struct kmip_resp_item {
 	size_t message_len;
 	bool has_payload;
 	struct ttlv_item payload;
-	int err;		/* 0, the reason's errno, -EINPROGRESS (pending),
-				 * -ECANCELED (undone or not answered) */
+	int err;		/* 0, the reason's errno (-ECANCELED only for
+				 * Operation Canceled By Requester), -EINPROGRESS
+				 * (pending), -ENOMSG (undone, or not answered: no
+				 * result for this item), -EBADMSG (unknown status) */
 };
 
 /*
@@ -454,7 +456,7 @@ int kmip_get_attributes(struct kmip_client *c, const char *uid, uint32_t attrs,
 /*
  * State of n keys, KMIP_BATCH_MAX per request message.  Returns 0 when the
  * server answered (then per key: errs[i] 0 and states[i], or errs[i] < 0:
- * -ENOENT not found, -ENODATA no State in the answer, -ECANCELED not
+ * -ENOENT not found, -ENODATA no State in the answer, -ENOMSG not
  * answered, other errno from the reason), or a negative errno if a request
  * failed as a whole.
  */

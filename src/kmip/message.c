@@ -341,8 +341,12 @@ static int parse_item(const struct ttlv_item *bi, struct raw_item *ri, struct km
 		/* We never ask for asynchronous processing. */
 		ri->r.err = -EINPROGRESS;
 		break;
+	case KMIP_STATUS_OPERATION_UNDONE:
+		/* Rolled back with a failed item (we never ask for Undo): no result. */
+		ri->r.err = -ENOMSG;
+		break;
 	default:
-		ri->r.err = -ECANCELED;
+		ri->r.err = -EBADMSG;	/* a Result Status the specification does not have */
 		break;
 	}
 	return 0;
@@ -398,7 +402,7 @@ int kmip_response_parse_why(const uint8_t *msg, size_t len, size_t max_len,
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		memset(&items[i], 0, sizeof(items[i]));
-		items[i].err = -ECANCELED;
+		items[i].err = -ENOMSG;
 	}
 	r = ttlv_decode_detail(msg, len, &lim, &root, &e);
 	if (r < 0) {
@@ -474,7 +478,7 @@ int kmip_response_parse_why(const uint8_t *msg, size_t len, size_t max_len,
 	 * for parse errors).  An item that names an Operation answers item 0
 	 * only (a server that stopped at the first failure): copying its
 	 * "Item Not Found" to every key would make the daemon lock volumes
-	 * whose keys are fine.  The others stay unanswered (-ECANCELED).
+	 * whose keys are fine.  The others stay unanswered (-ENOMSG).
 	 */
 	if (n > 1 && k == 1 && !any_id && !first.has_id && !first.has_op &&
 	    first.r.status != KMIP_STATUS_SUCCESS) {
@@ -486,7 +490,7 @@ out:
 	if (r < 0) {
 		for (i = 0; i < n; i++) {
 			memset(&items[i], 0, sizeof(items[i]));
-			items[i].err = -ECANCELED;
+			items[i].err = -ENOMSG;
 		}
 	}
 	return r;
