@@ -221,10 +221,9 @@ int kmip_build_modify_group(struct ttlv_buf *b, int version, const char *uid,
 	return single_end(b);
 }
 
-int kmip_build_get(struct ttlv_buf *b, int version, const char *uid,
-		   const struct kmip_key_wrap *wrap)
+/* Get's payload: the identifier and, if wrap, the Key Wrapping Specification. */
+static int put_get(struct ttlv_buf *b, const char *uid, const struct kmip_key_wrap *wrap)
 {
-	single_begin(b, version, KMIP_OP_GET);
 	put_uid(b, uid);
 	/*
 	 * No Key Format Type: PyKMIP refuses any format but the stored one,
@@ -247,6 +246,14 @@ int kmip_build_get(struct ttlv_buf *b, int version, const char *uid,
 		ttlv_put_enum(b, KMIP_TAG_ENCODING_OPTION, KMIP_ENCODING_NONE);
 		ttlv_end(b);
 	}
+	return b->err;
+}
+
+int kmip_build_get(struct ttlv_buf *b, int version, const char *uid,
+		   const struct kmip_key_wrap *wrap)
+{
+	single_begin(b, version, KMIP_OP_GET);
+	put_get(b, uid, wrap);
 	return single_end(b);
 }
 
@@ -336,26 +343,31 @@ int kmip_build_revoke(struct ttlv_buf *b, int version, const char *uid,
 	return single_end(b);
 }
 
-static int build_crypt(struct ttlv_buf *b, int version, uint32_t op, const char *uid,
-		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len)
+/* Is an Encrypt/Decrypt with p of len bytes something we can send in version? */
+static int crypt_ok(int version, const struct kmip_crypt_params *p, const uint8_t *data,
+		    size_t len)
 {
-	static const struct kmip_crypt_params dflt = { 0 };
-	bool gcm;
+	bool gcm = p->mode == KMIP_BCM_GCM;
 
-	if (!p)
-		p = &dflt;
-	gcm = p->mode == KMIP_BCM_GCM;
 	if (!data || !len || p->iv_len > KMIP_IV_MAX)
-		return fail(b, -EINVAL);
+		return -EINVAL;
 	if (gcm && (p->tag_len < 4 || p->tag_len > KMIP_AE_TAG_MAX ||
 		    p->aad_len > KMIP_AE_AAD_MAX || (p->aad_len && !p->aad)))
-		return fail(b, -EINVAL);
+		return -EINVAL;
 	if (!gcm && (p->tag_len || p->aad))
-		return fail(b, -EINVAL);	/* tag and AAD mean GCM: never drop them silently */
+		return -EINVAL;	/* tag and AAD mean GCM: never drop them silently */
 	/* The tag and the additional data exist from KMIP 1.4 on. */
 	if (gcm && version < KMIP_VERSION(1, 4))
-		return fail(b, -EOPNOTSUPP);
-	single_begin(b, version, op);
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* Encrypt's or Decrypt's payload (crypt_ok() first). */
+static int put_crypt(struct ttlv_buf *b, uint32_t op, const char *uid,
+		     const struct kmip_crypt_params *p, const uint8_t *data, size_t len)
+{
+	bool gcm = p->mode == KMIP_BCM_GCM;
+
 	put_uid(b, uid);
 	/* Spec order inside: Block Cipher Mode, Padding Method, ..., Algorithm, ..., Tag Length. */
 	ttlv_begin(b, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS);
@@ -376,7 +388,46 @@ static int build_crypt(struct ttlv_buf *b, int version, uint32_t op, const char 
 		ttlv_put_bytes(b, KMIP_TAG_AE_ADDITIONAL_DATA, p->aad, p->aad_len);
 	if (gcm && op == KMIP_OP_DECRYPT)
 		ttlv_put_bytes(b, KMIP_TAG_AE_TAG, p->tag, p->tag_len);
+	return b->err;
+}
+
+static const struct kmip_crypt_params crypt_default = { 0 };
+
+static int build_crypt(struct ttlv_buf *b, int version, uint32_t op, const char *uid,
+		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len)
+{
+	int r;
+
+	if (!p)
+		p = &crypt_default;
+	r = crypt_ok(version, p, data, len);
+	if (r < 0)
+		return fail(b, r);
+	single_begin(b, version, op);
+	put_crypt(b, op, uid, p, data, len);
 	return single_end(b);
+}
+
+int kmip_build_fetch(struct ttlv_buf *b, int version, const char *uid, uint32_t attrs,
+		     const struct kmip_key_wrap *wrap, const struct kmip_crypt_params *decrypt,
+		     const uint8_t *in, size_t in_len)
+{
+	int r;
+
+	if (decrypt && (r = crypt_ok(version, decrypt, in, in_len)) < 0)
+		return fail(b, r);
+	kmip_msg_begin(b, version, 2);
+	kmip_msg_item_begin(b, KMIP_OP_GET_ATTRIBUTES, 0, 2);
+	put_uid(b, uid);
+	kmip_attr_refs(b, version, attrs);
+	kmip_msg_item_end(b);
+	kmip_msg_item_begin(b, decrypt ? KMIP_OP_DECRYPT : KMIP_OP_GET, 1, 2);
+	if (decrypt)
+		put_crypt(b, KMIP_OP_DECRYPT, uid, decrypt, in, in_len);
+	else
+		put_get(b, uid, wrap);
+	kmip_msg_item_end(b);
+	return kmip_msg_end(b);
 }
 
 int kmip_build_encrypt(struct ttlv_buf *b, int version, const char *uid,

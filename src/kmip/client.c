@@ -74,6 +74,34 @@ const char *kmip_client_peer(const struct kmip_client *c)
 	return c->peer[0] ? c->peer : NULL;
 }
 
+void kmip_client_assume_version(struct kmip_client *c, int version)
+{
+	if (c->pinned || c->version || !kmip_version_supported(version))
+		return;
+	c->version = version;
+	c->assumed = true;
+}
+
+bool kmip_client_doubt_version(struct kmip_client *c, int r)
+{
+	char vb[8];
+
+	/*
+	 * What a server that does not speak the version answers: Invalid
+	 * Message, or a response it cannot be read in (PyKMIP answers a 2.1
+	 * header with Invalid Message in a 1.0 response), or Operation Not
+	 * Supported for an operation of a newer version.
+	 */
+	if (!c->assumed || (r != -EPROTO && r != -EBADMSG && r != -EPROTONOSUPPORT &&
+			    r != -EOPNOTSUPP))
+		return false;
+	log_debug("KMIP %s assumed (from the token) is not what %s speaks now: negotiating",
+		  kmip_version_str(c->version, vb, sizeof(vb)), c->server);
+	c->version = 0;
+	c->assumed = false;
+	return true;
+}
+
 void kmip_client_label(struct kmip_client *c, const char *servers, size_t max_message)
 {
 	snprintf(c->server, sizeof(c->server), "%s", servers);
@@ -195,6 +223,10 @@ int kmip_exchange(struct kmip_client *c, const struct ttlv_buf *req,
 			  reply->len, c->why.text);
 		goto out;
 	}
+	/* Any success in the version assumed confirms it. */
+	for (i = 0; i < n; i++)
+		if (items[i].answered && items[i].status == KMIP_STATUS_SUCCESS)
+			c->assumed = false;
 	/* The first failure is the one worth reporting. */
 	for (i = 0; i < n && !fail; i++) {
 		if (items[i].answered && items[i].status != KMIP_STATUS_SUCCESS) {

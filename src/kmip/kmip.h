@@ -303,6 +303,13 @@ int kmip_build_decrypt(struct ttlv_buf *b, int version, const char *uid,
 		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len);
 int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid);
 /*
+ * Two batch items for one key: Get Attributes (attrs), then Get (wrap as
+ * kmip_build_get) or, with decrypt, Decrypt of in[0..in_len).
+ */
+int kmip_build_fetch(struct ttlv_buf *b, int version, const char *uid, uint32_t attrs,
+		     const struct kmip_key_wrap *wrap, const struct kmip_crypt_params *decrypt,
+		     const uint8_t *in, size_t in_len);
+/*
  * Modify Attribute of one Object Group value, from to to: 2.x names the
  * current value (Current Attribute, New Attribute), 1.x its Attribute Index
  * among the object's groups.
@@ -342,6 +349,15 @@ void kmip_client_free(struct kmip_client *c);
  * Returns the version (> 0) or a negative errno.
  */
 int kmip_client_version(struct kmip_client *c);
+/*
+ * Speak version without asking the server (a hint, e.g. what the server
+ * spoke at enroll: luks token "protocol"), until an answer confirms it; an
+ * answer that says the server does not speak it (Invalid Message, a
+ * response that cannot be read in it) makes kmip_fetch() negotiate and ask
+ * again.  Ignored if the version is pinned, negotiated already, or not one
+ * we speak.
+ */
+void kmip_client_assume_version(struct kmip_client *c, int version);
 /* "host:port" of the server that answered last, or NULL. */
 const char *kmip_client_peer(const struct kmip_client *c);
 
@@ -484,6 +500,38 @@ int kmip_encrypt(struct kmip_client *c, const char *uid, struct kmip_crypt_param
 		 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
 int kmip_decrypt(struct kmip_client *c, const char *uid, const struct kmip_crypt_params *p,
 		 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+/*
+ * What unlock needs of one key, in one request of two batch items: its
+ * attributes (State at least), then its material (Get, with wrap as
+ * kmip_get()) or, with decrypt, the Decrypt of in[0..in_len).  Material
+ * that comes back for a key that is not Active is wiped unused.  A server
+ * that answers the first item only is asked for the second alone; one that
+ * refuses the batch (Invalid Message, not supported) gets two requests.  In
+ * a version assumed from a hint (kmip_client_assume_version()) an answer
+ * that says the server does not speak it makes it negotiate and ask again.
+ *
+ * Returns 0 when the attributes were answered: f->attrs; f->fetch_err is 0
+ * with f->obj (Get) or f->out (Decrypt, locked memory) filled, -ENOKEY if the
+ * key is not Active (nothing kept), or the errno of the second item's failure
+ * (kmip_last_result() then holds that answer).  A negative errno: the
+ * attributes were not answered (the request as a whole, or Get Attributes
+ * failed: -ENOENT not found...; kmip_last_result() holds that answer).
+ * The caller frees f->obj (kmip_object_clear) and f->out (secmem_free).
+ */
+struct kmip_fetch {
+	const char *uid;
+	uint32_t attrs_wanted;			/* KMIP_ATTR_*; 0: State */
+	const struct kmip_key_wrap *wrap;	/* Get */
+	const struct kmip_crypt_params *decrypt;	/* not NULL: Decrypt instead of Get */
+	const uint8_t *in;
+	size_t in_len;
+	struct kmip_attrs attrs;		/* out */
+	int fetch_err;				/* out */
+	struct kmip_object obj;			/* out, Get */
+	uint8_t *out;				/* out, Decrypt */
+	size_t out_len;
+};
+int kmip_fetch(struct kmip_client *c, struct kmip_fetch *f);
 /* Re-key (op 0x04): new_uid gets the replacement's identifier.  -EOPNOTSUPP if the server lacks it. */
 int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZE]);
 

@@ -29,6 +29,7 @@ struct kmip_client {
 	void *rt_ctx;
 	int pinned;			/* configured version, 0 = auto */
 	int version;			/* in use, 0 until negotiated */
+	bool assumed;			/* version is a hint not yet confirmed by an answer */
 	size_t max_message;
 	struct kmip_result last;
 	bool last_failed;		/* last.status is a failure */
@@ -45,6 +46,14 @@ static inline uint32_t kmip_wrap_mode(const struct kmip_key_wrap *w)
 {
 	return w->mode ? w->mode : KMIP_BCM_NIST_KEY_WRAP;
 }
+
+/*
+ * After a failure r of a request sent in an assumed version
+ * (kmip_client_assume_version()): if r is what a server that does not speak
+ * it answers, forget the version (the next request negotiates) and return
+ * true: the caller rebuilds and sends its (idempotent) request once more.
+ */
+bool kmip_client_doubt_version(struct kmip_client *c, int r);
 
 /* For a session: what messages call its servers, and its message size limit (0: default). */
 void kmip_client_label(struct kmip_client *c, const char *servers, size_t max_message);

@@ -12,6 +12,7 @@
 #include "kmip/kmip_internal.h"
 #include "util/errclass.h"
 #include "ttlv/names.h"
+#include "util/log.h"
 #include "util/secmem.h"
 
 /* ----------------------------------------------------------- operations */
@@ -373,6 +374,26 @@ out:
 	return r;
 }
 
+/* A Get answer's payload: about uid, unwrapped with wrap->kek if given. */
+static int read_get(struct kmip_client *c, const struct ttlv_item *p, const char *uid,
+		    const struct kmip_key_wrap *wrap, struct kmip_object *out)
+{
+	int r = kmip_parse_get_why(p, out, &c->why);
+
+	if (r < 0)
+		goto out;
+	if (strcmp(out->uid, uid) != 0) {
+		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get answer is about key '%.64s', the "
+			     "request about '%s'", out->uid, uid);
+		goto out;
+	}
+	r = wrap ? get_unwrap(wrap, out, &c->why) : 0;
+out:
+	if (r < 0)
+		kmip_object_clear(out);
+	return r;
+}
+
 int kmip_get(struct kmip_client *c, const char *uid, const struct kmip_key_wrap *wrap,
 	     struct kmip_object *out)
 {
@@ -390,18 +411,8 @@ int kmip_get(struct kmip_client *c, const char *uid, const struct kmip_key_wrap 
 	r = call_read(c, &k, KMIP_OP_GET, true, &p);
 	if (r < 0)
 		goto out;
-	r = kmip_parse_get_why(p, out, &c->why);
-	if (r < 0)
-		goto out;
-	if (strcmp(out->uid, uid) != 0) {
-		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get answer is about key '%.64s', the "
-			     "request about '%s'", out->uid, uid);
-		goto out;
-	}
-	r = wrap ? get_unwrap(wrap, out, &c->why) : 0;
+	r = read_get(c, p, uid, wrap, out);
 out:
-	if (r < 0)
-		kmip_object_clear(out);
 	call_end(&k);
 	return r;
 }
@@ -582,14 +593,50 @@ out:
 	return r;
 }
 
+/* An Encrypt or Decrypt answer's payload: Data (to locked memory), and the IV and tag into out_p. */
+static int read_crypt(struct kmip_client *c, const struct ttlv_item *pl, const char *uid,
+		      struct kmip_crypt_params *out_p, uint8_t **out, size_t *out_len)
+{
+	struct ttlv_item iv, tag;
+	const uint8_t *data;
+	size_t len;
+	int r;
+
+	r = echo_ok(&c->why, pl, uid);
+	if (r < 0)
+		return r;
+	if (ttlv_find_bytes(pl, KMIP_TAG_DATA, &data, &len) < 0 || len == 0)
+		return kmip_bad(&c->why, -EBADMSG, pl, "no Data, or empty Data, in the response payload");
+	/* The IV the server chose, when we let it choose. */
+	if (out_p && !out_p->iv_len && ttlv_find(pl, KMIP_TAG_IV_COUNTER_NONCE, &iv) == 0) {
+		if (iv.type != TTLV_BYTES || iv.len == 0 || iv.len > KMIP_IV_MAX)
+			return kmip_bad(&c->why, -EBADMSG, &iv, "an IV/Counter/Nonce of 1 to %u "
+					"bytes expected", (unsigned)KMIP_IV_MAX);
+		memcpy(out_p->iv, iv.value, iv.len);
+		out_p->iv_len = iv.len;
+	}
+	/* GCM: the tag, of the length asked for; a server that sends none does not do GCM. */
+	if (out_p && out_p->mode == KMIP_BCM_GCM) {
+		if (ttlv_find(pl, KMIP_TAG_AE_TAG, &tag) < 0)
+			return kmip_bad(&c->why, -EOPNOTSUPP, pl, "no Authenticated Encryption Tag: "
+					"the server does not do AES-GCM");
+		if (tag.type != TTLV_BYTES || tag.len != out_p->tag_len)
+			return kmip_bad(&c->why, -EBADMSG, &tag, "an Authenticated Encryption Tag of "
+					"%zu bytes expected", out_p->tag_len);
+		memcpy(out_p->tag, tag.value, tag.len);
+	}
+	*out = secmem_dup(data, len);
+	if (!*out)
+		return -ENOMEM;
+	*out_len = len;
+	return 0;
+}
+
 static int crypt_op(struct kmip_client *c, uint32_t op, const char *uid,
 		    struct kmip_crypt_params *out_p, const struct kmip_crypt_params *p,
 		    const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
 {
 	const struct ttlv_item *pl;
-	struct ttlv_item iv, tag;
-	const uint8_t *data;
-	size_t len;
 	struct call k;
 	int r;
 
@@ -605,43 +652,7 @@ static int crypt_op(struct kmip_client *c, uint32_t op, const char *uid,
 	r = call_read(c, &k, op, true, &pl);
 	if (r < 0)
 		goto out;
-	r = echo_ok(&c->why, pl, uid);
-	if (r < 0)
-		goto out;
-	if (ttlv_find_bytes(pl, KMIP_TAG_DATA, &data, &len) < 0 || len == 0) {
-		r = kmip_bad(&c->why, -EBADMSG, pl, "no Data, or empty Data, in the response payload");
-		goto out;
-	}
-	/* The IV the server chose, when we let it choose. */
-	if (out_p && !out_p->iv_len && ttlv_find(pl, KMIP_TAG_IV_COUNTER_NONCE, &iv) == 0) {
-		if (iv.type != TTLV_BYTES || iv.len == 0 || iv.len > KMIP_IV_MAX) {
-			r = kmip_bad(&c->why, -EBADMSG, &iv, "an IV/Counter/Nonce of 1 to %u bytes "
-				     "expected", (unsigned)KMIP_IV_MAX);
-			goto out;
-		}
-		memcpy(out_p->iv, iv.value, iv.len);
-		out_p->iv_len = iv.len;
-	}
-	/* GCM: the tag, of the length asked for; a server that sends none does not do GCM. */
-	if (out_p && out_p->mode == KMIP_BCM_GCM) {
-		if (ttlv_find(pl, KMIP_TAG_AE_TAG, &tag) < 0) {
-			r = kmip_bad(&c->why, -EOPNOTSUPP, pl, "no Authenticated Encryption Tag: "
-				     "the server does not do AES-GCM");
-			goto out;
-		}
-		if (tag.type != TTLV_BYTES || tag.len != out_p->tag_len) {
-			r = kmip_bad(&c->why, -EBADMSG, &tag, "an Authenticated Encryption Tag of "
-				     "%zu bytes expected", out_p->tag_len);
-			goto out;
-		}
-		memcpy(out_p->tag, tag.value, tag.len);
-	}
-	r = -ENOMEM;
-	*out = secmem_dup(data, len);
-	if (!*out)
-		goto out;
-	*out_len = len;
-	r = 0;
+	r = read_crypt(c, pl, uid, out_p, out, out_len);
 out:
 	call_end(&k);
 	return r;
@@ -678,5 +689,121 @@ int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZ
 	r = payload_uid(p, new_uid, &c->why);
 out:
 	call_end(&k);
+	return r;
+}
+
+/* ----------------------------------------------------------------- fetch */
+
+static void fetch_wipe(struct kmip_fetch *f)
+{
+	kmip_object_clear(&f->obj);
+	secmem_free(f->out);
+	f->out = NULL;
+	f->out_len = 0;
+}
+
+/* The second step alone, after an answered State (a server that answers one item only). */
+static int fetch_alone(struct kmip_client *c, struct kmip_fetch *f)
+{
+	if (f->decrypt)
+		return kmip_decrypt(c, f->uid, f->decrypt, f->in, f->in_len, &f->out, &f->out_len);
+	return kmip_get(c, f->uid, f->wrap, &f->obj);
+}
+
+/* Both steps as two requests: for a server that refuses a batch of two. */
+static int fetch_apart(struct kmip_client *c, struct kmip_fetch *f)
+{
+	int r = kmip_get_attributes(c, f->uid, f->attrs_wanted, &f->attrs);
+
+	if (r < 0)
+		return r;
+	f->fetch_err = -ENOKEY;
+	if ((f->attrs.present & KMIP_ATTR_STATE) && f->attrs.state == KMIP_STATE_ACTIVE)
+		f->fetch_err = fetch_alone(c, f);
+	return 0;
+}
+
+int kmip_fetch(struct kmip_client *c, struct kmip_fetch *f)
+{
+	uint32_t ops[2] = { KMIP_OP_GET_ATTRIBUTES, f->decrypt ? KMIP_OP_DECRYPT : KMIP_OP_GET };
+	struct kmip_resp_item items[2];
+	struct kmip_reply reply = { 0 };
+	struct ttlv_buf b;
+	bool again = true;
+	int r;
+
+	memset(&f->attrs, 0, sizeof(f->attrs));
+	memset(&f->obj, 0, sizeof(f->obj));
+	f->out = NULL;
+	f->out_len = 0;
+	f->fetch_err = -ENOMSG;
+	if (!f->attrs_wanted)
+		f->attrs_wanted = KMIP_ATTR_STATE;
+	ttlv_buf_init(&b, c->max_message);
+retry:
+	kmip_reply_free(&reply);
+	ttlv_buf_reset(&b);
+	kmip_result_reset(c);
+	r = kmip_negotiate(c);
+	if (r < 0)
+		goto out;
+	r = kmip_build_fetch(&b, c->version, f->uid, f->attrs_wanted, f->wrap, f->decrypt,
+			     f->in, f->in_len);
+	if (r < 0)
+		goto out;
+	r = kmip_exchange(c, &b, ops, 2, true, &reply, items);
+	if (r == 0 && !items[0].answered)
+		r = -ENOMSG;
+	else if (r == 0)
+		r = items[0].err;
+	if (r < 0 && again && kmip_client_doubt_version(c, r)) {
+		again = false;
+		goto retry;
+	}
+	/* A server that refuses a batch (Invalid Message, not supported): two requests. */
+	if (r == -EPROTO || r == -EOPNOTSUPP || r == -ENOMSG) {
+		log_debug("KMIP: the batch of Get Attributes and %s was refused (%s): asking apart",
+			  kmip_operation_name(ops[1]), strerror(-r));
+		r = fetch_apart(c, f);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (!items[0].has_payload) {
+		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer has no Response "
+			     "Payload");
+		goto out;
+	}
+	r = kmip_parse_get_attributes_why(&items[0].payload, &f->attrs, &c->why);
+	if (r < 0)
+		goto out;
+	if (f->attrs.uid[0] && strcmp(f->attrs.uid, f->uid)) {
+		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer is about key "
+			     "'%.64s', the request about '%s'", f->attrs.uid, f->uid);
+		goto out;
+	}
+	if (items[1].answered) {
+		f->fetch_err = items[1].err;
+		if (!f->fetch_err && !items[1].has_payload)
+			f->fetch_err = kmip_bad(&c->why, -EBADMSG, NULL, "the %s answer has no "
+						"Response Payload", kmip_operation_name(ops[1]));
+		else if (!f->fetch_err && f->decrypt)
+			f->fetch_err = read_crypt(c, &items[1].payload, f->uid, NULL, &f->out,
+						  &f->out_len);
+		else if (!f->fetch_err)
+			f->fetch_err = read_get(c, &items[1].payload, f->uid, f->wrap, &f->obj);
+	}
+	if (!(f->attrs.present & KMIP_ATTR_STATE) || f->attrs.state != KMIP_STATE_ACTIVE) {
+		/* Material of a key that is not Active is never used. */
+		fetch_wipe(f);
+		f->fetch_err = -ENOKEY;
+	} else if (f->fetch_err == -ENOMSG) {
+		f->fetch_err = fetch_alone(c, f);	/* the server answered the State only */
+	}
+out:
+	if (r < 0)
+		fetch_wipe(f);
+	kmip_reply_free(&reply);
+	ttlv_buf_free(&b);
 	return r;
 }

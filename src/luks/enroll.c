@@ -544,6 +544,9 @@ static int step_token(void *ctx)
 	snprintf(t->group, sizeof(t->group), "%s", e->group);
 	if (e->o->wrap_uid)
 		snprintf(t->wrap_uid, sizeof(t->wrap_uid), "%s", e->o->wrap_uid);
+	/* What the server speaks: unlock assumes it and skips the negotiation. */
+	r = kmip_client_version(e->c);
+	t->protocol = r > 0 ? r : 0;
 	r = kmip_token_format(t, &json);
 	if (r < 0)
 		return r;

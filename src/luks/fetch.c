@@ -73,21 +73,15 @@ static int server_refusal(struct kmip_client *c, int r, const char *uid, const c
 	}
 }
 
-int luks_check_key(struct kmip_client *c, const struct kmip_token *t, int *state)
+/* The key's State and Object Type as the server gave them: 0 if it may unlock. */
+static int check_attrs(const struct kmip_token *t, const struct kmip_attrs *a_)
 {
-	struct kmip_attrs a;
+	const struct kmip_attrs a = *a_;
 	uint32_t want = kind_object_type(t->kind);
-	int r;
 
-	*state = 0;
-	memset(&a, 0, sizeof(a));
-	r = kmip_get_attributes(c, t->uid, KMIP_ATTR_STATE | KMIP_ATTR_OBJECT_TYPE, &a);
-	if (r < 0)
-		return server_refusal(c, r, t->uid, "reading the State of");
 	if (!(a.present & KMIP_ATTR_STATE))
 		return log_error_errno(-ENODATA, "key '%s': the server did not say its State; "
 				       "refusing to unlock", t->uid);
-	*state = a.state;
 	switch (a.state) {
 	case KMIP_STATE_ACTIVE:
 		break;
@@ -172,72 +166,66 @@ int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int fetch_get(struct kmip_client *c, const struct kmip_token *t, const char *kek_file,
-		     uint8_t **secret, size_t *len)
+/* The host copy of the KEK of a wrapped volume-key token, into wrap (locked memory). */
+static int wrap_prepare(const struct kmip_token *t, const char *kek_file, struct kmip_key_wrap *wrap)
 {
-	struct kmip_object obj;
-	struct kmip_key_wrap wrap = { 0 };
 	uint8_t *kek = NULL;
 	size_t kek_len = 0;
-	uint32_t want = kind_object_type(t->kind);
 	int r;
 
-	memset(&obj, 0, sizeof(obj));
-	if (t->kind == KMIP_KIND_VOLUME_KEY && t->wrap_uid[0]) {
-		if (!kek_file)
-			return log_error_errno(-EINVAL, "key '%s' is fetched wrapped by '%s': the host "
-					       "copy of that key-encryption key is needed (--kek-file)",
-					       t->uid, t->wrap_uid);
-		r = luks_read_kek(kek_file, &kek, &kek_len);
-		if (r < 0)
-			return r;
-		wrap.kek_uid = t->wrap_uid;
-		wrap.mode = KMIP_BCM_NIST_KEY_WRAP;
-		wrap.kek = kek;
-		wrap.kek_len = kek_len;
-	}
-	r = kmip_get(c, t->uid, wrap.kek_uid ? &wrap : NULL, &obj);
-	secmem_free(kek);
-	if ((r == -EBADMSG || r == -EKEKMISMATCH) && wrap.kek_uid)
-		return log_error_errno(-EKEKMISMATCH, "key '%s' wrapped by '%s' does not unwrap with %s "
-				       "(integrity check failed): the file is not the host copy of "
-				       "that key, or the answer was damaged", t->uid, t->wrap_uid,
-				       kek_file);
+	memset(wrap, 0, sizeof(*wrap));
+	if (t->kind != KMIP_KIND_VOLUME_KEY || !t->wrap_uid[0])
+		return 0;
+	if (!kek_file)
+		return log_error_errno(-EINVAL, "key '%s' is fetched wrapped by '%s': the host "
+				       "copy of that key-encryption key is needed (--kek-file)",
+				       t->uid, t->wrap_uid);
+	r = luks_read_kek(kek_file, &kek, &kek_len);
 	if (r < 0)
-		return server_refusal(c, r, t->uid, "fetching");
-	if (obj.object_type != want) {
-		uint32_t got = obj.object_type;
-
-		kmip_object_clear(&obj);
-		return log_error_errno(-EKEYMISMATCH, "key '%s' is %s; a %s token needs %s: the token "
-				       "names the wrong object", t->uid,
-				       object_type_name(got), kmip_kind_name(t->kind),
-				       object_type_name(want));
-	}
-	if (obj.wrapped) {	/* kmip_get() unwraps when given the KEK; never use wrapped bytes */
-		kmip_object_clear(&obj);
-		return log_error_errno(-EPROTO, "key '%s' came back still wrapped", t->uid);
-	}
-	if (t->kind == KMIP_KIND_PASSPHRASE &&
-	    (obj.material_len < SECRET_MIN || obj.material_len > SECRET_MAX)) {
-		size_t n = obj.material_len;
-
-		kmip_object_clear(&obj);
-		return log_error_errno(-EKEYMISMATCH, "key '%s': a secret of %zu bytes; a keyslot "
-				       "secret is %u to %u bytes: the token names the wrong object",
-				       t->uid, n, SECRET_MIN, SECRET_MAX);
-	}
-	if (obj.material_len == 0) {
-		kmip_object_clear(&obj);
-		return log_error_errno(-EKEYMISMATCH, "key '%s' has no key material: the token names "
-				       "the wrong object", t->uid);
-	}
-	*secret = obj.material;	/* locked memory, ours now */
-	*len = obj.material_len;
-	obj.material = NULL;
-	obj.material_len = 0;
-	kmip_object_clear(&obj);
+		return r;
+	wrap->kek_uid = t->wrap_uid;
+	wrap->mode = KMIP_BCM_NIST_KEY_WRAP;
+	wrap->kek = kek;
+	wrap->kek_len = kek_len;
 	return 0;
+}
+
+/* What a Get (r, obj) gave: the secret, or why not (logged).  Takes obj's material. */
+static int get_result(struct kmip_client *c, const struct kmip_token *t, const char *kek_file,
+		      int r, struct kmip_object *obj, uint8_t **secret, size_t *len)
+{
+	uint32_t want = kind_object_type(t->kind);
+
+	if ((r == -EBADMSG || r == -EKEKMISMATCH) && t->wrap_uid[0])
+		r = log_error_errno(-EKEKMISMATCH, "key '%s' wrapped by '%s' does not unwrap with %s "
+				    "(integrity check failed): the file is not the host copy of "
+				    "that key, or the answer was damaged", t->uid, t->wrap_uid,
+				    kek_file);
+	else if (r < 0)
+		r = server_refusal(c, r, t->uid, "fetching");
+	else if (obj->object_type != want)
+		r = log_error_errno(-EKEYMISMATCH, "key '%s' is %s; a %s token needs %s: the token "
+				    "names the wrong object", t->uid,
+				    object_type_name(obj->object_type), kmip_kind_name(t->kind),
+				    object_type_name(want));
+	else if (obj->wrapped)	/* kmip_get() unwraps when given the KEK; never use wrapped bytes */
+		r = log_error_errno(-EPROTO, "key '%s' came back still wrapped", t->uid);
+	else if (t->kind == KMIP_KIND_PASSPHRASE &&
+		 (obj->material_len < SECRET_MIN || obj->material_len > SECRET_MAX))
+		r = log_error_errno(-EKEYMISMATCH, "key '%s': a secret of %zu bytes; a keyslot "
+				    "secret is %u to %u bytes: the token names the wrong object",
+				    t->uid, obj->material_len, SECRET_MIN, SECRET_MAX);
+	else if (obj->material_len == 0)
+		r = log_error_errno(-EKEYMISMATCH, "key '%s' has no key material: the token names "
+				    "the wrong object", t->uid);
+	if (r == 0) {
+		*secret = obj->material;	/* locked memory, ours now */
+		*len = obj->material_len;
+		obj->material = NULL;
+		obj->material_len = 0;
+	}
+	kmip_object_clear(obj);
+	return r;
 }
 
 /*
@@ -278,34 +266,39 @@ static bool decrypt_refused(struct kmip_client *c)
 	return res && res->op == KMIP_OP_DECRYPT && res->status != KMIP_STATUS_SUCCESS;
 }
 
-static int fetch_decrypt(struct kmip_client *c, const struct kmip_token *t,
-			 uint8_t **secret, size_t *len)
+/* The Decrypt of an envelope token's ciphertext: its parameters (aad: its buffer). */
+static int decrypt_prepare(const struct kmip_token *t, struct kmip_crypt_params *p,
+			   uint8_t aad[KMIP_ENVELOPE_AAD_MAX])
 {
-	struct kmip_crypt_params p = { .algorithm = KMIP_ALG_AES, .mode = KMIP_BCM_CBC,
-				       .padding = KMIP_PAD_PKCS5 };
-	uint8_t aad[KMIP_ENVELOPE_AAD_MAX];
-	uint8_t *out = NULL;
-	size_t n = 0;
 	int r;
 
-	if (t->iv_len > sizeof(p.iv) || t->tag_len > sizeof(p.tag))
+	memset(p, 0, sizeof(*p));
+	p->algorithm = KMIP_ALG_AES;
+	p->mode = KMIP_BCM_CBC;
+	p->padding = KMIP_PAD_PKCS5;
+	if (t->iv_len > sizeof(p->iv) || t->tag_len > sizeof(p->tag))
 		return -EINVAL;
-	memcpy(p.iv, t->iv, t->iv_len);
-	p.iv_len = t->iv_len;
+	memcpy(p->iv, t->iv, t->iv_len);
+	p->iv_len = t->iv_len;
 	if (t->mode == KMIP_ENVELOPE_AES_GCM) {
-		r = kmip_envelope_aad(t->volume_uuid, t->keyslot, aad, sizeof(aad));
+		r = kmip_envelope_aad(t->volume_uuid, t->keyslot, aad, KMIP_ENVELOPE_AAD_MAX);
 		if (r < 0)
 			return log_error_errno(-EINVAL, "key '%s': an AES-GCM envelope needs the "
 					       "volume's LUKS2 UUID, and none was given", t->uid);
-		p.mode = KMIP_BCM_GCM;
-		p.padding = 0;
-		p.tag_len = t->tag_len;
-		memcpy(p.tag, t->tag, t->tag_len);
-		p.aad = aad;
-		p.aad_len = (size_t)r;
+		p->mode = KMIP_BCM_GCM;
+		p->padding = 0;
+		p->tag_len = t->tag_len;
+		memcpy(p->tag, t->tag, t->tag_len);
+		p->aad = aad;
+		p->aad_len = (size_t)r;
 	}
-	r = kmip_decrypt(c, t->uid, &p, t->ciphertext, t->ciphertext_len, &out, &n);
-	explicit_bzero(&p, sizeof(p));
+	return 0;
+}
+
+/* What a Decrypt (r, out[0..n)) gave: the secret, or why not.  Takes out. */
+static int decrypt_result(struct kmip_client *c, const struct kmip_token *t, int r,
+			  uint8_t *out, size_t n, uint8_t **secret, size_t *len)
+{
 	if (r == -EOPNOTSUPP && !decrypt_refused(c))
 		return log_error_errno(r, "key '%s': the envelope is AES-GCM, which needs KMIP 1.4 "
 				       "or later; this server speaks an older version (kmip_version "
@@ -324,28 +317,63 @@ static int fetch_decrypt(struct kmip_client *c, const struct kmip_token *t,
 int luks_fetch_secret(struct kmip_client *c, const struct kmip_token *t,
 		      const char *kek_file, uint8_t **secret, size_t *len, bool *is_volume_key)
 {
-	int state, r;
+	struct kmip_fetch f = { .attrs_wanted = KMIP_ATTR_STATE | KMIP_ATTR_OBJECT_TYPE };
+	struct kmip_crypt_params p;
+	struct kmip_key_wrap wrap;
+	uint8_t aad[KMIP_ENVELOPE_AAD_MAX];
+	int r;
 
 	*secret = NULL;
 	*len = 0;
+	memset(&wrap, 0, sizeof(wrap));
 	if (is_volume_key)
 		*is_volume_key = false;
 	if (!c || !t)
 		return -EINVAL;
-	r = luks_check_key(c, t, &state);
-	if (r < 0)
-		return r;
-	switch (t->kind) {
-	case KMIP_KIND_PASSPHRASE:
-		return fetch_get(c, t, NULL, secret, len);
-	case KMIP_KIND_VOLUME_KEY:
-		r = fetch_get(c, t, kek_file, secret, len);
-		if (r == 0 && is_volume_key)
-			*is_volume_key = true;
-		return r;
-	case KMIP_KIND_ENVELOPE:
-		return fetch_decrypt(c, t, secret, len);
-	default:
+	if (t->kind != KMIP_KIND_PASSPHRASE && t->kind != KMIP_KIND_VOLUME_KEY &&
+	    t->kind != KMIP_KIND_ENVELOPE)
 		return log_error_errno(-EINVAL, "unknown token kind %d", (int)t->kind);
+	f.uid = t->uid;
+	if (t->kind == KMIP_KIND_ENVELOPE) {
+		r = decrypt_prepare(t, &p, aad);
+		if (r < 0)
+			goto out;
+		f.decrypt = &p;
+		f.in = t->ciphertext;
+		f.in_len = t->ciphertext_len;
+	} else {
+		r = wrap_prepare(t, kek_file, &wrap);
+		if (r < 0)
+			goto out;
+		f.wrap = wrap.kek_uid ? &wrap : NULL;
 	}
+	/* What the server spoke at enroll: no version negotiation while it still does. */
+	kmip_client_assume_version(c, t->protocol);
+	/* The State and the secret in one request; a secret of a key not Active is wiped. */
+	r = kmip_fetch(c, &f);
+	if (r == -EOPNOTSUPP && f.decrypt && kmip_last_failure(c) == KMIP_FAILURE_NONE) {
+		r = decrypt_result(c, t, r, NULL, 0, secret, len);	/* GCM in a version before 1.4 */
+		goto out;
+	}
+	if (r < 0) {
+		r = server_refusal(c, r, t->uid, "reading the State of");
+		goto out;
+	}
+	r = check_attrs(t, &f.attrs);
+	if (r < 0)
+		goto out;
+	if (t->kind == KMIP_KIND_ENVELOPE) {
+		r = decrypt_result(c, t, f.fetch_err, f.out, f.out_len, secret, len);
+		f.out = NULL;
+	} else {
+		r = get_result(c, t, kek_file, f.fetch_err, &f.obj, secret, len);
+		if (r == 0 && is_volume_key)
+			*is_volume_key = t->kind == KMIP_KIND_VOLUME_KEY;
+	}
+out:
+	kmip_object_clear(&f.obj);
+	secmem_free(f.out);
+	secmem_free((void *)wrap.kek);
+	explicit_bzero(&p, sizeof(p));
+	return r;
 }

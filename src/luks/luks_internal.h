@@ -66,15 +66,6 @@ bool luks_fail_at(const char *step);
 /* Say at once that KMIPCRYPT_FAIL_AT is set, and whether it names one of steps (NULL-ended). */
 void luks_fail_at_check(const char *const *steps);
 
-/* fetch.c ------------------------------------------------------------ */
-
-/*
- * The key's State (and Object Type) on the server: 0 if Active and of the
- * type the kind needs, else the errno of luks.h with the reason logged.
- * *state gets the State if the server answered (0 otherwise).
- */
-int luks_check_key(struct kmip_client *c, const struct kmip_token *t, int *state);
-
 /* prove.c ------------------------------------------------------------ */
 
 /*

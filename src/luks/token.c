@@ -201,16 +201,16 @@ static int get_keyslot(const char *where, json_object *o, int *keyslot)
  * and tag are further ruled by the format version and the mode (parse_envelope).
  */
 enum { F_TYPE, F_KEYSLOTS, F_VERSION, F_KIND, F_UID, F_GROUP, F_WRAP_UID, F_CIPHERTEXT, F_IV,
-       F_MODE, F_TAG, F_N };
+       F_MODE, F_TAG, F_PROTOCOL, F_N };
 static const char *const field_names[F_N] = {
 	"type", "keyslots", "kmip_version", "kind", "uid", "group", "wrap_uid", "ciphertext", "iv",
-	"mode", "tag",
+	"mode", "tag", "protocol",
 };
 static const unsigned char field_rule[4][F_N] = {
-	/*                         type keysl ver kind uid grp wrap ct iv mode tag */
-	[KMIP_KIND_PASSPHRASE] = { 1,   1,    1,  1,   1,  1,  0,   0, 0, 0,   0 },
-	[KMIP_KIND_VOLUME_KEY] = { 1,   1,    1,  1,   1,  1,  2,   0, 0, 0,   0 },
-	[KMIP_KIND_ENVELOPE]   = { 1,   1,    1,  1,   1,  1,  0,   1, 1, 2,   2 },
+	/*                         type keysl ver kind uid grp wrap ct iv mode tag proto */
+	[KMIP_KIND_PASSPHRASE] = { 1,   1,    1,  1,   1,  1,  0,   0, 0, 0,   0,  2 },
+	[KMIP_KIND_VOLUME_KEY] = { 1,   1,    1,  1,   1,  1,  2,   0, 0, 0,   0,  2 },
+	[KMIP_KIND_ENVELOPE]   = { 1,   1,    1,  1,   1,  1,  0,   1, 1, 2,   2,  2 },
 };
 
 /*
@@ -271,6 +271,24 @@ static int parse_envelope(const char *where, json_object *const *f, const bool *
 	if (t->mode == KMIP_ENVELOPE_AES_GCM)
 		return get_base64(where, f[F_TAG], "tag", KMIP_ENVELOPE_TAG, KMIP_ENVELOPE_TAG, 1,
 				  t->tag, &t->tag_len);
+	return 0;
+}
+
+/* "MAJOR.MINOR" of a KMIP version this kmipcrypt speaks. */
+static int get_protocol(const char *where, json_object *v, int *out)
+{
+	const char *s;
+	unsigned maj, min;
+	int n = 0;
+
+	if (!json_object_is_type(v, json_type_string))
+		return bad(where, "protocol is not a JSON string");
+	s = json_object_get_string(v);
+	if (json_object_get_string_len(v) > 5 || sscanf(s, "%1u.%1u%n", &maj, &min, &n) != 2 ||
+	    (size_t)n != strlen(s) || !kmip_version_supported(KMIP_VERSION((int)maj, (int)min)))
+		return bad(where, "protocol is not a KMIP version this kmipcrypt speaks "
+			   "(\"1.0\" to \"2.1\")");
+	*out = KMIP_VERSION((int)maj, (int)min);
 	return 0;
 }
 
@@ -373,6 +391,11 @@ static int parse_object(json_object *root, const char *where, struct kmip_token 
 	       (size_t)json_object_get_string_len(f[F_GROUP]) + 1);
 	if (have[F_WRAP_UID]) {
 		r = get_text(where, f[F_WRAP_UID], "wrap_uid", KMIP_UID_MAX, t->wrap_uid);
+		if (r < 0)
+			return r;
+	}
+	if (have[F_PROTOCOL]) {
+		r = get_protocol(where, f[F_PROTOCOL], &t->protocol);
 		if (r < 0)
 			return r;
 	}
@@ -480,7 +503,7 @@ static int add_b64(json_object *o, const char *key, const uint8_t *in, size_t le
 int kmip_token_format(const struct kmip_token *t, char **json)
 {
 	json_object *o = NULL, *slots = NULL, *x;
-	char slot[16];
+	char slot[16], proto[8];
 	const char *text;
 	struct kmip_token check;
 	bool gcm = t->kind == KMIP_KIND_ENVELOPE && t->mode == KMIP_ENVELOPE_AES_GCM;
@@ -519,6 +542,9 @@ int kmip_token_format(const struct kmip_token *t, char **json)
 	    add_str(o, "group", t->group[0] ? t->group : "default") < 0)
 		goto out;
 	if (t->kind == KMIP_KIND_VOLUME_KEY && t->wrap_uid[0] && add_str(o, "wrap_uid", t->wrap_uid) < 0)
+		goto out;
+	if (t->protocol && kmip_version_supported(t->protocol) &&
+	    add_str(o, "protocol", kmip_version_str(t->protocol, proto, sizeof(proto))) < 0)
 		goto out;
 	if (t->kind == KMIP_KIND_ENVELOPE &&
 	    (add_b64(o, "ciphertext", t->ciphertext, t->ciphertext_len) < 0 ||

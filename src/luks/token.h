@@ -57,6 +57,9 @@ struct kmip_token {
 	char uid[KMIP_UID_SIZE];		/* the object holding the secret (envelope: the KEK) */
 	char group[CONFIG_NAME_MAX];		/* server group in kmipcrypt.conf */
 	char wrap_uid[KMIP_UID_SIZE];		/* volume-key: wrapping key, "" if none */
+	int protocol;				/* KMIP protocol version the group's server spoke at
+						 * enroll (KMIP_VERSION()), 0 unknown: a hint that
+						 * saves the version negotiation, never trusted */
 	uint8_t ciphertext[KMIP_ENVELOPE_MAX];	/* envelope */
 	size_t ciphertext_len;
 	uint8_t iv[KMIP_IV_MAX];

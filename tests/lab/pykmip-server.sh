@@ -3,7 +3,7 @@
 #
 #   pykmip-server.sh start DIR [--cert NAME] [--certs CERTDIR] [--policy PDIR]
 #                              [--host ADDR] [--port PORT] [--netns NS]
-#                              [--timeout SEC]
+#                              [--timeout SEC] [--batch one]
 #       Starts /usr/bin/pykmip-server in its own session (setsid) with state
 #       in DIR: server.conf, server.log, server.out (stdout/stderr),
 #       pykmip.db, policies/ (empty unless --policy), port, pid.
@@ -106,6 +106,7 @@ CERTS='$CERTS'
 CERT='$CERT'
 POLICY='$POLICY'
 NETNS='$NETNS'
+BATCH='$BATCH'
 EOF
 }
 
@@ -130,7 +131,10 @@ launch() {
         mkdir -p "$tmpd"
     fi
     echo "$tmpd" > "$dir/tmpdir"
-    TMPDIR=$tmpd "${ns[@]}" setsid /usr/bin/pykmip-server -f "$dir/server.conf" -l "$dir/server.log" \
+    # --batch one: PyKMIP's server answering the first item of a batch only.
+    local prog=(/usr/bin/pykmip-server)
+    [ "$BATCH" = one ] && prog=("$PY" "$(dirname "$0")/pykmip-batch1.py")
+    TMPDIR=$tmpd "${ns[@]}" setsid "${prog[@]}" -f "$dir/server.conf" -l "$dir/server.log" \
         </dev/null >"$dir/server.out" 2>&1 &
     PID=$!
     disown "$PID" 2>/dev/null   # no "Killed" job report when stopped
@@ -238,7 +242,7 @@ DIR=$(cd "$DIR" && pwd)
 
 case "$cmd" in
 start)
-    CERT=server CERTS=$DIR/certs POLICY=$DIR/policies HOST=127.0.0.1 NETNS=
+    CERT=server CERTS=$DIR/certs POLICY=$DIR/policies HOST=127.0.0.1 NETNS= BATCH=
     PORT='' TIMEOUT=20
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -249,6 +253,7 @@ start)
             --port) PORT=$2 ;;
             --netns) NETNS=$2 ;;
             --timeout) TIMEOUT=$2 ;;
+            --batch) BATCH=$2; [ "$BATCH" = one ] || die "--batch: only 'one'" ;;
             *) die "unknown option $1" ;;
         esac
         shift 2 || die "option $1 needs a value"

@@ -1729,6 +1729,8 @@ struct srv {
 	bool stop_on_error;		/* PyKMIP default batch behaviour */
 	bool reverse;			/* answer batch items in reverse order */
 	bool wrong_uid;			/* echo another UID */
+	unsigned max_items;		/* answer at most this many items of a batch; 0: all */
+	unsigned requests;		/* request messages received */
 	char last_uid[64];
 	uint32_t last_op;
 	int64_t last_date;
@@ -1903,6 +1905,9 @@ static void h_srv(struct fake *f, const struct ttlv_item *req, struct ttlv_buf *
 	uint32_t op;
 
 	assert_int_equal(req_version(req), s->version);
+	s->requests++;
+	if (s->max_items && n > s->max_items)
+		n = s->max_items;
 	/* Count the answers first: a Stop server ends at the first failure. */
 	for (i = 0; i < n; i++) {
 		struct ttlv_item x;
@@ -2028,6 +2033,83 @@ static void test_ops_errors(void **state)
 	assert_int_equal(kmip_last_result(c)->op, KMIP_OP_REKEY);
 	kmip_client_free(c);
 	fake_reset(&f);
+}
+
+/* The State and the material in one request; wiped unless Active; one-item servers. */
+static void test_ops_fetch(void **state)
+{
+	static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
+	struct srv s = { .states = { [3] = KMIP_STATE_ACTIVE, [4] = KMIP_STATE_DEACTIVATED } };
+	struct kmip_crypt_params p = { .algorithm = KMIP_ALG_AES, .mode = KMIP_BCM_CBC,
+				       .padding = KMIP_PAD_PKCS5, .iv_len = 16 };
+	uint8_t in[32];
+	struct kmip_fetch f;
+	struct kmip_client *c;
+	struct fake fk;
+	size_t i;
+
+	(void)state;
+	c = srv_client(&fk, &s, V(1, 4));
+	/* Active: one request of two items, the key kept. */
+	memset(&f, 0, sizeof(f));
+	f.uid = "3";
+	assert_int_equal(kmip_fetch(c, &f), 0);
+	assert_int_equal(s.requests, 1);
+	assert_int_equal(f.attrs.state, KMIP_STATE_ACTIVE);
+	assert_int_equal(f.fetch_err, 0);
+	assert_int_equal(f.obj.material_len, 32);
+	assert_memory_equal(f.obj.material, key, 32);
+	kmip_object_clear(&f.obj);
+	/* Not Active: the material that came back is wiped unused. */
+	memset(&f, 0, sizeof(f));
+	f.uid = "4";
+	assert_int_equal(kmip_fetch(c, &f), 0);
+	assert_int_equal(s.requests, 2);
+	assert_int_equal(f.attrs.state, KMIP_STATE_DEACTIVATED);
+	assert_int_equal(f.fetch_err, -ENOKEY);
+	assert_null(f.obj.material);
+	/* Not found: the State item's failure is the answer. */
+	memset(&f, 0, sizeof(f));
+	f.uid = "6";
+	assert_int_equal(kmip_fetch(c, &f), -ENOENT);
+	assert_null(f.obj.material);
+	/* A server that answers the first item only: the Get is asked alone. */
+	s.max_items = 1;
+	s.requests = 0;
+	memset(&f, 0, sizeof(f));
+	f.uid = "3";
+	assert_int_equal(kmip_fetch(c, &f), 0);
+	assert_int_equal(s.requests, 2);
+	assert_int_equal(f.fetch_err, 0);
+	assert_memory_equal(f.obj.material, key, 32);
+	kmip_object_clear(&f.obj);
+	/* ... and not at all for a key that is not Active. */
+	s.requests = 0;
+	memset(&f, 0, sizeof(f));
+	f.uid = "4";
+	assert_int_equal(kmip_fetch(c, &f), 0);
+	assert_int_equal(s.requests, 1);
+	assert_int_equal(f.fetch_err, -ENOKEY);
+	s.max_items = 0;
+	/* Decrypt instead of Get (the fake server's cipher is xor 0x5A). */
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)i;
+	s.requests = 0;
+	memset(&f, 0, sizeof(f));
+	f.uid = "3";
+	f.decrypt = &p;
+	f.in = in;
+	f.in_len = sizeof(in);
+	assert_int_equal(kmip_fetch(c, &f), 0);
+	assert_int_equal(s.requests, 1);
+	assert_int_equal(f.fetch_err, 0);
+	assert_int_equal(f.out_len, sizeof(in));
+	for (i = 0; i < sizeof(in); i++)
+		assert_int_equal(f.out[i], in[i] ^ 0x5A);
+	secmem_free(f.out);
+	kmip_client_free(c);
+	fake_reset(&fk);
+	assert_int_equal(secmem_in_use(NULL), 0);
 }
 
 static void test_ops_get_wrapped(void **state)
@@ -2301,6 +2383,7 @@ int main(void)
 		cmocka_unit_test(test_ops_lifecycle),
 		cmocka_unit_test(test_ops_errors),
 		cmocka_unit_test(test_ops_get_wrapped),
+		cmocka_unit_test(test_ops_fetch),
 		cmocka_unit_test(test_ops_get_states),
 		cmocka_unit_test(test_ops_locate_verify),
 		cmocka_unit_test(test_ops_crypt_query),
