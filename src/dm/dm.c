@@ -9,6 +9,7 @@
 #include <linux/dm-ioctl.h>	/* DM_NAME_LEN, DM_UUID_LEN only: no ioctl here */
 
 #include "dm/dm.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 _Static_assert(DMAP_NAME_MAX == DM_NAME_LEN, "DMAP_NAME_MAX is DM_NAME_LEN");
@@ -145,17 +146,6 @@ const char *dmap_state_name(enum dmap_state s)
 	return "unknown";
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * A UUID as 32 hex digits, with the dashes of the 8-4-4-4-12 form (dashed)
  * or none, into out in lower case with its dashes.  The number of
@@ -174,7 +164,7 @@ static size_t uuid_canon(const char *s, bool dashed, char out[DMAP_LUKS_UUID_SIZ
 				return 0;
 			continue;
 		}
-		v = hexval(s[i]);
+		v = hex_nibble(s[i]);
 		if (v < 0)
 			return 0;
 		out[k] = digits[v];
