@@ -8,8 +8,9 @@
 #    or + Decrypt for an envelope);
 #  - a token whose version the server no longer speaks (the server changed
 #    between enroll and unlock): unlock negotiates and still unlocks;
-#  - a server that answers the first batch item only (PyKMIP's own server,
-#    changed in that one way: tests/lab/pykmip-batch1.py): still unlocks;
+#  - a server that answers the first batch item only, and one that refuses
+#    batches (PyKMIP's own server, changed in that one way:
+#    tests/lab/pykmip-batch1.py): still unlocks;
 #  - a key that is not Active: refused, nothing kept;
 #  - unlock --all of several volumes of one group: one connection.
 . "$(dirname "$0")/common.sh"
@@ -83,6 +84,24 @@ img=$(newimg path-one-env)
 expect_rc 0 "one-item server: enroll (envelope)" "$KMIPCRYPT" -c "$conf1" enroll "$img" --kind envelope --key-file "$pass"
 expect_rc 0 "one-item server: unlock --test of an envelope" "$KMIPCRYPT" -c "$conf1" unlock "$img" --test
 lab_server_stop one
+
+# A server that refuses a batch as a whole: asked one item at a time.
+port2=$(lab_server_start refuse --batch refuse) || fail "the batch-refusing server did not start"
+conf2=$LAB_TMP/refuse.conf
+lab_config "$conf2" "$port2" timeout_ms=3000
+log2=$(lab_server_log refuse)
+for kind in passphrase envelope; do
+	img=$(newimg "path-refuse-$kind")
+	expect_rc 0 "batch-refusing server: enroll ($kind)" "$KMIPCRYPT" -c "$conf2" enroll "$img" \
+		--kind $kind --key-file "$pass"
+	n=$(wc -l <"$log2")
+	expect_rc 0 "batch-refusing server: unlock --test ($kind) still works" \
+		"$KMIPCRYPT" -c "$conf2" unlock "$img" --test
+	ops=$(tail -n +"$(( n + 1 ))" "$log2" | sed -n 's/.*Processing operation: \([A-Za-z]*\).*/\1/p' | tr '\n' ' ')
+	case "$ops" in *GetAttributes\ Get\ |*GetAttributes\ Decrypt\ ) echo "ok ... one item at a time ($ops)" ;;
+		*) fail "batch-refusing server: expected the State, then the secret: $ops" ;; esac
+done
+lab_server_stop refuse
 
 # Many volumes of one group: one connection, one request each.
 : >"$LAB_TMP/many"

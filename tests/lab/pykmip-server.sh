@@ -3,7 +3,7 @@
 #
 #   pykmip-server.sh start DIR [--cert NAME] [--certs CERTDIR] [--policy PDIR]
 #                              [--host ADDR] [--port PORT] [--netns NS]
-#                              [--timeout SEC] [--batch one]
+#                              [--timeout SEC] [--batch one|refuse]
 #       Starts /usr/bin/pykmip-server in its own session (setsid) with state
 #       in DIR: server.conf, server.log, server.out (stdout/stderr),
 #       pykmip.db, policies/ (empty unless --policy), port, pid.
@@ -131,9 +131,10 @@ launch() {
         mkdir -p "$tmpd"
     fi
     echo "$tmpd" > "$dir/tmpdir"
-    # --batch one: PyKMIP's server answering the first item of a batch only.
+    # --batch one|refuse: PyKMIP's server answering the first item of a
+    # batch only, or refusing batches (tests/lab/pykmip-batch1.py).
     local prog=(/usr/bin/pykmip-server)
-    [ "$BATCH" = one ] && prog=("$PY" "$(dirname "$0")/pykmip-batch1.py")
+    [ -n "$BATCH" ] && prog=(env "PYKMIP_BATCH=$BATCH" "$PY" "$(dirname "$0")/pykmip-batch1.py")
     TMPDIR=$tmpd "${ns[@]}" setsid "${prog[@]}" -f "$dir/server.conf" -l "$dir/server.log" \
         </dev/null >"$dir/server.out" 2>&1 &
     PID=$!
@@ -253,7 +254,7 @@ start)
             --port) PORT=$2 ;;
             --netns) NETNS=$2 ;;
             --timeout) TIMEOUT=$2 ;;
-            --batch) BATCH=$2; [ "$BATCH" = one ] || die "--batch: only 'one'" ;;
+            --batch) BATCH=$2; case "$BATCH" in one|refuse) ;; *) die "--batch: one or refuse" ;; esac ;;
             *) die "unknown option $1" ;;
         esac
         shift 2 || die "option $1 needs a value"
