@@ -441,3 +441,30 @@ int kmip_build_decrypt(struct ttlv_buf *b, int version, const char *uid,
 {
 	return build_crypt(b, version, KMIP_OP_DECRYPT, uid, p, data, len);
 }
+
+int kmip_build_fetch_many(struct ttlv_buf *b, int version, struct kmip_fetch *const *f, size_t n)
+{
+	size_t i;
+	int r;
+
+	if (n == 0 || n > KMIP_BATCH_MAX / 2)
+		return fail(b, -EINVAL);
+	for (i = 0; i < n; i++)
+		if (f[i]->decrypt && (r = crypt_ok(version, f[i]->decrypt, f[i]->in, f[i]->in_len)) < 0)
+			return fail(b, r);
+	kmip_msg_begin(b, version, (unsigned)(2 * n));
+	for (i = 0; i < n; i++) {
+		kmip_msg_item_begin(b, KMIP_OP_GET_ATTRIBUTES, (unsigned)(2 * i), (unsigned)(2 * n));
+		put_uid(b, f[i]->uid);
+		kmip_attr_refs(b, version, f[i]->attrs_wanted ? f[i]->attrs_wanted : KMIP_ATTR_STATE);
+		kmip_msg_item_end(b);
+		kmip_msg_item_begin(b, f[i]->decrypt ? KMIP_OP_DECRYPT : KMIP_OP_GET,
+				    (unsigned)(2 * i + 1), (unsigned)(2 * n));
+		if (f[i]->decrypt)
+			put_crypt(b, KMIP_OP_DECRYPT, f[i]->uid, f[i]->decrypt, f[i]->in, f[i]->in_len);
+		else
+			put_get(b, f[i]->uid, f[i]->wrap);
+		kmip_msg_item_end(b);
+	}
+	return kmip_msg_end(b);
+}

@@ -309,6 +309,9 @@ int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid);
 int kmip_build_fetch(struct ttlv_buf *b, int version, const char *uid, uint32_t attrs,
 		     const struct kmip_key_wrap *wrap, const struct kmip_crypt_params *decrypt,
 		     const uint8_t *in, size_t in_len);
+struct kmip_fetch;
+/* The same pair of items for n (1..KMIP_BATCH_MAX / 2) keys in one message. */
+int kmip_build_fetch_many(struct ttlv_buf *b, int version, struct kmip_fetch *const *f, size_t n);
 /*
  * Modify Attribute of one Object Group value, from to to: 2.x names the
  * current value (Current Attribute, New Attribute), 1.x its Attribute Index
@@ -530,8 +533,19 @@ struct kmip_fetch {
 	struct kmip_object obj;			/* out, Get */
 	uint8_t *out;				/* out, Decrypt */
 	size_t out_len;
+	int err;				/* out, kmip_fetch_many() only: as kmip_fetch() returns */
 };
 int kmip_fetch(struct kmip_client *c, struct kmip_fetch *f);
+/*
+ * The same for n keys, every pair of items of up to KMIP_BATCH_MAX / 2 keys
+ * in one message: f[i]->err is what kmip_fetch() would return for key i
+ * (-ENOMSG: not answered), the rest as there.  No fallback here (no second
+ * request, no renegotiation): a key whose answer is not usable is for the
+ * caller to ask again with kmip_fetch().  Returns 0, or the errno of a
+ * message that failed as a whole (then every key not answered has it).
+ * kmip_last_result() is the first failed item's: of little use with n keys.
+ */
+int kmip_fetch_many(struct kmip_client *c, struct kmip_fetch *const *f, size_t n);
 /* Re-key (op 0x04): new_uid gets the replacement's identifier.  -EOPNOTSUPP if the server lacks it. */
 int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZE]);
 

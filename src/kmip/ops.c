@@ -723,6 +723,55 @@ static int fetch_apart(struct kmip_client *c, struct kmip_fetch *f)
 	return 0;
 }
 
+static void fetch_reset(struct kmip_fetch *f)
+{
+	memset(&f->attrs, 0, sizeof(f->attrs));
+	memset(&f->obj, 0, sizeof(f->obj));
+	f->out = NULL;
+	f->out_len = 0;
+	f->fetch_err = -ENOMSG;
+	if (!f->attrs_wanted)
+		f->attrs_wanted = KMIP_ATTR_STATE;
+}
+
+/*
+ * One key's two answered items (the State item answered without failure):
+ * its attributes, then its material, wiped unless the key is Active.
+ */
+static int read_pair(struct kmip_client *c, struct kmip_fetch *f,
+		     const struct kmip_resp_item *a, const struct kmip_resp_item *m)
+{
+	uint32_t op = f->decrypt ? KMIP_OP_DECRYPT : KMIP_OP_GET;
+	int r;
+
+	if (!a->has_payload)
+		return kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer has no Response "
+				"Payload");
+	r = kmip_parse_get_attributes_why(&a->payload, &f->attrs, &c->why);
+	if (r < 0)
+		return r;
+	if (f->attrs.uid[0] && strcmp(f->attrs.uid, f->uid))
+		return kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer is about key "
+				"'%.64s', the request about '%s'", f->attrs.uid, f->uid);
+	if (m->answered) {
+		f->fetch_err = m->err;
+		if (!f->fetch_err && !m->has_payload)
+			f->fetch_err = kmip_bad(&c->why, -EBADMSG, NULL, "the %s answer has no "
+						"Response Payload", kmip_operation_name(op));
+		else if (!f->fetch_err && f->decrypt)
+			f->fetch_err = read_crypt(c, &m->payload, f->uid, NULL, &f->out,
+						  &f->out_len);
+		else if (!f->fetch_err)
+			f->fetch_err = read_get(c, &m->payload, f->uid, f->wrap, &f->obj);
+	}
+	if (!(f->attrs.present & KMIP_ATTR_STATE) || f->attrs.state != KMIP_STATE_ACTIVE) {
+		/* Material of a key that is not Active is never used. */
+		fetch_wipe(f);
+		f->fetch_err = -ENOKEY;
+	}
+	return 0;
+}
+
 int kmip_fetch(struct kmip_client *c, struct kmip_fetch *f)
 {
 	uint32_t ops[2] = { KMIP_OP_GET_ATTRIBUTES, f->decrypt ? KMIP_OP_DECRYPT : KMIP_OP_GET };
@@ -732,13 +781,7 @@ int kmip_fetch(struct kmip_client *c, struct kmip_fetch *f)
 	bool again = true;
 	int r;
 
-	memset(&f->attrs, 0, sizeof(f->attrs));
-	memset(&f->obj, 0, sizeof(f->obj));
-	f->out = NULL;
-	f->out_len = 0;
-	f->fetch_err = -ENOMSG;
-	if (!f->attrs_wanted)
-		f->attrs_wanted = KMIP_ATTR_STATE;
+	fetch_reset(f);
 	ttlv_buf_init(&b, c->max_message);
 retry:
 	kmip_reply_free(&reply);
@@ -769,41 +812,72 @@ retry:
 	}
 	if (r < 0)
 		goto out;
-	if (!items[0].has_payload) {
-		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer has no Response "
-			     "Payload");
-		goto out;
-	}
-	r = kmip_parse_get_attributes_why(&items[0].payload, &f->attrs, &c->why);
-	if (r < 0)
-		goto out;
-	if (f->attrs.uid[0] && strcmp(f->attrs.uid, f->uid)) {
-		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer is about key "
-			     "'%.64s', the request about '%s'", f->attrs.uid, f->uid);
-		goto out;
-	}
-	if (items[1].answered) {
-		f->fetch_err = items[1].err;
-		if (!f->fetch_err && !items[1].has_payload)
-			f->fetch_err = kmip_bad(&c->why, -EBADMSG, NULL, "the %s answer has no "
-						"Response Payload", kmip_operation_name(ops[1]));
-		else if (!f->fetch_err && f->decrypt)
-			f->fetch_err = read_crypt(c, &items[1].payload, f->uid, NULL, &f->out,
-						  &f->out_len);
-		else if (!f->fetch_err)
-			f->fetch_err = read_get(c, &items[1].payload, f->uid, f->wrap, &f->obj);
-	}
-	if (!(f->attrs.present & KMIP_ATTR_STATE) || f->attrs.state != KMIP_STATE_ACTIVE) {
-		/* Material of a key that is not Active is never used. */
-		fetch_wipe(f);
-		f->fetch_err = -ENOKEY;
-	} else if (f->fetch_err == -ENOMSG) {
+	r = read_pair(c, f, &items[0], &items[1]);
+	if (r == 0 && f->fetch_err == -ENOMSG && (f->attrs.present & KMIP_ATTR_STATE) &&
+	    f->attrs.state == KMIP_STATE_ACTIVE)
 		f->fetch_err = fetch_alone(c, f);	/* the server answered the State only */
-	}
 out:
 	if (r < 0)
 		fetch_wipe(f);
 	kmip_reply_free(&reply);
 	ttlv_buf_free(&b);
+	return r;
+}
+
+/* Up to KMIP_BATCH_MAX / 2 keys in one message. */
+static int fetch_chunk(struct kmip_client *c, struct kmip_fetch *const *f, size_t n)
+{
+	uint32_t ops[KMIP_BATCH_MAX];
+	struct kmip_resp_item items[KMIP_BATCH_MAX];
+	struct kmip_reply reply = { 0 };
+	struct ttlv_buf b;
+	size_t i;
+	int r;
+
+	ttlv_buf_init(&b, c->max_message);
+	kmip_result_reset(c);
+	r = kmip_negotiate(c);
+	if (r < 0)
+		goto out;
+	r = kmip_build_fetch_many(&b, c->version, f, n);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		ops[2 * i] = KMIP_OP_GET_ATTRIBUTES;
+		ops[2 * i + 1] = f[i]->decrypt ? KMIP_OP_DECRYPT : KMIP_OP_GET;
+	}
+	r = kmip_exchange(c, &b, ops, (unsigned)(2 * n), true, &reply, items);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		f[i]->err = !items[2 * i].answered ? -ENOMSG : items[2 * i].err;
+		if (!f[i]->err)
+			f[i]->err = read_pair(c, f[i], &items[2 * i], &items[2 * i + 1]);
+		if (f[i]->err)
+			fetch_wipe(f[i]);
+	}
+out:
+	kmip_reply_free(&reply);
+	ttlv_buf_free(&b);
+	return r;
+}
+
+int kmip_fetch_many(struct kmip_client *c, struct kmip_fetch *const *f, size_t n)
+{
+	size_t i, k;
+	int r = 0;
+
+	for (i = 0; i < n; i++) {
+		fetch_reset(f[i]);
+		f[i]->err = -ENOMSG;
+	}
+	for (i = 0; i < n && r == 0; i += k) {
+		k = n - i < KMIP_BATCH_MAX / 2 ? n - i : KMIP_BATCH_MAX / 2;
+		r = fetch_chunk(c, f + i, k);
+	}
+	if (r < 0)
+		for (i = 0; i < n; i++)
+			if (f[i]->err == -ENOMSG)
+				f[i]->err = r;
 	return r;
 }

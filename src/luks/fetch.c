@@ -314,66 +314,91 @@ static int decrypt_result(struct kmip_client *c, const struct kmip_token *t, int
 	return 0;
 }
 
+int luks_fetch_prepare(const struct kmip_token *t, const char *kek_file, struct luks_fetch *q)
+{
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	q->t = t;
+	q->kek_file = kek_file;
+	q->f.attrs_wanted = KMIP_ATTR_STATE | KMIP_ATTR_OBJECT_TYPE;
+	q->f.uid = t->uid;
+	if (t->kind != KMIP_KIND_PASSPHRASE && t->kind != KMIP_KIND_VOLUME_KEY &&
+	    t->kind != KMIP_KIND_ENVELOPE)
+		return log_error_errno(-EINVAL, "unknown token kind %d", (int)t->kind);
+	if (t->kind == KMIP_KIND_ENVELOPE) {
+		r = decrypt_prepare(t, &q->p, q->aad);
+		if (r < 0)
+			return r;
+		q->f.decrypt = &q->p;
+		q->f.in = t->ciphertext;
+		q->f.in_len = t->ciphertext_len;
+		return 0;
+	}
+	r = wrap_prepare(t, kek_file, &q->wrap);
+	if (r == 0 && q->wrap.kek_uid)
+		q->f.wrap = &q->wrap;
+	return r;
+}
+
+int luks_fetch_finish(struct kmip_client *c, struct luks_fetch *q, int r, uint8_t **secret,
+		      size_t *len, bool *is_volume_key)
+{
+	const struct kmip_token *t = q->t;
+
+	*secret = NULL;
+	*len = 0;
+	if (is_volume_key)
+		*is_volume_key = false;
+	if (r == -EOPNOTSUPP && q->f.decrypt && kmip_last_failure(c) == KMIP_FAILURE_NONE)
+		return decrypt_result(c, t, r, NULL, 0, secret, len);	/* GCM before 1.4 */
+	if (r < 0)
+		return server_refusal(c, r, t->uid, "reading the State of");
+	r = check_attrs(t, &q->f.attrs);
+	if (r < 0)
+		return r;
+	if (t->kind == KMIP_KIND_ENVELOPE) {
+		r = decrypt_result(c, t, q->f.fetch_err, q->f.out, q->f.out_len, secret, len);
+		q->f.out = NULL;
+		return r;
+	}
+	r = get_result(c, t, q->kek_file, q->f.fetch_err, &q->f.obj, secret, len);
+	if (r == 0 && is_volume_key)
+		*is_volume_key = t->kind == KMIP_KIND_VOLUME_KEY;
+	return r;
+}
+
+void luks_fetch_clear(struct luks_fetch *q)
+{
+	kmip_object_clear(&q->f.obj);
+	secmem_free(q->f.out);
+	q->f.out = NULL;
+	secmem_free((void *)q->wrap.kek);
+	q->wrap.kek = NULL;
+	explicit_bzero(&q->p, sizeof(q->p));
+}
+
 int luks_fetch_secret(struct kmip_client *c, const struct kmip_token *t,
 		      const char *kek_file, uint8_t **secret, size_t *len, bool *is_volume_key)
 {
-	struct kmip_fetch f = { .attrs_wanted = KMIP_ATTR_STATE | KMIP_ATTR_OBJECT_TYPE };
-	struct kmip_crypt_params p;
-	struct kmip_key_wrap wrap;
-	uint8_t aad[KMIP_ENVELOPE_AAD_MAX];
+	struct luks_fetch q;
 	int r;
 
 	*secret = NULL;
 	*len = 0;
-	memset(&wrap, 0, sizeof(wrap));
 	if (is_volume_key)
 		*is_volume_key = false;
 	if (!c || !t)
 		return -EINVAL;
-	if (t->kind != KMIP_KIND_PASSPHRASE && t->kind != KMIP_KIND_VOLUME_KEY &&
-	    t->kind != KMIP_KIND_ENVELOPE)
-		return log_error_errno(-EINVAL, "unknown token kind %d", (int)t->kind);
-	f.uid = t->uid;
-	if (t->kind == KMIP_KIND_ENVELOPE) {
-		r = decrypt_prepare(t, &p, aad);
-		if (r < 0)
-			goto out;
-		f.decrypt = &p;
-		f.in = t->ciphertext;
-		f.in_len = t->ciphertext_len;
-	} else {
-		r = wrap_prepare(t, kek_file, &wrap);
-		if (r < 0)
-			goto out;
-		f.wrap = wrap.kek_uid ? &wrap : NULL;
-	}
+	r = luks_fetch_prepare(t, kek_file, &q);
+	if (r < 0)
+		goto out;
 	/* What the server spoke at enroll: no version negotiation while it still does. */
 	kmip_client_assume_version(c, t->protocol);
 	/* The State and the secret in one request; a secret of a key not Active is wiped. */
-	r = kmip_fetch(c, &f);
-	if (r == -EOPNOTSUPP && f.decrypt && kmip_last_failure(c) == KMIP_FAILURE_NONE) {
-		r = decrypt_result(c, t, r, NULL, 0, secret, len);	/* GCM in a version before 1.4 */
-		goto out;
-	}
-	if (r < 0) {
-		r = server_refusal(c, r, t->uid, "reading the State of");
-		goto out;
-	}
-	r = check_attrs(t, &f.attrs);
-	if (r < 0)
-		goto out;
-	if (t->kind == KMIP_KIND_ENVELOPE) {
-		r = decrypt_result(c, t, f.fetch_err, f.out, f.out_len, secret, len);
-		f.out = NULL;
-	} else {
-		r = get_result(c, t, kek_file, f.fetch_err, &f.obj, secret, len);
-		if (r == 0 && is_volume_key)
-			*is_volume_key = t->kind == KMIP_KIND_VOLUME_KEY;
-	}
+	r = kmip_fetch(c, &q.f);
+	r = luks_fetch_finish(c, &q, r, secret, len, is_volume_key);
 out:
-	kmip_object_clear(&f.obj);
-	secmem_free(f.out);
-	secmem_free((void *)wrap.kek);
-	explicit_bzero(&p, sizeof(p));
+	luks_fetch_clear(&q);
 	return r;
 }

@@ -66,6 +66,28 @@ bool luks_fail_at(const char *step);
 /* Say at once that KMIPCRYPT_FAIL_AT is set, and whether it names one of steps (NULL-ended). */
 void luks_fail_at_check(const char *const *steps);
 
+/* fetch.c ------------------------------------------------------------ */
+
+/*
+ * luks_fetch_secret() in steps, for many tokens in one request
+ * (kmip_fetch_many): prepare (the request: KEK file read, Decrypt
+ * parameters; logged errors), send q->f, finish with what it returned
+ * (the secret in locked memory, or why not, logged as luks_fetch_secret()
+ * logs it), clear (also after a failed prepare).  q->t must outlive q.
+ */
+struct luks_fetch {
+	const struct kmip_token *t;
+	const char *kek_file;
+	struct kmip_fetch f;
+	struct kmip_key_wrap wrap;
+	struct kmip_crypt_params p;
+	uint8_t aad[KMIP_ENVELOPE_AAD_MAX];
+};
+int luks_fetch_prepare(const struct kmip_token *t, const char *kek_file, struct luks_fetch *q);
+int luks_fetch_finish(struct kmip_client *c, struct luks_fetch *q, int r, uint8_t **secret,
+		      size_t *len, bool *is_volume_key);
+void luks_fetch_clear(struct luks_fetch *q);
+
 /* prove.c ------------------------------------------------------------ */
 
 /*
@@ -106,6 +128,11 @@ struct luks_proof {
 	bool capture;		/* in: keep the first error line in why */
 	bool quiet;		/* in: with capture, error lines at debug level */
 	bool keep_secret;	/* in: hand the secret over on success */
+	uint8_t *given;		/* in: a secret fetched already (locked memory, is_vk as
+				 * given_vk): checked instead of fetching; luks_prove()
+				 * takes it (frees or hands it over) */
+	size_t given_len;
+	bool given_vk;
 	enum luks_verdict verdict;	/* out */
 	char why[LUKS_WHY_MAX];	/* out: "" if proven */
 	uint8_t *secret;	/* out, with keep_secret */

@@ -173,7 +173,15 @@ int luks_prove(struct crypt_device *cd, const char *device, int token_id,
 	p->is_vk = false;
 	if (p->capture)
 		luks_log_tee_begin(&tee);
-	r = luks_fetch_secret(c, t, kek_file, &secret, &len, &is_vk);
+	if (p->given) {
+		secret = p->given;
+		len = p->given_len;
+		is_vk = p->given_vk;
+		p->given = NULL;
+		r = 0;
+	} else {
+		r = luks_fetch_secret(c, t, kek_file, &secret, &len, &is_vk);
+	}
 	if (r < 0) {
 		/* An object of the wrong type or size cannot be this binding's secret. */
 		p->verdict = r == -EKEYMISMATCH ? LUKS_DISPROVEN : LUKS_UNPROVEN;

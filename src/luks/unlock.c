@@ -76,6 +76,20 @@ static void session_down(struct sessions *ss, const char *group, int r)
 			ss->g[i].down = r;
 }
 
+/*
+ * unlock --all: a volume's first kmip token, fetched ahead with the other
+ * volumes of its server group in one request (kmip_fetch_many).  Only an
+ * answer that gave the secret is used; anything else is asked again by the
+ * volume's own unlock, which then says why as it always does.
+ */
+struct prefetch {
+	int id;			/* token id; -1: nothing fetched ahead */
+	bool sent;
+	struct kmip_token t;
+	struct luks_fetch q;
+	char kek[4096];
+};
+
 static void sessions_close(struct sessions *ss)
 {
 	size_t i;
@@ -138,9 +152,29 @@ static void flags_text(uint32_t flags, char *buf, size_t len)
  * avoid (no device-mapper, the name in use...); a wrong secret or object is
  * this token's problem only.
  */
+/* The secret fetched ahead for token id, if it came back usable (quietly: else asked again). */
+static void take_prefetched(struct kmip_client *c, struct prefetch *pf, int id, struct luks_proof *p)
+{
+	struct luks_log_tee tee = { .quiet = true };
+	uint8_t *secret = NULL;
+	size_t len = 0;
+	bool is_vk = false;
+
+	if (!pf || !pf->sent || pf->id != id || pf->q.f.err || pf->q.f.fetch_err)
+		return;
+	luks_log_tee_begin(&tee);
+	if (luks_fetch_finish(c, &pf->q, 0, &secret, &len, &is_vk) == 0) {
+		p->given = secret;
+		p->given_len = len;
+		p->given_vk = is_vk;
+	}
+	luks_log_tee_end(&tee);
+	pf->sent = false;	/* used once */
+}
+
 static int unlock_token(struct crypt_device *cd, const char *device, const char *name,
 			struct sessions *ss, const struct unlock_opts *o, int id, bool resume,
-			bool *fatal)
+			struct prefetch *pf, bool *fatal)
 {
 	struct luks_proof p = { .keep_secret = name != NULL };
 	struct kmip_token t;
@@ -166,6 +200,7 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 		goto out;
 	log_debug("%s token %d: %s key '%s' from group [%s]", device, id, kmip_kind_name(t.kind),
 		  t.uid, t.group);
+	take_prefetched(kmip_session_client(conn), pf, id, &p);
 	r = luks_prove(cd, device, id, &t, kmip_session_client(conn), kek_file, &p);
 	if (r < 0) {
 		/* No usable answer from the KMS (util/errclass.h): the messages so far named no group. */
@@ -188,6 +223,7 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 			 "verified, no mapping created (check only)", id, t.uid,
 			 kmip_kind_name(t.kind));
 out:
+	secmem_free(p.given);	/* not taken if the run stopped before the proof */
 	secmem_free(p.secret);
 	explicit_bzero(&t, sizeof(t));
 	return r;
@@ -228,7 +264,7 @@ static int already_open(struct crypt_device *cd, const char *device, const char 
 }
 
 static int unlock_one(const char *device, const char *name, struct sessions *ss,
-		      const struct unlock_opts *o)
+		      const struct unlock_opts *o, struct prefetch *pf)
 {
 	struct crypt_device *cd = NULL;
 	int ids[TOKENS_MAX], n, i, r, first = 0, open;
@@ -269,7 +305,7 @@ static int unlock_one(const char *device, const char *name, struct sessions *ss,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		r = unlock_token(cd, device, name, ss, o, ids[i], open == 2, &fatal);
+		r = unlock_token(cd, device, name, ss, o, ids[i], open == 2, pf, &fatal);
 		if (r == 0)
 			goto out;
 		if (!first)
@@ -302,7 +338,7 @@ int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
 	if (!o)
 		o = &defaults;
 	ss.deadline = deadline_of(o);
-	r = unlock_one(device, name, &ss, o);
+	r = unlock_one(device, name, &ss, o, NULL);
 	sessions_close(&ss);
 	return r;
 }
@@ -314,16 +350,103 @@ int luks_unlock(const char *device, const char *name, struct config *cfg)
 
 /* ------------------------------------------------------------ many */
 
+/* Prepare the fetch of a volume's first token, quietly: any trouble is its own unlock's to report. */
+static void prefetch_prepare(const struct luks_volume *v, bool check_only, struct sessions *ss,
+			     const struct unlock_opts *o, struct prefetch *pf)
+{
+	struct luks_log_tee tee = { .quiet = true };
+	struct crypt_device *cd = NULL;
+	const char *kek_file = NULL;
+	int ids[TOKENS_MAX], n, id;
+
+	pf->id = -1;
+	if (v->err || (!check_only && v->name && luks_dm_available() &&
+		       crypt_status(NULL, v->name) >= CRYPT_ACTIVE))
+		return;	/* open already (or suspended): nothing to fetch ahead */
+	luks_log_tee_begin(&tee);
+	if (luks_dev_open(v->device, &cd) < 0)
+		goto out;
+	n = luks_kmip_tokens(cd, ids, TOKENS_MAX);
+	id = o->token_id >= 0 ? o->token_id : n > 0 ? ids[0] : -1;
+	if (id < 0 || luks_token_read(cd, v->device, id, &pf->t) < 0 ||
+	    luks_token_kek_file(ss->cfg, v->device, id, &pf->t, o->kek_file, pf->kek,
+				sizeof(pf->kek), &kek_file) < 0 ||
+	    luks_fetch_prepare(&pf->t, kek_file, &pf->q) < 0) {
+		luks_fetch_clear(&pf->q);
+		goto out;
+	}
+	pf->id = id;
+out:
+	crypt_free(cd);
+	luks_log_tee_end(&tee);
+}
+
+/* Every prepared volume of each server group in one request (per KMIP_BATCH_MAX / 2). */
+static void prefetch_groups(struct sessions *ss, struct prefetch *pf, size_t n)
+{
+	struct kmip_fetch **batch;
+	struct kmip_session *s;
+	size_t i, j, k;
+	int down, err, r;
+
+	batch = calloc(n, sizeof(*batch));
+	if (!batch)
+		return;
+	for (i = 0; i < n; i++) {
+		struct luks_log_tee tee = { .quiet = true };
+		const char *group = pf[i].t.group;
+
+		if (pf[i].id < 0 || pf[i].sent)
+			continue;
+		for (j = i, k = 0; j < n; j++)
+			if (pf[j].id >= 0 && !pf[j].sent && !strcmp(pf[j].t.group, group)) {
+				batch[k++] = &pf[j].q.f;
+				pf[j].sent = true;
+			}
+		/* A group that cannot be used is the volumes' own unlocks to report. */
+		luks_log_tee_begin(&tee);
+		s = session_of(ss, group, &down, &err);
+		luks_log_tee_end(&tee);
+		if (!s) {
+			for (j = i; j < n; j++)
+				if (pf[j].sent && !strcmp(pf[j].t.group, group))
+					pf[j].q.f.err = -ENOMSG;	/* nothing came: ask again */
+			continue;
+		}
+		kmip_client_assume_version(kmip_session_client(s), pf[i].t.protocol);
+		r = kmip_fetch_many(kmip_session_client(s), batch, k);
+		log_debug("group [%s]: %zu volumes asked in one request: %s", group, k,
+			  r < 0 ? strerror(-r) : "answered");
+		if (r < 0 && errclass_unreachable(r)) {
+			char why[KMIP_FAILURE_TEXT_SIZE];
+
+			log_error("no usable answer from the server(s) of group [%s]: %s", group,
+				  kmip_failure_reason(kmip_session_client(s), r, why, sizeof(why)));
+			session_down(ss, group, r);
+		}
+	}
+	free(batch);
+}
+
 int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct config *cfg,
 		     const struct unlock_opts *o, int *results,
 		     enum luks_unlock_outcome *outcomes)
 {
 	struct sessions ss = { .cfg = cfg };
+	struct prefetch *pf;
 	size_t i;
 
 	if (!o)
 		o = &defaults;
 	ss.deadline = deadline_of(o);
+	/* The secrets of every volume first, one request per server group... */
+	pf = calloc(l->n ? l->n : 1, sizeof(*pf));
+	if (pf) {
+		for (i = 0; i < l->n; i++)
+			prefetch_prepare(&l->v[i], check_only, &ss, o, &pf[i]);
+		prefetch_groups(&ss, pf, l->n);
+	}
+	/* ... then each volume's proof and activation (asking again what did not come). */
 	for (i = 0; i < l->n; i++) {
 		struct unlock_opts mine = *o;
 		enum luks_unlock_outcome how = check_only ? LUKS_UNLOCK_VERIFIED : LUKS_UNLOCK_OPENED;
@@ -334,10 +457,17 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 		}
 		mine.activate_flags |= l->v[i].activate_flags;
 		mine.outcome = &how;
-		results[i] = unlock_one(l->v[i].device, check_only ? NULL : l->v[i].name, &ss, &mine);
+		results[i] = unlock_one(l->v[i].device, check_only ? NULL : l->v[i].name, &ss, &mine,
+					pf ? &pf[i] : NULL);
 		if (outcomes)
 			outcomes[i] = how;
 	}
+	for (i = 0; pf && i < l->n; i++) {
+		if (pf[i].id >= 0)
+			luks_fetch_clear(&pf[i].q);
+		explicit_bzero(&pf[i].t, sizeof(pf[i].t));
+	}
+	free(pf);
 	sessions_close(&ss);
 	return 0;
 }

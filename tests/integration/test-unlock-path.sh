@@ -12,7 +12,9 @@
 #    batches (PyKMIP's own server, changed in that one way:
 #    tests/lab/pykmip-batch1.py): still unlocks;
 #  - a key that is not Active: refused, nothing kept;
-#  - unlock --all of several volumes of one group: one connection.
+#  - unlock --all of several volumes of one group: one connection, one
+#    request for all of them; a revoked one among them refused with its
+#    reason while the others unlock.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/luks-common.sh"
 
@@ -21,6 +23,8 @@ log=$(lab_server_log main)
 mark() { wc -l <"$log"; }
 # ops_since N: the operations PyKMIP processed after line N of its log, space-separated
 ops_since() { tail -n +"$(( $1 + 1 ))" "$log" | sed -n 's/.*Processing operation: \([A-Za-z]*\).*/\1/p' | tr '\n' ' '; }
+# reqs_since N: the request messages PyKMIP received after line N
+reqs_since() { tail -n +"$(( $1 + 1 ))" "$log" | grep -c "Received request at time"; }
 # conns_since N: the TLS connections PyKMIP accepted after line N
 conns_since() { tail -n +"$(( $1 + 1 ))" "$log" | grep -c "Receiving incoming connection"; }
 
@@ -34,7 +38,8 @@ for kind in passphrase envelope; do
 	expect_rc 0 "$kind: unlock --test" K unlock "$img" --test
 	want="GetAttributes Get "
 	[ $kind = envelope ] && want="GetAttributes Decrypt "
-	expect_eq "$(ops_since "$m")" "$want" "$kind: one request: no Discover Versions, State and secret in one batch"
+	expect_eq "$(ops_since "$m")" "$want" "$kind: no Discover Versions, State and secret in one batch"
+	expect_eq "$(reqs_since "$m")" "1" "$kind: ... in one request message"
 	eval "img_$kind=\$img"
 done
 [ "$(grep -c "Receiving incoming connection" "$log")" -gt 0 ] ||
@@ -103,7 +108,7 @@ for kind in passphrase envelope; do
 done
 lab_server_stop refuse
 
-# Many volumes of one group: one connection, one request each.
+# Many volumes of one group: one connection, one request for all of them.
 : >"$LAB_TMP/many"
 for i in 1 2 3 4; do
 	v=$(newimg "path-many$i")
@@ -113,6 +118,15 @@ done
 m=$(mark)
 expect_rc 0 "unlock --all --test of four volumes" K unlock --all --test --from "$LAB_TMP/many"
 expect_eq "$(conns_since "$m")" "1" "... over one connection"
+expect_eq "$(reqs_since "$m")" "1" "... in one request message"
 expect_eq "$(ops_since "$m")" "GetAttributes Get GetAttributes Get GetAttributes Get GetAttributes Get " \
-	"... one request per volume, no negotiation"
+	"... of the State and secret of each volume, no negotiation"
+# One key of the group revoked: the others unlock, it says why.
+uid=$(uid_of "$(sed -n 2p "$LAB_TMP/many")")
+lab_pyclient main revoke "$uid" --reason cessation >/dev/null || fail "revoke $uid"
+expect_rc 4 "unlock --all with one revoked key: exit 4 (none retryable)" \
+	K unlock --all --test --from "$LAB_TMP/many"
+expect_out "is Deactivated \(revoked\); refusing to unlock" "... the revoked one says why"
+[ "$(grep -c ": verified (check only" "$LAB_TMP/out")" = 3 ] || { cat "$LAB_TMP/out"; fail "the three others were not verified"; }
+echo "ok ... and the three others are verified"
 pass
