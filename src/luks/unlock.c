@@ -85,6 +85,7 @@ static void session_down(struct sessions *ss, const char *group, int r)
 struct prefetch {
 	int id;			/* token id; -1: nothing fetched ahead */
 	bool sent;
+	struct crypt_device *cd;	/* the header, loaded once: the volume's unlock takes it */
 	struct kmip_token t;
 	struct luks_fetch q;
 	char kek[4096];
@@ -270,9 +271,14 @@ static int unlock_one(const char *device, const char *name, struct sessions *ss,
 	int ids[TOKENS_MAX], n, i, r, first = 0, open;
 	bool fatal = false;
 
-	r = luks_dev_open(device, &cd);
-	if (r < 0)
-		return r;
+	if (pf && pf->cd) {
+		cd = pf->cd;	/* loaded by the prefetch */
+		pf->cd = NULL;
+	} else {
+		r = luks_dev_open(device, &cd);
+		if (r < 0)
+			return r;
+	}
 	open = name ? already_open(cd, device, name) : 0;
 	if (o->outcome)
 		*o->outcome = open == 1 ? LUKS_UNLOCK_ALREADY_OPEN : open == 2 ? LUKS_UNLOCK_RESUMED :
@@ -376,6 +382,8 @@ static void prefetch_prepare(const struct luks_volume *v, bool check_only, struc
 		goto out;
 	}
 	pf->id = id;
+	pf->cd = cd;
+	cd = NULL;
 out:
 	crypt_free(cd);
 	luks_log_tee_end(&tee);
@@ -465,6 +473,7 @@ int luks_unlock_many(const struct luks_volume_list *l, bool check_only, struct c
 	for (i = 0; pf && i < l->n; i++) {
 		if (pf[i].id >= 0)
 			luks_fetch_clear(&pf[i].q);
+		crypt_free(pf[i].cd);
 		explicit_bzero(&pf[i].t, sizeof(pf[i].t));
 	}
 	free(pf);
