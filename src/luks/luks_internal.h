@@ -113,8 +113,8 @@ void luks_fetch_clear(struct luks_fetch *q);
  * The reason is logged (as unlock logs it) and, with p->capture, its first
  * error line is kept in p->why (with p->quiet logged at debug level only:
  * the caller shows p->why); without capture p->why is a short errno text.
- * The secret lives in locked memory and is wiped, unless p->keep_secret: then
- * on success p->secret/len/is_vk are the caller's (secmem_free()).
+ * The secret lives in locked memory and is wiped on every path.  With
+ * p->activate_name the check is the activation (or resume) itself.
  */
 enum luks_verdict {
 	LUKS_PROVEN = 0,
@@ -127,17 +127,17 @@ enum luks_verdict {
 struct luks_proof {
 	bool capture;		/* in: keep the first error line in why */
 	bool quiet;		/* in: with capture, error lines at debug level */
-	bool keep_secret;	/* in: hand the secret over on success */
 	uint8_t *given;		/* in: a secret fetched already (locked memory, is_vk as
 				 * given_vk): checked instead of fetching; luks_prove()
 				 * takes it (frees or hands it over) */
 	size_t given_len;
 	bool given_vk;
+	const char *activate_name;	/* in: prove by activating (or resuming) as this
+					 * mapping: the activation is the check; NULL: no mapping */
+	uint32_t activate_flags;	/* in: CRYPT_ACTIVATE_* for it */
+	bool resume;			/* in: resume the suspended mapping instead */
 	enum luks_verdict verdict;	/* out */
 	char why[LUKS_WHY_MAX];	/* out: "" if proven */
-	uint8_t *secret;	/* out, with keep_secret */
-	size_t len;
-	bool is_vk;
 };
 
 int luks_prove(struct crypt_device *cd, const char *device, int token_id,

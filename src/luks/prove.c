@@ -83,10 +83,22 @@ int luks_token_kek_file(const struct config *cfg, const char *device, int token_
 /* ------------------------------------------------------------ the check */
 
 /* The secret (passphrase, envelope) against exactly the token's keyslot. */
+/* What the check does when it is the activation, for messages: "activating the mapping N". */
+static const char *doing(const struct luks_proof *p, char *buf, size_t len, const char *check)
+{
+	if (!p->activate_name)
+		return check;
+	snprintf(buf, len, "%s the mapping %s", p->resume ? "resuming" : "activating",
+		 p->activate_name);
+	return buf;
+}
+
 static int check_keyslot(struct crypt_device *cd, const char *device, int token_id,
 			 const struct kmip_token *t, const uint8_t *secret, size_t len,
-			 enum luks_verdict *v)
+			 struct luks_proof *p)
 {
+	enum luks_verdict *v = &p->verdict;
+	char what[160];
 	crypt_keyslot_info ki = crypt_keyslot_status(cd, t->keyslot);
 	char *pass = NULL;
 	size_t pass_len = 0;
@@ -111,7 +123,12 @@ static int check_keyslot(struct crypt_device *cd, const char *device, int token_
 		*v = LUKS_UNPROVEN;
 		return r;
 	}
-	r = crypt_activate_by_passphrase(cd, NULL, t->keyslot, pass, pass_len, 0);
+	/* The check is the activation itself when asked for one: one keyslot check, not two. */
+	if (p->activate_name && p->resume)
+		r = crypt_resume_by_passphrase(cd, p->activate_name, t->keyslot, pass, pass_len);
+	else
+		r = crypt_activate_by_passphrase(cd, p->activate_name, t->keyslot, pass, pass_len,
+						 p->activate_name ? p->activate_flags : 0);
 	secmem_free(pass);
 	if (r >= 0) {
 		*v = LUKS_PROVEN;
@@ -124,14 +141,16 @@ static int check_keyslot(struct crypt_device *cd, const char *device, int token_
 				       device, t->uid, t->keyslot);
 	}
 	*v = LUKS_UNPROVEN;
-	return luks_crypt_fail(r, device, "checking the secret");
+	return luks_crypt_fail(r, device, doing(p, what, sizeof(what), "checking the secret"));
 }
 
 /* The key (volume-key) against the volume key's digest. */
 static int check_volume_key(struct crypt_device *cd, const char *device,
 			    const struct kmip_token *t, const uint8_t *key, size_t len,
-			    enum luks_verdict *v)
+			    struct luks_proof *p)
 {
+	enum luks_verdict *v = &p->verdict;
+	char what[160];
 	/* 0 when no keyslot is bound any more: then the digest alone decides. */
 	int want = crypt_get_volume_key_size(cd), r;
 
@@ -141,7 +160,11 @@ static int check_volume_key(struct crypt_device *cd, const char *device,
 				       "volume is %d bytes: the token names the wrong key", device,
 				       t->uid, len, want);
 	}
-	r = crypt_activate_by_volume_key(cd, NULL, (const char *)key, len, 0);
+	if (p->activate_name && p->resume)
+		r = crypt_resume_by_volume_key(cd, p->activate_name, (const char *)key, len);
+	else
+		r = crypt_activate_by_volume_key(cd, p->activate_name, (const char *)key, len,
+						 p->activate_name ? p->activate_flags : 0);
 	if (r >= 0) {
 		*v = LUKS_PROVEN;
 		return 0;
@@ -152,7 +175,7 @@ static int check_volume_key(struct crypt_device *cd, const char *device,
 				       "its volume key; the token names the wrong key", device, t->uid);
 	}
 	*v = LUKS_UNPROVEN;
-	return luks_crypt_fail(r, device, "checking the volume key");
+	return luks_crypt_fail(r, device, doing(p, what, sizeof(what), "checking the volume key"));
 }
 
 int luks_prove(struct crypt_device *cd, const char *device, int token_id,
@@ -168,9 +191,6 @@ int luks_prove(struct crypt_device *cd, const char *device, int token_id,
 
 	p->verdict = LUKS_UNPROVEN;
 	p->why[0] = '\0';
-	p->secret = NULL;
-	p->len = 0;
-	p->is_vk = false;
 	if (p->capture)
 		luks_log_tee_begin(&tee);
 	if (p->given) {
@@ -192,14 +212,8 @@ int luks_prove(struct crypt_device *cd, const char *device, int token_id,
 				    device, token_id);
 		goto out;
 	}
-	r = is_vk ? check_volume_key(cd, device, t, secret, len, &p->verdict) :
-		    check_keyslot(cd, device, token_id, t, secret, len, &p->verdict);
-	if (r == 0 && p->keep_secret) {
-		p->secret = secret;	/* the caller's now */
-		p->len = len;
-		p->is_vk = is_vk;
-		secret = NULL;
-	}
+	r = is_vk ? check_volume_key(cd, device, t, secret, len, p) :
+		    check_keyslot(cd, device, token_id, t, secret, len, p);
 out:
 	if (p->capture)
 		luks_log_tee_end(&tee);

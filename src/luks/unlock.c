@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Unlock: for each kmip token of the device (in token order, or the one
- * asked for), prove the binding (luks_prove: the key's State, the secret
- * fetched or decrypted and checked against the header, no mapping), then
- * hand the secret to libcryptsetup: the token's keyslot by passphrase
- * (passphrase, envelope) or the volume key itself (volume-key).  With no
- * name the proof is all it does (check only).  A volume
- * already open as name is left alone; one open but suspended (`lock`) is
- * resumed with the secret, fetched again: the key must still be Active.
+ * asked for), prove the binding (luks_prove: the key's State and the secret
+ * in one request, the secret checked against the header) by activating the
+ * mapping with it: the token's keyslot by passphrase (passphrase, envelope)
+ * or the volume key itself (volume-key), one keyslot check in all.  With no
+ * name the proof creates no mapping (check only).  A volume already open as
+ * name is left alone; one open but suspended (`lock`) is resumed with the
+ * secret, fetched again: the key must still be Active.
  *
  * Many volumes (--all): one process, one KMIP session per server group
  * shared by every volume of that group, the whole run within one deadline;
@@ -100,32 +100,6 @@ static void sessions_close(struct sessions *ss)
 	ss->n = 0;
 }
 
-/* Activate (or resume) as name with a secret that luks_prove() proved. */
-static int activate(struct crypt_device *cd, const char *device, const char *name,
-		    const struct kmip_token *t, const struct luks_proof *p, uint32_t flags,
-		    bool resume)
-{
-	char *pass = NULL, what[160];
-	size_t pass_len = 0;
-	int r;
-
-	if (p->is_vk) {
-		r = resume ? crypt_resume_by_volume_key(cd, name, (const char *)p->secret, p->len) :
-			crypt_activate_by_volume_key(cd, name, (const char *)p->secret, p->len, flags);
-	} else {
-		r = luks_secret_passphrase(p->secret, p->len, &pass, &pass_len);
-		if (r < 0)
-			return r;
-		r = resume ? crypt_resume_by_passphrase(cd, name, t->keyslot, pass, pass_len) :
-			crypt_activate_by_passphrase(cd, name, t->keyslot, pass, pass_len, flags);
-		secmem_free(pass);
-	}
-	if (r >= 0)
-		return 0;
-	snprintf(what, sizeof(what), "%s the mapping %s", resume ? "resuming" : "activating", name);
-	return luks_crypt_fail(r, device, what);
-}
-
 /* The CRYPT_ACTIVATE_* flags crypttab can set, for messages. */
 static void flags_text(uint32_t flags, char *buf, size_t len)
 {
@@ -177,7 +151,8 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 			struct sessions *ss, const struct unlock_opts *o, int id, bool resume,
 			struct prefetch *pf, bool *fatal)
 {
-	struct luks_proof p = { .keep_secret = name != NULL };
+	struct luks_proof p = { .activate_name = name, .activate_flags = o->activate_flags,
+				.resume = resume };
 	struct kmip_token t;
 	struct kmip_session *conn;
 	char kek[4096], why[KMIP_FAILURE_TEXT_SIZE];
@@ -214,10 +189,6 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 		*fatal = p.verdict == LUKS_UNPROVEN && r == -ELUKS;
 		goto out;
 	}
-	if (name) {
-		r = activate(cd, device, name, &t, &p, o->activate_flags, resume);
-		*fatal = r < 0;
-	}
 	if (r == 0)
 		log_info("%s: %s with token %d (key '%s', kind %s)", device,
 			 resume ? "resumed" : name ? "unlocked" :
@@ -225,7 +196,6 @@ static int unlock_token(struct crypt_device *cd, const char *device, const char 
 			 kmip_kind_name(t.kind));
 out:
 	secmem_free(p.given);	/* not taken if the run stopped before the proof */
-	secmem_free(p.secret);
 	explicit_bzero(&t, sizeof(t));
 	return r;
 }
