@@ -70,7 +70,7 @@ struct transport_opts {
 	size_t max_message;		/* 0: TTLV_MAX_MESSAGE */
 	/*
 	 * Where each setting was made, as transport_new()'s errors name it:
-	 * "FILE:LINE: [GROUP] KEY" (util/config.c makes these), the message
+	 * "FILE:LINE: [GROUP] KEY" (conf/config.c makes these), the message
 	 * then reads "FILE:LINE: [GROUP] KEY: what is wrong".  NULL: the
 	 * setting's bare name ("ca", "cipher_suites", ...).  Owned by the caller.
 	 */

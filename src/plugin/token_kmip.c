@@ -446,7 +446,7 @@ static int token_open(struct crypt_device *cd, int token, int64_t deadline,
 		r = -ENOENT;
 		goto out;
 	}
-	/* The same time-bounded connection as kmipcrypt unlock (luks/client.c). */
+	/* The same time-bounded session as kmipcrypt unlock (kmip/session.c). */
 	r = conf_session_open(cfg, t.group, deadline, &conn);
 	if (r < 0) {
 		log_error("%s: server group [%s] of %s is not usable (see above)", where, t.group, path);

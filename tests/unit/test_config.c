@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unit tests: util/config (kmipcrypt.conf), server_addr_parse() and
+ * Unit tests: conf/config (kmipcrypt.conf), server_addr_parse() and
  * util/log.  Error messages are captured with a log sink, so that the file,
  * line and key they name are checked, not only the return code.
  */
