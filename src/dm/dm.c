@@ -455,7 +455,8 @@ static int lockable(const char *name, struct dmap_mapping *m)
 	return 0;
 }
 
-int dmap_suspend(const char *name)
+/* A lock action on a mapping that lockable() accepted, between call_begin() and call_end(). */
+static int lock_run(const char *name, int (*act)(const char *name, struct dmap_mapping *m))
 {
 	struct dmap_mapping m;
 	int r = check_name(name);
@@ -464,15 +465,27 @@ int dmap_suspend(const char *name)
 		return r;
 	call_begin(false);
 	r = lockable(name, &m);
-	if (r < 0)
-		goto out;
-	if (m.state == DMAP_ERROR)
-		log_info("%s: already closed (an error target, no key): nothing to suspend", name);
-	else if ((r = freeze(&m)) == 0)
-		r = wipe(&m);
-out:
+	if (r == 0)
+		r = act(name, &m);
 	call_end();
 	return r;
+}
+
+static int suspend_act(const char *name, struct dmap_mapping *m)
+{
+	int r;
+
+	if (m->state == DMAP_ERROR) {
+		log_info("%s: already closed (an error target, no key): nothing to suspend", name);
+		return 0;
+	}
+	r = freeze(m);
+	return r < 0 ? r : wipe(m);
+}
+
+int dmap_suspend(const char *name)
+{
+	return lock_run(name, suspend_act);
 }
 
 /* Load an error target of m's size as the inactive table (swapped in by the next resume). */
@@ -529,24 +542,20 @@ static int close_crypt(const struct dmap_mapping *m)
 	return 0;
 }
 
-int dmap_close(const char *name)
+static int close_act(const char *name, struct dmap_mapping *m)
 {
-	struct dmap_mapping m;
-	int r = check_name(name);
+	int r = 0;
 
-	if (r < 0)
-		return r;
-	call_begin(false);
-	r = lockable(name, &m);
-	if (r < 0)
-		goto out;
-	if (m.state != DMAP_ERROR)
-		r = close_crypt(&m);
-	else if (!m.suspended)
+	if (m->state != DMAP_ERROR)
+		r = close_crypt(m);
+	else if (!m->suspended)
 		log_info("%s: already closed (an error target: every I/O fails)", name);
 	else if ((r = resume(name, "resume on the error table")) == 0)
 		log_info("%s: already closed, but suspended: resumed, every I/O fails", name);
-out:
-	call_end();
 	return r;
+}
+
+int dmap_close(const char *name)
+{
+	return lock_run(name, close_act);
 }
