@@ -9,12 +9,12 @@
  * structure, and Get Attributes asks by Attribute Reference, an
  * Enumeration whose value is the tag (State = 0x0042008D).
  *
- * Responses are parsed in both forms whatever the version, because
+ * Responses are read in both forms whatever the version, because
  * servers mix them (Cosmian sent 1.2 attributes to a 1.0 client), and
- * attributes we do not know are ignored.
+ * attributes we do not know are ignored.  The Get Attributes payload
+ * around them is parse.c's.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "kmip/kmip_internal.h"
 
@@ -102,8 +102,7 @@ static uint32_t attr_open_at(struct ttlv_buf *b, int version, uint32_t tag, int3
 	if (kmip_v2(version))
 		return tag;
 	if (!d) {
-		if (!b->err)
-			b->err = -EINVAL;
+		kmip_buf_fail(b, -EINVAL);
 		return tag;
 	}
 	ttlv_begin(b, KMIP_TAG_ATTRIBUTE);
@@ -162,11 +161,8 @@ int kmip_attr_refs(struct ttlv_buf *b, int version, uint32_t attrs)
 {
 	size_t i;
 
-	if (attrs & ~(uint32_t)KMIP_ATTR_ALL) {
-		if (!b->err)
-			b->err = -EINVAL;
-		return b->err;
-	}
+	if (attrs & ~(uint32_t)KMIP_ATTR_ALL)
+		return kmip_buf_fail(b, -EINVAL);
 	for (i = 0; i < N_ATTR_DEFS; i++) {
 		if (!(attrs & attr_defs[i].bit))
 			continue;
@@ -279,7 +275,7 @@ static int set_attr(struct kmip_attrs *out, const struct attr_def *d, const stru
 }
 
 /* 1.x Attribute {Attribute Name, [Attribute Index], Attribute Value}, or a 2.x custom one. */
-static int parse_attribute(struct kmip_attrs *out, const struct ttlv_item *a, struct kmip_why *w)
+int kmip_attr_read(struct kmip_attrs *out, const struct ttlv_item *a, struct kmip_why *w)
 {
 	struct ttlv_item name, value, vendor;
 	const struct attr_def *d;
@@ -301,8 +297,8 @@ static int parse_attribute(struct kmip_attrs *out, const struct ttlv_item *a, st
 	return set_attr(out, d, &value, w);
 }
 
-static int parse_attributes_v2(struct kmip_attrs *out, const struct ttlv_item *attrs,
-			       struct kmip_why *w)
+int kmip_attrs_read_v2(struct kmip_attrs *out, const struct ttlv_item *attrs,
+		       struct kmip_why *w)
 {
 	const struct attr_def *d;
 	struct ttlv_iter it;
@@ -315,7 +311,7 @@ static int parse_attributes_v2(struct kmip_attrs *out, const struct ttlv_item *a
 	ttlv_iter_init(&it, attrs);
 	while (ttlv_iter_next(&it, &c)) {
 		if (c.tag == KMIP_TAG_ATTRIBUTE) {
-			r = parse_attribute(out, &c, w);
+			r = kmip_attr_read(out, &c, w);
 		} else {
 			d = def_by_tag(c.tag);
 			r = d ? set_attr(out, d, &c, w) : 0;
@@ -324,50 +320,4 @@ static int parse_attributes_v2(struct kmip_attrs *out, const struct ttlv_item *a
 			return r;
 	}
 	return 0;
-}
-
-int kmip_parse_get_attributes(const struct ttlv_item *payload, struct kmip_attrs *out)
-{
-	return kmip_parse_get_attributes_why(payload, out, NULL);
-}
-
-int kmip_parse_get_attributes_why(const struct ttlv_item *payload, struct kmip_attrs *out,
-				  struct kmip_why *w)
-{
-	struct ttlv_iter it;
-	struct ttlv_item c;
-	bool have_uid = false;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = kmip_need_type(w, payload, TTLV_STRUCTURE);
-	if (r < 0)
-		goto out;
-	ttlv_iter_init(&it, payload);
-	while (ttlv_iter_next(&it, &c)) {
-		switch (c.tag) {
-		case KMIP_TAG_UNIQUE_IDENTIFIER:
-			if (have_uid)
-				break;
-			r = kmip_copy_text(&c, out->uid, sizeof(out->uid), w);
-			have_uid = true;
-			break;
-		case KMIP_TAG_ATTRIBUTE:
-			r = parse_attribute(out, &c, w);
-			break;
-		case KMIP_TAG_ATTRIBUTES:
-			r = parse_attributes_v2(out, &c, w);
-			break;
-		default:
-			r = 0;
-			break;
-		}
-		if (r < 0)
-			goto out;
-	}
-	r = 0;
-out:
-	if (r < 0)
-		memset(out, 0, sizeof(*out));
-	return r;
 }

@@ -9,18 +9,10 @@
  * String): the ID placeholder is shared engine-wide on PyKMIP.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
 #include "kmip/kmip_internal.h"
-
-static int fail(struct ttlv_buf *b, int err)
-{
-	if (!b->err)
-		b->err = err;
-	return b->err;
-}
 
 static bool uid_ok(const char *uid)
 {
@@ -57,7 +49,7 @@ static int single_end(struct ttlv_buf *b)
 static int put_uid(struct ttlv_buf *b, const char *uid)
 {
 	if (!uid_ok(uid))
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	return ttlv_put_str(b, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 }
 
@@ -70,7 +62,7 @@ int kmip_build_discover_versions(struct ttlv_buf *b, int version, const int *off
 	single_begin(b, version, KMIP_OP_DISCOVER_VERSIONS);
 	for (i = 0; i < n; i++) {
 		if (!kmip_version_supported(offer[i]))
-			return fail(b, -EINVAL);
+			return kmip_buf_fail(b, -EINVAL);
 		ttlv_begin(b, KMIP_TAG_PROTOCOL_VERSION);
 		ttlv_put_int(b, KMIP_TAG_PROTOCOL_VERSION_MAJOR, offer[i] >> 8);
 		ttlv_put_int(b, KMIP_TAG_PROTOCOL_VERSION_MINOR, offer[i] & 0xFF);
@@ -100,12 +92,12 @@ static int put_common_attrs(struct ttlv_buf *b, int version, const struct kmip_n
 	kmip_attr_int(b, version, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, (int32_t)usage_mask(a));
 	if (a && a->name) {
 		if (!text_ok(a->name))
-			return fail(b, -EINVAL);
+			return kmip_buf_fail(b, -EINVAL);
 		kmip_attr_name(b, version, a->name);
 	}
 	if (a && a->group) {
 		if (!text_ok(a->group))
-			return fail(b, -EINVAL);
+			return kmip_buf_fail(b, -EINVAL);
 		kmip_attr_text(b, version, KMIP_TAG_OBJECT_GROUP, a->group);
 	}
 	return b->err;
@@ -115,7 +107,7 @@ int kmip_build_create(struct ttlv_buf *b, int version, unsigned bits,
 		      const struct kmip_new_object *a)
 {
 	if (bits != 128 && bits != 192 && bits != 256)
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	single_begin(b, version, KMIP_OP_CREATE);
 	ttlv_put_enum(b, KMIP_TAG_OBJECT_TYPE, KMIP_OBJ_SYMMETRIC_KEY);
 	kmip_attrs_begin(b, version, true);
@@ -149,7 +141,7 @@ int kmip_build_register_secret(struct ttlv_buf *b, int version, const uint8_t *s
 			       size_t len, const struct kmip_new_object *a)
 {
 	if (!secret || !len || len > KMIP_MATERIAL_MAX)
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	register_begin(b, version, KMIP_OBJ_SECRET_DATA, a);
 	/* Password, Opaque: as the SASED profile test cases and PyKMIP do. */
 	ttlv_begin(b, KMIP_TAG_SECRET_DATA);
@@ -166,7 +158,7 @@ int kmip_build_register_key(struct ttlv_buf *b, int version, const uint8_t *key,
 			    size_t len, const struct kmip_new_object *a)
 {
 	if (!key || (len != 16 && len != 24 && len != 32 && len != 64))
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	register_begin(b, version, KMIP_OBJ_SYMMETRIC_KEY, a);
 	ttlv_begin(b, KMIP_TAG_SYMMETRIC_KEY);
 	ttlv_begin(b, KMIP_TAG_KEY_BLOCK);
@@ -205,7 +197,7 @@ int kmip_build_modify_group(struct ttlv_buf *b, int version, const char *uid,
 			    const char *from, const char *to, int32_t index)
 {
 	if (!from || !text_ok(from) || !to || !text_ok(to) || index < 0)
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	single_begin(b, version, KMIP_OP_MODIFY_ATTRIBUTE);
 	put_uid(b, uid);
 	if (kmip_v2(version)) {
@@ -233,7 +225,7 @@ static int put_get(struct ttlv_buf *b, const char *uid, const struct kmip_key_wr
 		if (!uid_ok(wrap->kek_uid) ||
 		    (kmip_wrap_mode(wrap) != KMIP_BCM_NIST_KEY_WRAP &&
 		     kmip_wrap_mode(wrap) != KMIP_BCM_AES_KEY_WRAP_PADDING))
-			return fail(b, -EINVAL);
+			return kmip_buf_fail(b, -EINVAL);
 		ttlv_begin(b, KMIP_TAG_KEY_WRAPPING_SPECIFICATION);
 		ttlv_put_enum(b, KMIP_TAG_WRAPPING_METHOD, KMIP_WRAP_ENCRYPT);
 		ttlv_begin(b, KMIP_TAG_ENCRYPTION_KEY_INFORMATION);
@@ -270,7 +262,7 @@ int kmip_build_get_states(struct ttlv_buf *b, int version, const char *const *ui
 	size_t i;
 
 	if (!uids || n == 0 || n > KMIP_BATCH_MAX)
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	kmip_msg_begin(b, version, (unsigned)n);
 	for (i = 0; i < n; i++) {
 		kmip_msg_item_begin(b, KMIP_OP_GET_ATTRIBUTES, (unsigned)i, (unsigned)n);
@@ -290,10 +282,10 @@ int kmip_build_locate(struct ttlv_buf *b, int version, const struct kmip_locate_
 	if (f->max_items > INT32_MAX || f->offset_items > INT32_MAX ||
 	    (f->name && !text_ok(f->name)) || (f->group && !text_ok(f->group)) ||
 	    f->state < 0 || f->state > KMIP_STATE_DESTROYED_COMPROMISED)
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	/* Offset Items appeared in 1.3; an older server would not understand it. */
 	if (f->offset_items && version < KMIP_VERSION(1, 3))
-		return fail(b, -EOPNOTSUPP);
+		return kmip_buf_fail(b, -EOPNOTSUPP);
 	single_begin(b, version, KMIP_OP_LOCATE);
 	if (f->max_items)
 		ttlv_put_int(b, KMIP_TAG_MAXIMUM_ITEMS, (int32_t)f->max_items);
@@ -326,7 +318,7 @@ int kmip_build_revoke(struct ttlv_buf *b, int version, const char *uid,
 	if (!rv || rv->reason < KMIP_REVOKE_UNSPECIFIED ||
 	    rv->reason > KMIP_REVOKE_PRIVILEGE_WITHDRAWN ||
 	    (rv->message && !text_ok(rv->message)))
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	single_begin(b, version, KMIP_OP_REVOKE);
 	put_uid(b, uid);
 	/* The structure is the same in 1.x and 2.x. */
@@ -402,7 +394,7 @@ static int build_crypt(struct ttlv_buf *b, int version, uint32_t op, const char 
 		p = &crypt_default;
 	r = crypt_ok(version, p, data, len);
 	if (r < 0)
-		return fail(b, r);
+		return kmip_buf_fail(b, r);
 	single_begin(b, version, op);
 	put_crypt(b, op, uid, p, data, len);
 	return single_end(b);
@@ -415,7 +407,7 @@ int kmip_build_fetch(struct ttlv_buf *b, int version, const char *uid, uint32_t 
 	int r;
 
 	if (decrypt && (r = crypt_ok(version, decrypt, in, in_len)) < 0)
-		return fail(b, r);
+		return kmip_buf_fail(b, r);
 	kmip_msg_begin(b, version, 2);
 	kmip_msg_item_begin(b, KMIP_OP_GET_ATTRIBUTES, 0, 2);
 	put_uid(b, uid);
@@ -448,10 +440,10 @@ int kmip_build_fetch_many(struct ttlv_buf *b, int version, struct kmip_fetch *co
 	int r;
 
 	if (n == 0 || n > KMIP_BATCH_MAX / 2)
-		return fail(b, -EINVAL);
+		return kmip_buf_fail(b, -EINVAL);
 	for (i = 0; i < n; i++)
 		if (f[i]->decrypt && (r = crypt_ok(version, f[i]->decrypt, f[i]->in, f[i]->in_len)) < 0)
-			return fail(b, r);
+			return kmip_buf_fail(b, r);
 	kmip_msg_begin(b, version, (unsigned)(2 * n));
 	for (i = 0; i < n; i++) {
 		kmip_msg_item_begin(b, KMIP_OP_GET_ATTRIBUTES, (unsigned)(2 * i), (unsigned)(2 * n));

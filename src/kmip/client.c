@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmip/kmip_internal.h"
+#include "kmip/kmip_client_internal.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -257,9 +257,7 @@ static int discover_at(struct kmip_client *c, int hdr, int *versions, size_t max
 	struct kmip_resp_item item;
 	struct kmip_reply reply = { 0 };
 	struct ttlv_buf b;
-	struct ttlv_iter it;
-	struct ttlv_item ch;
-	int r, v;
+	int r;
 
 	*n = 0;
 	*answered = false;
@@ -281,17 +279,7 @@ static int discover_at(struct kmip_client *c, int hdr, int *versions, size_t max
 			     "Response Payload");
 		goto out;
 	}
-	ttlv_iter_init(&it, &item.payload);
-	while (ttlv_iter_next(&it, &ch)) {
-		if (ch.tag != KMIP_TAG_PROTOCOL_VERSION)
-			continue;
-		r = kmip_parse_protocol_version(&ch, &v, &c->why);
-		if (r < 0)
-			goto out;
-		if (*n < max)
-			versions[(*n)++] = v;
-	}
-	r = 0;
+	r = kmip_parse_versions_why(&item.payload, versions, max, n, &c->why);
 out:
 	kmip_reply_free(&reply);
 	ttlv_buf_free(&b);
@@ -412,6 +400,8 @@ const char *kmip_failure_reason(const struct kmip_client *c, int r, char *buf, s
 		snprintf(buf, len, "%s", kmip_last_error(c));
 	else if (r == -EKEYREJECTED)	/* strerror(): "Key was rejected by service" */
 		snprintf(buf, len, "TLS or authentication failure");
+	else if (r == -ENOMSG)		/* strerror(): "No message of desired type" */
+		snprintf(buf, len, "the server left this item of the batch unanswered");
 	else
 		snprintf(buf, len, "%s", strerror(-r));
 	return buf;

@@ -7,8 +7,6 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "kmip/kmip.h"
 

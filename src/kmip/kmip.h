@@ -13,6 +13,14 @@
  *  3. The client (kmip_client_*, kmip_<operation>) adds the transport, the
  *     negotiated version and error bookkeeping.
  *
+ * Files, bottom up; each calls only files below it (no circle): errors.c
+ * (names and errno tables), message.c (framing, response validation),
+ * attrs.c (attribute encodings), build.c (kmip_build_*) and parse.c
+ * (kmip_parse_*), client.c (client object, exchange, negotiation, failure
+ * text), ops.c (kmip_<operation>), session.c (over net/transport); wrap.c
+ * stands alone.  kmip_internal.h is shared below the client,
+ * kmip_client_internal.h only by client.c and the files above it.
+ *
  * Versions are ints made with KMIP_VERSION(major, minor) (kmip_defs.h);
  * 1.0-1.4, 2.0 and 2.1 are supported.  1.x requests use Template-Attribute /
  * Attribute Name encodings, 2.x requests use Attributes / Attribute
@@ -62,22 +70,29 @@ const char *kmip_version_str(int version, char *buf, size_t len);
 /* Spec name of a Result Reason, "Unknown Reason" for others. */
 const char *kmip_reason_name(uint32_t reason);
 /*
- * Result Reason -> negative errno:
- *   Item Not Found, Object Not Found, Object Destroyed    -ENOENT
+ * Result Reason -> negative errno (one table with the names, errors.c):
+ *   Item Not Found, Object Not Found, Object Destroyed,
+ *   Unknown Object Group                                  -ENOENT
  *   Permission Denied, Not Authorised, Illegal Operation,
- *   Sensitive, Not Extractable                           -EPERM
- *   Authentication Not Successful                        -EKEYREJECTED
- *   Wrong Key Lifecycle State                            -EKEYREVOKED
- *   Operation/Feature/Key Format/... Not Supported       -EOPNOTSUPP
- *   Unsupported Protocol Version                         -EPROTONOSUPPORT
+ *   Sensitive, Not Extractable, Read Only Attribute...    -EPERM
+ *   Attestation Required/Failed, Invalid Ticket,
+ *   Bad Password                                          -EACCES
+ *   Authentication Not Successful                         -EKEYREJECTED
+ *   Wrong Key Lifecycle State                             -EKEYREVOKED
+ *   Operation/Feature/Key Format/... Not Supported        -EOPNOTSUPP
+ *   Unsupported Protocol Version                          -EPROTONOSUPPORT
  *   Invalid Message, Codec Error, Unknown Tag/Enumeration -EPROTO
  *   Missing Data, Invalid Field, Invalid Attribute (Value),
  *   Bad Cryptographic Parameters                          -EINVAL
+ *   Key Value Not Present, Attribute (Instance) Not Found -ENODATA
  *   Wrapping Object Not Found/Destroyed/Archived          -ENOKEY
- *   Object Already Exists, Non Unique Name               -EEXIST
- *   Response Too Large                                   -EMSGSIZE
- *   Server Limit Exceeded                                -EAGAIN
- *   General Failure, Cryptographic Failure, others       -EIO
+ *   Object Already Exists, Non Unique Name                -EEXIST
+ *   Response Too Large                                    -EMSGSIZE
+ *   Server Limit Exceeded                                 -EAGAIN
+ *   Operation Canceled By Requester                       -ECANCELED
+ *   General Failure, Cryptographic Failure, others        -EIO
+ * -ECANCELED means that reason and nothing else: a batch item the server
+ * did not answer is -ENOMSG (struct kmip_resp_item).
  */
 int kmip_reason_errno(uint32_t reason);
 /* "Pre-Active", "Active", ... "Destroyed Compromised", "Unknown State". */
@@ -250,10 +265,12 @@ struct kmip_resp_item {
 	size_t message_len;
 	bool has_payload;
 	struct ttlv_item payload;
-	int err;		/* 0, the reason's errno (-ECANCELED only for
-				 * Operation Canceled By Requester), -EINPROGRESS
-				 * (pending), -ENOMSG (undone, or not answered: no
-				 * result for this item), -EBADMSG (unknown status) */
+	int err;		/* 0 success; Operation Failed: the reason's errno
+				 * (kmip_reason_errno(), -ECANCELED only for
+				 * Operation Canceled By Requester), -EIO without a
+				 * reason; -EINPROGRESS pending; -ENOMSG no result
+				 * for this item: not answered (answered false: the
+				 * server stopped the batch) or Operation Undone */
 };
 
 /*
@@ -263,10 +280,12 @@ struct kmip_resp_item {
  * one, else by position.  A single failed item without ID answering an
  * n-item request is a message-level error and is copied to every item.  The
  * header's protocol version may differ from the request's (*version gets
- * it).  Unknown tags are skipped.  -EBADMSG: not a response, missing or
- * ill-typed header fields, Batch Count not matching the items, more items
- * than asked, unknown or repeated IDs, an Operation that differs from the
- * request's, an unknown Result Status.
+ * it).  Unknown tags are skipped.  Items the server did not answer keep
+ * answered false and err -ENOMSG.  -EBADMSG (the response as a whole, every
+ * item then unanswered): not a response, missing or ill-typed header
+ * fields, Batch Count not matching the items, more items than asked,
+ * unknown or repeated IDs, an Operation that differs from the request's,
+ * a Result Status the specification does not have (a malformed answer).
  */
 int kmip_response_parse(const uint8_t *msg, size_t len, size_t max_len,
 			const uint32_t *ops, unsigned n, int *version,
@@ -412,7 +431,8 @@ const char *kmip_last_failure_step(const struct kmip_client *c);
  *   KMIP_FAILURE_RESPONSE  "<kmip_last_error()>": our reason, not the
  *                          server's words ("malformed response: ...")
  *   KMIP_FAILURE_NONE      strerror(-r); for -EKEYREJECTED "TLS or
- *                          authentication failure"
+ *                          authentication failure", for -ENOMSG "the
+ *                          server left this item of the batch unanswered"
  *
  * kmip_failure_text(): "<what> failed: <reason>", what being printf(fmt, ...)
  * ("Get Attributes of key 'k1'"); when the operation failed while the
@@ -476,8 +496,10 @@ int kmip_get_attributes(struct kmip_client *c, const char *uid, uint32_t attrs,
  * State of n keys, KMIP_BATCH_MAX per request message.  Returns 0 when the
  * server answered (then per key: errs[i] 0 and states[i], or errs[i] < 0:
  * -ENOENT not found, -ENODATA no State in the answer, -ENOMSG not
- * answered, other errno from the reason), or a negative errno if a request
- * failed as a whole.
+ * answered (the server stopped the batch before it: unknown, not revoked),
+ * -EBADMSG an answer that cannot be read, other errno from the reason as
+ * kmip_reason_errno(), -ECANCELED only for Operation Canceled By
+ * Requester), or a negative errno if a request failed as a whole.
  */
 int kmip_get_states(struct kmip_client *c, const char *const *uids, size_t n,
 		    int *states, int *errs);

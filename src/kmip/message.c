@@ -151,13 +151,17 @@ int kmip_copy_text(const struct ttlv_item *it, char *dst, size_t dst_size, struc
 
 /* ------------------------------------------------------------- requests */
 
+int kmip_buf_fail(struct ttlv_buf *b, int err)
+{
+	if (!b->err)
+		b->err = err;
+	return b->err;
+}
+
 int kmip_msg_begin(struct ttlv_buf *b, int version, unsigned count)
 {
-	if (!kmip_version_supported(version) || count == 0 || count > KMIP_BATCH_MAX) {
-		if (!b->err)
-			b->err = -EINVAL;
-		return b->err;
-	}
+	if (!kmip_version_supported(version) || count == 0 || count > KMIP_BATCH_MAX)
+		return kmip_buf_fail(b, -EINVAL);
 	ttlv_begin(b, KMIP_TAG_REQUEST_MESSAGE);
 	ttlv_begin(b, KMIP_TAG_REQUEST_HEADER);
 	ttlv_begin(b, KMIP_TAG_PROTOCOL_VERSION);

@@ -4,12 +4,10 @@
  * exchange, built by build.c and read by parse.c.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "kmip/kmip_internal.h"
+#include "kmip/kmip_client_internal.h"
 #include "util/errclass.h"
 #include "ttlv/names.h"
 #include "util/log.h"
@@ -63,41 +61,10 @@ static int call_read(struct kmip_client *c, struct call *k, uint32_t op, bool id
 	return 0;
 }
 
-/* The answer's Unique Identifier, if any, must be the one we asked about. */
-static int echo_ok(struct kmip_why *w, const struct ttlv_item *payload, const char *uid)
-{
-	struct ttlv_item u;
-
-	if (ttlv_find(payload, KMIP_TAG_UNIQUE_IDENTIFIER, &u) < 0 || ttlv_text_eq(&u, uid))
-		return 0;
-	if (u.type != TTLV_TEXT)
-		return kmip_need_type(w, &u, TTLV_TEXT);
-	return kmip_bad(w, -EBADMSG, &u, "the answer is about '%.*s', the request about '%s'",
-			u.len > 64 ? 64 : (int)u.len, (const char *)u.value, uid);
-}
-
-static int payload_uid(const struct ttlv_item *payload, char uid[KMIP_UID_SIZE],
-		       struct kmip_why *w)
-{
-	struct ttlv_item u;
-	int r;
-
-	r = kmip_need(w, payload, KMIP_TAG_UNIQUE_IDENTIFIER, TTLV_TEXT, &u);
-	if (r == 0 && u.len == 0)
-		r = kmip_bad(w, -EBADMSG, &u, "empty");
-	if (r == 0)
-		r = kmip_copy_text(&u, uid, KMIP_UID_SIZE, w);
-	return r;
-}
-
 int kmip_query(struct kmip_client *c, struct kmip_server_info *out)
 {
 	const struct ttlv_item *p;
-	struct ttlv_iter it, sit;
-	struct ttlv_item ch, s;
 	struct call k;
-	uint32_t v;
-	size_t used;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -110,70 +77,10 @@ int kmip_query(struct kmip_client *c, struct kmip_server_info *out)
 	r = call_read(c, &k, KMIP_OP_QUERY, true, &p);
 	if (r < 0)
 		goto out;
-	ttlv_iter_init(&it, p);
-	while (ttlv_iter_next(&it, &ch)) {
-		switch (ch.tag) {
-		case KMIP_TAG_OPERATION:
-			r = kmip_need_type(&c->why, &ch, TTLV_ENUM);
-			if (r < 0)
-				goto out;
-			ttlv_get_enum(&ch, &v);
-			if (out->n_ops < KMIP_QUERY_MAX)
-				out->ops[out->n_ops] = v;
-			out->n_ops++;
-			break;
-		case KMIP_TAG_OBJECT_TYPE:
-			r = kmip_need_type(&c->why, &ch, TTLV_ENUM);
-			if (r < 0)
-				goto out;
-			ttlv_get_enum(&ch, &v);
-			if (out->n_objects < KMIP_QUERY_MAX)
-				out->objects[out->n_objects] = v;
-			out->n_objects++;
-			break;
-		case KMIP_TAG_VENDOR_IDENTIFICATION:
-			r = kmip_need_type(&c->why, &ch, TTLV_TEXT);
-			if (r < 0)
-				goto out;
-			kmip_sanitize(out->vendor, sizeof(out->vendor),
-				      (const char *)ch.value, ch.len);
-			break;
-		case KMIP_TAG_SERVER_INFORMATION:
-			/* Vendor-defined content: keep its text strings, one level deep. */
-			r = kmip_need_type(&c->why, &ch, TTLV_STRUCTURE);
-			if (r < 0)
-				goto out;
-			ttlv_iter_init(&sit, &ch);
-			while (ttlv_iter_next(&sit, &s)) {
-				used = strlen(out->info);
-				if (s.type != TTLV_TEXT || used + 3 >= sizeof(out->info))
-					continue;
-				if (used) {
-					memcpy(out->info + used, "; ", 3);
-					used += 2;
-				}
-				kmip_sanitize(out->info + used, sizeof(out->info) - used,
-					      (const char *)s.value, s.len);
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	r = 0;
+	r = kmip_parse_query_why(p, out, &c->why);
 out:
 	call_end(&k);
 	return r;
-}
-
-bool kmip_server_has_op(const struct kmip_server_info *s, uint32_t op)
-{
-	size_t i, n = s->n_ops < KMIP_QUERY_MAX ? s->n_ops : KMIP_QUERY_MAX;
-
-	for (i = 0; i < n; i++)
-		if (s->ops[i] == op)
-			return true;
-	return false;
 }
 
 /* Create or Register: send, read the new identifier, activate if asked. */
@@ -186,7 +93,7 @@ static int new_object(struct kmip_client *c, struct call *k, uint32_t op,
 	r = call_read(c, k, op, false, &p);
 	if (r < 0)
 		goto out;
-	r = payload_uid(p, uid, &c->why);
+	r = kmip_parse_uid_why(p, uid, &c->why);
 	if (r < 0)
 		goto out;
 	/*
@@ -275,7 +182,7 @@ static int uid_op(struct kmip_client *c, uint32_t op, const char *uid, const str
 		goto out;
 	/* Some servers answer with an empty payload: the UID is ours anyway. */
 	if (k.item.has_payload)
-		r = echo_ok(&c->why, &k.item.payload, uid);
+		r = kmip_parse_echo_why(&k.item.payload, uid, &c->why);
 out:
 	call_end(&k);
 	return r;
@@ -325,7 +232,7 @@ int kmip_modify_group(struct kmip_client *c, const char *uid, const char *from, 
 	if (r < 0)
 		goto out;
 	if (k.item.has_payload)
-		r = echo_ok(&c->why, &k.item.payload, uid);
+		r = kmip_parse_echo_why(&k.item.payload, uid, &c->why);
 out:
 	call_end(&k);
 	return r;
@@ -417,10 +324,25 @@ out:
 	return r;
 }
 
+/* A Get Attributes item answered without failure: its attributes, about uid. */
+static int read_attrs(struct kmip_client *c, const struct kmip_resp_item *it, const char *uid,
+		      struct kmip_attrs *out)
+{
+	int r;
+
+	if (!it->has_payload)
+		return kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer about key '%s' "
+				"has no Response Payload", uid);
+	r = kmip_parse_get_attributes_why(&it->payload, out, &c->why);
+	if (r == 0 && out->uid[0] && strcmp(out->uid, uid))
+		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer is about key "
+			     "'%.64s', the request about '%s'", out->uid, uid);
+	return r;
+}
+
 int kmip_get_attributes(struct kmip_client *c, const char *uid, uint32_t attrs,
 			struct kmip_attrs *out)
 {
-	const struct ttlv_item *p;
 	struct call k;
 	int r;
 
@@ -431,15 +353,10 @@ int kmip_get_attributes(struct kmip_client *c, const char *uid, uint32_t attrs,
 	r = kmip_build_get_attributes(&k.b, c->version, uid, attrs);
 	if (r < 0)
 		goto out;
-	r = call_read(c, &k, KMIP_OP_GET_ATTRIBUTES, true, &p);
+	r = call_send(c, &k, KMIP_OP_GET_ATTRIBUTES, true);
 	if (r < 0)
 		goto out;
-	r = kmip_parse_get_attributes_why(p, out, &c->why);
-	if (r < 0)
-		goto out;
-	if (out->uid[0] && strcmp(out->uid, uid))
-		r = kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer is about key "
-			     "'%.64s', the request about '%s'", out->uid, uid);
+	r = read_attrs(c, &k.item, uid, out);
 out:
 	call_end(&k);
 	return r;
@@ -469,15 +386,10 @@ static int get_states_chunk(struct kmip_client *c, const char *const *uids, size
 		errs[i] = items[i].err;
 		if (errs[i] < 0)
 			continue;
-		if (!items[i].has_payload)
-			errs[i] = kmip_bad(&c->why, -EBADMSG, NULL, "the answer about key '%s' has "
-					   "no Response Payload", uids[i]);
-		else if (kmip_parse_get_attributes_why(&items[i].payload, a, &c->why) < 0)
-			errs[i] = -EBADMSG;
-		else if (a->uid[0] && strcmp(a->uid, uids[i]) != 0)
-			errs[i] = kmip_bad(&c->why, -EBADMSG, NULL, "the answer for key '%s' is about "
-					   "'%.64s'", uids[i], a->uid);
-		else if (!(a->present & KMIP_ATTR_STATE))
+		errs[i] = read_attrs(c, &items[i], uids[i], a);
+		if (errs[i] < 0)
+			continue;
+		if (!(a->present & KMIP_ATTR_STATE))
 			errs[i] = -ENODATA;
 		else
 			states[i] = a->state;
@@ -593,45 +505,6 @@ out:
 	return r;
 }
 
-/* An Encrypt or Decrypt answer's payload: Data (to locked memory), and the IV and tag into out_p. */
-static int read_crypt(struct kmip_client *c, const struct ttlv_item *pl, const char *uid,
-		      struct kmip_crypt_params *out_p, uint8_t **out, size_t *out_len)
-{
-	struct ttlv_item iv, tag;
-	const uint8_t *data;
-	size_t len;
-	int r;
-
-	r = echo_ok(&c->why, pl, uid);
-	if (r < 0)
-		return r;
-	if (ttlv_find_bytes(pl, KMIP_TAG_DATA, &data, &len) < 0 || len == 0)
-		return kmip_bad(&c->why, -EBADMSG, pl, "no Data, or empty Data, in the response payload");
-	/* The IV the server chose, when we let it choose. */
-	if (out_p && !out_p->iv_len && ttlv_find(pl, KMIP_TAG_IV_COUNTER_NONCE, &iv) == 0) {
-		if (iv.type != TTLV_BYTES || iv.len == 0 || iv.len > KMIP_IV_MAX)
-			return kmip_bad(&c->why, -EBADMSG, &iv, "an IV/Counter/Nonce of 1 to %u "
-					"bytes expected", (unsigned)KMIP_IV_MAX);
-		memcpy(out_p->iv, iv.value, iv.len);
-		out_p->iv_len = iv.len;
-	}
-	/* GCM: the tag, of the length asked for; a server that sends none does not do GCM. */
-	if (out_p && out_p->mode == KMIP_BCM_GCM) {
-		if (ttlv_find(pl, KMIP_TAG_AE_TAG, &tag) < 0)
-			return kmip_bad(&c->why, -EOPNOTSUPP, pl, "no Authenticated Encryption Tag: "
-					"the server does not do AES-GCM");
-		if (tag.type != TTLV_BYTES || tag.len != out_p->tag_len)
-			return kmip_bad(&c->why, -EBADMSG, &tag, "an Authenticated Encryption Tag of "
-					"%zu bytes expected", out_p->tag_len);
-		memcpy(out_p->tag, tag.value, tag.len);
-	}
-	*out = secmem_dup(data, len);
-	if (!*out)
-		return -ENOMEM;
-	*out_len = len;
-	return 0;
-}
-
 static int crypt_op(struct kmip_client *c, uint32_t op, const char *uid,
 		    struct kmip_crypt_params *out_p, const struct kmip_crypt_params *p,
 		    const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
@@ -652,7 +525,7 @@ static int crypt_op(struct kmip_client *c, uint32_t op, const char *uid,
 	r = call_read(c, &k, op, true, &pl);
 	if (r < 0)
 		goto out;
-	r = read_crypt(c, pl, uid, out_p, out, out_len);
+	r = kmip_parse_crypt_why(pl, uid, out_p, out, out_len, &c->why);
 out:
 	call_end(&k);
 	return r;
@@ -686,7 +559,7 @@ int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZ
 	r = call_read(c, &k, KMIP_OP_REKEY, false, &p);
 	if (r < 0)
 		goto out;
-	r = payload_uid(p, new_uid, &c->why);
+	r = kmip_parse_uid_why(p, new_uid, &c->why);
 out:
 	call_end(&k);
 	return r;
@@ -744,23 +617,17 @@ static int read_pair(struct kmip_client *c, struct kmip_fetch *f,
 	uint32_t op = f->decrypt ? KMIP_OP_DECRYPT : KMIP_OP_GET;
 	int r;
 
-	if (!a->has_payload)
-		return kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer has no Response "
-				"Payload");
-	r = kmip_parse_get_attributes_why(&a->payload, &f->attrs, &c->why);
+	r = read_attrs(c, a, f->uid, &f->attrs);
 	if (r < 0)
 		return r;
-	if (f->attrs.uid[0] && strcmp(f->attrs.uid, f->uid))
-		return kmip_bad(&c->why, -EBADMSG, NULL, "the Get Attributes answer is about key "
-				"'%.64s', the request about '%s'", f->attrs.uid, f->uid);
 	if (m->answered) {
 		f->fetch_err = m->err;
 		if (!f->fetch_err && !m->has_payload)
 			f->fetch_err = kmip_bad(&c->why, -EBADMSG, NULL, "the %s answer has no "
 						"Response Payload", kmip_operation_name(op));
 		else if (!f->fetch_err && f->decrypt)
-			f->fetch_err = read_crypt(c, &m->payload, f->uid, NULL, &f->out,
-						  &f->out_len);
+			f->fetch_err = kmip_parse_crypt_why(&m->payload, f->uid, NULL, &f->out,
+							    &f->out_len, &c->why);
 		else if (!f->fetch_err)
 			f->fetch_err = read_get(c, &m->payload, f->uid, f->wrap, &f->obj);
 	}

@@ -192,6 +192,52 @@ out:
 	return r;
 }
 
+int kmip_parse_get_attributes(const struct ttlv_item *payload, struct kmip_attrs *out)
+{
+	return kmip_parse_get_attributes_why(payload, out, NULL);
+}
+
+int kmip_parse_get_attributes_why(const struct ttlv_item *payload, struct kmip_attrs *out,
+				  struct kmip_why *w)
+{
+	struct ttlv_iter it;
+	struct ttlv_item c;
+	bool have_uid = false;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = kmip_need_type(w, payload, TTLV_STRUCTURE);
+	if (r < 0)
+		goto out;
+	ttlv_iter_init(&it, payload);
+	while (ttlv_iter_next(&it, &c)) {
+		switch (c.tag) {
+		case KMIP_TAG_UNIQUE_IDENTIFIER:
+			if (have_uid)
+				break;
+			r = kmip_copy_text(&c, out->uid, sizeof(out->uid), w);
+			have_uid = true;
+			break;
+		case KMIP_TAG_ATTRIBUTE:
+			r = kmip_attr_read(out, &c, w);
+			break;
+		case KMIP_TAG_ATTRIBUTES:
+			r = kmip_attrs_read_v2(out, &c, w);
+			break;
+		default:
+			r = 0;
+			break;
+		}
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (r < 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
+
 int kmip_parse_locate(const struct ttlv_item *payload, struct kmip_uid_list *out)
 {
 	return kmip_parse_locate_why(payload, out, NULL);
@@ -259,4 +305,165 @@ out:
 	if (r < 0)
 		kmip_uid_list_free(out);
 	return r;
+}
+
+bool kmip_server_has_op(const struct kmip_server_info *s, uint32_t op)
+{
+	size_t i, n = s->n_ops < KMIP_QUERY_MAX ? s->n_ops : KMIP_QUERY_MAX;
+
+	for (i = 0; i < n; i++)
+		if (s->ops[i] == op)
+			return true;
+	return false;
+}
+
+int kmip_parse_query_why(const struct ttlv_item *p, struct kmip_server_info *out,
+			 struct kmip_why *w)
+{
+	struct ttlv_iter it, sit;
+	struct ttlv_item ch, s;
+	uint32_t v;
+	size_t used;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	ttlv_iter_init(&it, p);
+	while (ttlv_iter_next(&it, &ch)) {
+		switch (ch.tag) {
+		case KMIP_TAG_OPERATION:
+			r = kmip_need_type(w, &ch, TTLV_ENUM);
+			if (r < 0)
+				goto out;
+			ttlv_get_enum(&ch, &v);
+			if (out->n_ops < KMIP_QUERY_MAX)
+				out->ops[out->n_ops] = v;
+			out->n_ops++;
+			break;
+		case KMIP_TAG_OBJECT_TYPE:
+			r = kmip_need_type(w, &ch, TTLV_ENUM);
+			if (r < 0)
+				goto out;
+			ttlv_get_enum(&ch, &v);
+			if (out->n_objects < KMIP_QUERY_MAX)
+				out->objects[out->n_objects] = v;
+			out->n_objects++;
+			break;
+		case KMIP_TAG_VENDOR_IDENTIFICATION:
+			r = kmip_need_type(w, &ch, TTLV_TEXT);
+			if (r < 0)
+				goto out;
+			kmip_sanitize(out->vendor, sizeof(out->vendor),
+				      (const char *)ch.value, ch.len);
+			break;
+		case KMIP_TAG_SERVER_INFORMATION:
+			/* Vendor-defined content: keep its text strings, one level deep. */
+			r = kmip_need_type(w, &ch, TTLV_STRUCTURE);
+			if (r < 0)
+				goto out;
+			ttlv_iter_init(&sit, &ch);
+			while (ttlv_iter_next(&sit, &s)) {
+				used = strlen(out->info);
+				if (s.type != TTLV_TEXT || used + 3 >= sizeof(out->info))
+					continue;
+				if (used) {
+					memcpy(out->info + used, "; ", 3);
+					used += 2;
+				}
+				kmip_sanitize(out->info + used, sizeof(out->info) - used,
+					      (const char *)s.value, s.len);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	r = 0;
+out:
+	return r;
+}
+
+int kmip_parse_versions_why(const struct ttlv_item *payload, int *versions, size_t max,
+			    size_t *n, struct kmip_why *w)
+{
+	struct ttlv_iter it;
+	struct ttlv_item ch;
+	int r, v;
+
+	*n = 0;
+	ttlv_iter_init(&it, payload);
+	while (ttlv_iter_next(&it, &ch)) {
+		if (ch.tag != KMIP_TAG_PROTOCOL_VERSION)
+			continue;
+		r = kmip_parse_protocol_version(&ch, &v, w);
+		if (r < 0)
+			return r;
+		if (*n < max)
+			versions[(*n)++] = v;
+	}
+	return 0;
+}
+
+int kmip_parse_uid_why(const struct ttlv_item *payload, char uid[KMIP_UID_SIZE],
+		       struct kmip_why *w)
+{
+	struct ttlv_item u;
+	int r;
+
+	r = kmip_need(w, payload, KMIP_TAG_UNIQUE_IDENTIFIER, TTLV_TEXT, &u);
+	if (r == 0 && u.len == 0)
+		r = kmip_bad(w, -EBADMSG, &u, "empty");
+	if (r == 0)
+		r = kmip_copy_text(&u, uid, KMIP_UID_SIZE, w);
+	return r;
+}
+
+int kmip_parse_echo_why(const struct ttlv_item *payload, const char *uid, struct kmip_why *w)
+{
+	struct ttlv_item u;
+
+	if (ttlv_find(payload, KMIP_TAG_UNIQUE_IDENTIFIER, &u) < 0 || ttlv_text_eq(&u, uid))
+		return 0;
+	if (u.type != TTLV_TEXT)
+		return kmip_need_type(w, &u, TTLV_TEXT);
+	return kmip_bad(w, -EBADMSG, &u, "the answer is about '%.*s', the request about '%s'",
+			u.len > 64 ? 64 : (int)u.len, (const char *)u.value, uid);
+}
+
+int kmip_parse_crypt_why(const struct ttlv_item *pl, const char *uid,
+			 struct kmip_crypt_params *out_p, uint8_t **out, size_t *out_len,
+			 struct kmip_why *w)
+{
+	struct ttlv_item iv, tag;
+	const uint8_t *data;
+	size_t len;
+	int r;
+
+	r = kmip_parse_echo_why(pl, uid, w);
+	if (r < 0)
+		return r;
+	if (ttlv_find_bytes(pl, KMIP_TAG_DATA, &data, &len) < 0 || len == 0)
+		return kmip_bad(w, -EBADMSG, pl, "no Data, or empty Data, in the response payload");
+	/* The IV the server chose, when we let it choose. */
+	if (out_p && !out_p->iv_len && ttlv_find(pl, KMIP_TAG_IV_COUNTER_NONCE, &iv) == 0) {
+		if (iv.type != TTLV_BYTES || iv.len == 0 || iv.len > KMIP_IV_MAX)
+			return kmip_bad(w, -EBADMSG, &iv, "an IV/Counter/Nonce of 1 to %u "
+					"bytes expected", (unsigned)KMIP_IV_MAX);
+		memcpy(out_p->iv, iv.value, iv.len);
+		out_p->iv_len = iv.len;
+	}
+	/* GCM: the tag, of the length asked for; a server that sends none does not do GCM. */
+	if (out_p && out_p->mode == KMIP_BCM_GCM) {
+		if (ttlv_find(pl, KMIP_TAG_AE_TAG, &tag) < 0)
+			return kmip_bad(w, -EOPNOTSUPP, pl, "no Authenticated Encryption Tag: "
+					"the server does not do AES-GCM");
+		if (tag.type != TTLV_BYTES || tag.len != out_p->tag_len)
+			return kmip_bad(w, -EBADMSG, &tag, "an Authenticated Encryption Tag of "
+					"%zu bytes expected", out_p->tag_len);
+		memcpy(out_p->tag, tag.value, tag.len);
+	}
+	*out = secmem_dup(data, len);
+	if (!*out)
+		return -ENOMEM;
+	*out_len = len;
+	return 0;
 }

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmip/kmip_internal.h"
+#include "kmip/kmip_client_internal.h"
 #include "net/transport.h"
 #include "util/clock.h"
 #include "util/log.h"

@@ -1730,6 +1730,8 @@ struct srv {
 	bool reverse;			/* answer batch items in reverse order */
 	bool wrong_uid;			/* echo another UID */
 	unsigned max_items;		/* answer at most this many items of a batch; 0: all */
+	int canceled;			/* uid 1..7 whose items fail with Operation Canceled
+					 * By Requester; 0: none */
 	unsigned requests;		/* request messages received */
 	char last_uid[64];
 	uint32_t last_op;
@@ -1756,6 +1758,12 @@ static void srv_item(struct srv *s, struct ttlv_buf *out, uint32_t op, unsigned 
 	strcpy(s->last_uid, uid);
 	s->last_op = op;
 	idx = uid[0] >= '0' && uid[0] <= '7' && !uid[1] ? uid[0] - '0' : -1;
+	if (idx > 0 && idx == s->canceled) {
+		rsp_item(out, op, id, KMIP_STATUS_OPERATION_FAILED,
+			 KMIP_REASON_OPERATION_CANCELED_BY_REQUESTER, "Canceled");
+		ttlv_end(out);
+		return;
+	}
 	if (s->reason || (uid[0] && (idx < 0 || !s->states[idx]))) {
 		rsp_item(out, op, id, KMIP_STATUS_OPERATION_FAILED,
 			 s->reason ? s->reason : KMIP_REASON_ITEM_NOT_FOUND,
@@ -2224,6 +2232,66 @@ static void test_ops_get_states(void **state)
 	free(me);
 }
 
+/*
+ * -ECANCELED is the server's reason Operation Canceled By Requester and
+ * nothing else; a batch item the server did not answer is -ENOMSG (unknown,
+ * not revoked).  Both in one answer, through kmip_get_states() and
+ * kmip_fetch_many(): the one that is not answered must not read as the
+ * server's reason, nor the reason as "not answered".
+ */
+static void test_ops_canceled_vs_unanswered(void **state)
+{
+	static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
+	const char *uids[3] = { "1", "2", "3" };
+	struct srv s = { .states = { [1] = KMIP_STATE_ACTIVE, [2] = KMIP_STATE_ACTIVE,
+				      [3] = KMIP_STATE_ACTIVE },
+			 .canceled = 2 };
+	struct kmip_fetch fk[3], *fp[3] = { &fk[0], &fk[1], &fk[2] };
+	struct kmip_client *c;
+	struct fake f;
+	int states[3], errs[3];
+	char why[KMIP_FAILURE_TEXT_SIZE];
+	size_t i;
+
+	/* Get Attributes (State) of 1, 2, 3: the server answers two items. */
+	c = srv_client(&f, &s, V(1, 4));
+	s.max_items = 2;
+	assert_int_equal(kmip_get_states(c, uids, 3, states, errs), 0);
+	assert_int_equal(s.requests, 1);
+	assert_int_equal(errs[0], 0);
+	assert_int_equal(states[0], KMIP_STATE_ACTIVE);
+	assert_int_equal(errs[1], -ECANCELED);		/* the server's reason */
+	assert_int_equal(errs[2], -ENOMSG);		/* not answered */
+	assert_int_not_equal(-ENOMSG, -ECANCELED);
+	assert_int_equal(kmip_last_result(c)->reason, KMIP_REASON_OPERATION_CANCELED_BY_REQUESTER);
+	/* And their words: the server's reason as the server's, the other as ours. */
+	assert_string_equal(kmip_failure_reason(c, errs[1], why, sizeof(why)),
+			    "server says Operation Canceled By Requester: Canceled");
+	assert_string_equal(kmip_failure_reason(NULL, errs[2], why, sizeof(why)),
+			    "the server left this item of the batch unanswered");
+
+	/* The same through the unlock path's batch: two items per key, four answered. */
+	s.max_items = 4;
+	s.requests = 0;
+	memset(fk, 0, sizeof(fk));
+	for (i = 0; i < 3; i++)
+		fk[i].uid = uids[i];
+	assert_int_equal(kmip_fetch_many(c, fp, 3), 0);
+	assert_int_equal(s.requests, 1);
+	assert_int_equal(fk[0].err, 0);
+	assert_int_equal(fk[0].fetch_err, 0);
+	assert_memory_equal(fk[0].obj.material, key, 32);
+	assert_int_equal(fk[1].err, -ECANCELED);
+	assert_null(fk[1].obj.material);
+	assert_int_equal(fk[2].err, -ENOMSG);
+	assert_null(fk[2].obj.material);
+	for (i = 0; i < 3; i++)
+		kmip_object_clear(&fk[i].obj);
+	kmip_client_free(c);
+	fake_reset(&f);
+	assert_int_equal(secmem_in_use(NULL), 0);
+}
+
 static void test_ops_locate_verify(void **state)
 {
 	struct srv s = { .states = { [1] = KMIP_STATE_ACTIVE, [2] = KMIP_STATE_DEACTIVATED,
@@ -2385,6 +2453,7 @@ int main(void)
 		cmocka_unit_test(test_ops_get_wrapped),
 		cmocka_unit_test(test_ops_fetch),
 		cmocka_unit_test(test_ops_get_states),
+		cmocka_unit_test(test_ops_canceled_vs_unanswered),
 		cmocka_unit_test(test_ops_locate_verify),
 		cmocka_unit_test(test_ops_crypt_query),
 		cmocka_unit_test(test_ops_hostile),
