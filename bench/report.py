@@ -8,10 +8,14 @@ RAW has one sample per line, "KEY MICROSECONDS", plus "rss NAME KIB" (peak
 RSS, /usr/bin/time) and "meta NAME VALUE" lines (date, commit, cpu, load).
 Each row: median and min-max in milliseconds, and the median's ratio to the
 base row's.  Rows without samples are left out.  Notes may use
-{rss=NAME} (KiB, with thousands separators), {med=KEY} (ms) and
-{ratio=KEY/KEY}.
+{rss=NAME} (KiB, with thousands separators), {med=KEY} (ms),
+{ratio=KEY/KEY} and {expr=EXPR}: + - * / and parentheses over numbers,
+medians by key (keys without '-') and ncpu ("meta ncpu N"), to two decimals;
+{meta=NAME} a meta value.
 """
 import argparse
+import ast
+import operator
 import statistics
 
 
@@ -57,6 +61,26 @@ def main():
             label, len(s[k]), m, min(s[k]), max(s[k]), "%.2fx" % (m / base) if base else "-"))
     print()
 
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv}
+
+    def value(n):
+        if isinstance(n, ast.BinOp) and type(n.op) in ops:
+            return ops[type(n.op)](value(n.left), value(n.right))
+        if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)):
+            return n.value
+        if isinstance(n, ast.Name) and n.id == "ncpu" and "ncpu" in meta:
+            return int(meta["ncpu"])
+        if isinstance(n, ast.Name) and n.id in s:
+            return med(n.id)
+        raise KeyError(ast.dump(n))
+
+    def expr(text):
+        try:
+            return "%.2f" % value(ast.parse(text, mode="eval").body)
+        except (KeyError, SyntaxError, ZeroDivisionError):
+            return "?"
+
     class Fields(dict):
         def __missing__(self, key):
             kind, _, name = key.partition("=")
@@ -64,6 +88,10 @@ def main():
                 return "{:,}".format(rss[name]) if name in rss else "?"
             if kind == "med":
                 return "%.1f" % med(name) if name in s else "?"
+            if kind == "meta":
+                return meta.get(name, "?")
+            if kind == "expr":
+                return expr(name)
             if kind == "ratio":
                 x, _, y = name.partition("/")
                 return "%.2f" % (med(x) / med(y)) if x in s and y in s else "?"

@@ -26,6 +26,14 @@
 #                    only if clevis, tang and socat are installed
 #   all-16           kmipcrypt unlock --all --test over 16 volumes of one
 #                    server group, against one volume (the kmipcrypt row)
+#   floor_16         the floor over the same 16 volumes, one process each, in
+#                    a row: the keyslot checks alone
+#   wait_1, wait_16  of the kmipcrypt and all-16 rows, the time the process
+#                    spends waiting for the server (strace -T: time in poll():
+#                    TCP connect, TLS handshake, the answer); only if strace
+#                    is installed.  With the floor they bound what any client
+#                    could reach against this server on this machine (the
+#                    notes under the table)
 # Medians, ranges and ratios to the floor: Markdown on stdout and in
 # bench/results/unlock-<date>.md; raw samples in build/bench/unlock-raw.txt.
 # Targets (issue 8): kmipcrypt and plugin <= 1.7x the floor, all-16 <= 2.5x
@@ -37,7 +45,8 @@
 #
 # Environment: KMIPCRYPT=path (default build/kmipcrypt, built if missing),
 # ROUNDS=3, PYTHON=/usr/bin/python3, OUT=...
-# The clevis row needs: apt-get install clevis clevis-luks tang socat
+# The clevis row needs: apt-get install clevis clevis-luks tang socat; the
+# wait rows need strace
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -144,6 +153,9 @@ viaplugin() { cryptsetup open --test-passphrase --token-only "$img"; }
 pyscript()  { "$PYTHON" bench/pykmip_unlock.py "${pyargs[@]}" "$uid" |
 		cryptsetup open --test-passphrase --disable-external-tokens --key-file - "$img"; }
 all16()     { "$KMIPCRYPT" -c "$conf" unlock --all --test --from "$LAB_TMP/list"; }
+floor16()   { local v; while read -r v; do
+		cryptsetup open --test-passphrase --disable-external-tokens --key-file "$pass" "$v" ||
+			return; done <"$LAB_TMP/list"; }
 viaclevis() { clevis luks pass -d "$img" -s "$cslot" |
 		cryptsetup open --test-passphrase --disable-external-tokens --key-file - "$img"; }
 
@@ -167,6 +179,19 @@ sample() {	# sample NAME CMD...: one timed run
 	t1=$EPOCHREALTIME
 	echo "$name $(( 10#${t1/./} - 10#${t0/./} ))" >>"$raw"
 }
+# waited NAME CMD...: the microseconds CMD spent in poll(), i.e. waiting for
+# the server (strace -T; tracing slows the process, not the server).
+waited() {
+	local name=$1
+	shift
+	strace -qq -f -T -e trace=poll,ppoll -o "$B/unlock-strace.txt" "$@" >/dev/null 2>&1 ||
+		die "$name failed under strace"
+	awk -v name="$name" '/poll\(/ { t = $NF; gsub(/[<>]/, "", t); s += t }
+		END { printf "%s %d\n", name, s * 1000000 }' "$B/unlock-strace.txt" >>"$raw"
+}
+strace=no
+command -v strace >/dev/null && strace=yes
+[ $strace = yes ] || echo "bench/unlock.sh: strace missing: the wait rows are skipped" >&2
 per=$(( (N + ROUNDS - 1) / ROUNDS ))
 for _ in $(seq 1 "$ROUNDS"); do
 	for _ in $(seq 1 "$per"); do
@@ -178,7 +203,12 @@ for _ in $(seq 1 "$ROUNDS"); do
 	for _ in $(seq 1 "$(( (per + 2) / 3 ))"); do	# slow rows: a third as many
 		sample pykmip-script pyscript
 		sample all-16 all16
+		sample floor_16 floor16
 		[ $clevis = yes ] && sample clevis-tang viaclevis
+		if [ $strace = yes ]; then	# the commands themselves: strace runs no shell function
+			waited wait_1 "$KMIPCRYPT" -c "$conf" unlock "$img" --test
+			waited wait_16 "$KMIPCRYPT" -c "$conf" unlock --all --test --from "$LAB_TMP/list"
+		fi
 	done
 done
 /usr/bin/time -f 'rss kmipcrypt %M' -a -o "$raw" "$KMIPCRYPT" -c "$conf" unlock "$img" --test >/dev/null 2>&1
@@ -187,6 +217,7 @@ done
 	echo "meta date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "meta commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "meta cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) x $(nproc)"
+	echo "meta ncpu $(nproc)"
 	echo "meta load $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$raw"
 
@@ -199,8 +230,12 @@ done
 	--row "plugin=\`cryptsetup open --test-passphrase --token-only\` through libcryptsetup-token-kmip.so" \
 	--row "pykmip-script=PyKMIP ProxyKmipClient script (State + Get) piped into cryptsetup" \
 	--row "clevis-tang=\`clevis luks pass\` against a local Tang, piped into cryptsetup (same image)" \
+	--row "wait_1=of the kmipcrypt row, waiting for the server (time in poll(): TCP, TLS handshake, the answer)" \
 	--row "all-16=sixteen volumes of one group, \`kmipcrypt unlock --all --test\`" \
+	--row "wait_16=of the sixteen, waiting for the server" \
+	--row "floor_16=the floor over the same sixteen volumes, one after the other" \
 	--note "Targets (issue 8): kmipcrypt {ratio=kmipcrypt/floor}x the floor (<= 1.7), the plugin {ratio=plugin/floor}x (<= 1.7); sixteen volumes {ratio=all-16/kmipcrypt}x one (<= 2.5)." \
+	--note "What stands in the way, measured: a client that cost nothing itself would still wait for the server, floor + wait = {expr=(floor+wait_1)/floor}x the floor; kmipcrypt's own work beyond the floor and the wait is {expr=kmipcrypt-floor-wait_1} ms. Sixteen volumes: the server alone takes {ratio=wait_16/kmipcrypt}x one unlock to answer them; their keyslot checks alone take {ratio=floor_16/kmipcrypt}x one unlock in a row, at best {expr=floor_16/ncpu/kmipcrypt}x spread over all {meta=ncpu} CPUs, plus the wait ({expr=(floor_16/ncpu+wait_16)/kmipcrypt}x); kmipcrypt's sixteen take {ratio=all-16/floor_16}x the sixteen floors in a row." \
 	--note "Peers: clevis + Tang takes {ratio=clevis-tang/kmipcrypt}x kmipcrypt's time, the PyKMIP script {ratio=pykmip-script/kmipcrypt}x." \
 	--note "Peak RSS of one unlock (whole process): kmipcrypt {rss=kmipcrypt} KiB; the PyKMIP client process alone {rss=pykmip} KiB."
 cat "$B/unlock.md"
