@@ -1,7 +1,7 @@
 # kmipcrypt: top-level build.
 #   make deps        the Debian packages needed to build and test (root, apt-get)
-#   make             every product: $(BUILD)/kmipcrypt, $(BUILD)/kmipcrypt-ttlv
-#                    and the token plugin
+#   make             every product: $(BUILD)/kmipcrypt, $(BUILD)/kmipcrypt-ttlv,
+#                    the token plugin and the daemon $(BUILD)/kmipcryptd
 #   make check       unit tests (also ASan/UBSan, valgrind), fuzz replay, integration
 #   make demo        the main job end to end against a local PyKMIP server
 #   make install     the programs, the plugin, the manual pages (DESTDIR, PREFIX)
@@ -15,7 +15,7 @@
 #                        config, LUKS2); it must not need libxml2
 #   libkmipcrypt-ttlv.a  the TTLV tools on top of it: the XML form (libxml2,
 #                        which brings ICU and libstdc++ with it)
-# kmipcrypt and the plugin link the core only; `kmipcrypt ttlv ...` runs the
+# kmipcrypt, kmipcryptd and the plugin link the core only; `kmipcrypt ttlv ...` runs the
 # separate program kmipcrypt-ttlv (src/cli/cmd_ttlv.c), which links both.
 # tests/integration/test-links.sh fails if libxml2, ICU or libstdc++ comes
 # back into kmipcrypt or the plugin.
@@ -29,12 +29,15 @@ XML_CFLAGS  = $(shell pkg-config --cflags $(XML_PKGS) 2>/dev/null)
 # calls (today libxml2 alone).
 TTLV_LIBS   = $(shell pkg-config --libs $(XML_PKGS) $(CORE_PKGS) 2>/dev/null)
 HARDEN     := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC -fstack-clash-protection
+# One section per function and object, so that a program linked with
+# --gc-sections keeps only what it calls (the daemon: no Get, no Decrypt).
+SECTIONS   := -ffunction-sections -fdata-sections
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 OPT        ?= -O2 -g
 VERSION    := 0.1
 # libxml2's headers are on the include path of the XML sources only, so that
 # a core source that includes them does not compile.
-CFLAGS     += -std=gnu11 $(OPT) $(WARN) $(HARDEN) -Isrc -DKMIPCRYPT_VERSION='"$(VERSION)"' \
+CFLAGS     += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SECTIONS) -Isrc -DKMIPCRYPT_VERSION='"$(VERSION)"' \
 	      $(CORE_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS    += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
 BUILD      ?= build
@@ -56,6 +59,17 @@ TTLV_LIB   := $(BUILD)/libkmipcrypt-ttlv.a
 CLI        := $(BUILD)/kmipcrypt
 TTLV       := $(BUILD)/kmipcrypt-ttlv
 
+# The revocation daemon (daemon/): the core, libsystemd (sd_notify, the
+# journal) and libudev (device events); --gc-sections drops every function
+# it does not call, and tests/integration/test-daemon.sh checks with nm that
+# no Get, Decrypt or enroll code is left in it.
+DAEMON_PKGS := libsystemd libudev
+DAEMON_LIBS  = $(shell pkg-config --libs $(DAEMON_PKGS) $(CORE_PKGS) 2>/dev/null)
+DAEMON_SRCS := $(sort $(wildcard daemon/*.c))
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_LIB_OBJS := $(filter-out $(BUILD)/daemon/kmipcryptd.o,$(DAEMON_OBJS))
+DAEMON     := $(BUILD)/kmipcryptd
+
 # The LUKS2 token plugin, libcryptsetup-token-kmip.so.  libcryptsetup (2.6.1
 # on Debian 12) loads external token plugins only from its own directory (no
 # run-time override): ${libdir}/cryptsetup of its pkg-config file,
@@ -76,7 +90,7 @@ PLUGIN_DIR     ?= $(or $(addsuffix /cryptsetup,$(shell pkg-config --variable=lib
 	plugin install-plugin uninstall-plugin print-plugin-dir
 # The products only: the unit test binaries (which need cmocka) are built by
 # `make unit` and `make check`.
-all: $(CLI) $(TTLV) $(PLUGIN)
+all: $(CLI) $(TTLV) $(PLUGIN) $(DAEMON)
 plugin: $(PLUGIN)
 
 $(BUILD)/%.o: %.c
@@ -84,6 +98,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(TTLV_LIB_OBJS): CFLAGS += $(XML_CFLAGS)
+$(DAEMON_OBJS): CFLAGS += -I.
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
@@ -98,6 +113,9 @@ $(CLI): $(CLI_OBJS) $(LIB)
 
 $(TTLV): $(TTLV_OBJS) $(TTLV_LIB) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TTLV_OBJS) $(TTLV_LIB) $(LIB) $(TTLV_LIBS)
+
+$(DAEMON): $(DAEMON_OBJS) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(DAEMON_OBJS) $(LIB) $(DAEMON_LIBS)
 
 # The objects of libkmipcrypt.a are built with -fPIC (HARDEN), so they link
 # into a shared object; -z defs: every symbol resolved here, none left to
@@ -116,6 +134,12 @@ $(UNIT_TTLV_BINS): UNIT_LIBS = $(TTLV_LIB) $(LIB) $(TTLV_LIBS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(UNIT_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(UNIT_LIBS) -lcmocka
+
+# The daemon's unit test links its objects but its main() (an explicit rule:
+# it wins over the pattern rule for tests/unit/test_%).
+$(BUILD)/tests/unit/test_daemon: tests/unit/test_daemon.c $(DAEMON_LIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I. -MMD -MP $(LDFLAGS) -o $@ $< $(DAEMON_LIB_OBJS) $(LIB) $(DAEMON_LIBS) -lcmocka
 
 # The plugin's unit test links the plugin's objects directly and registers
 # them in-process with crypt_token_register() (an explicit rule: it wins over
@@ -160,21 +184,30 @@ demo: deps
 # installed tree works wherever PREFIX and DESTDIR put it; src/cli/main.c).
 # The plugin goes to libcryptsetup's directory (PLUGIN_DIR, whatever the
 # prefix); /etc/kmipcrypt is created for the configuration and left by
-# uninstall with what it holds.
+# uninstall with what it holds; so is the system user kmipcryptd that install
+# creates for the daemon's poller (as Debian packages leave theirs).
 PREFIX     ?= /usr
 LIBEXECDIR := $(PREFIX)/libexec/kmipcrypt
+UNITDIR    ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
 MAN8       := $(notdir $(wildcard docs/*.8))
 MAN5       := kmipcrypt.conf.5
-install: $(CLI) $(TTLV) install-plugin
+install: $(CLI) $(TTLV) $(DAEMON) install-plugin
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/sbin/kmipcrypt
+	install -D -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/kmipcryptd
+	install -D -m 0644 systemd/kmipcryptd.service $(DESTDIR)$(UNITDIR)/kmipcryptd.service
 	install -D -m 0755 $(TTLV) $(DESTDIR)$(LIBEXECDIR)/kmipcrypt-ttlv
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 $(addprefix docs/,$(MAN8))
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man5 $(addprefix docs/,$(MAN5))
 	install -d -m 0700 $(DESTDIR)/etc/kmipcrypt
+	@# The daemon's poller runs as this user ([daemon] user); a real install only.
+	if [ -z "$(DESTDIR)" ] && ! getent passwd kmipcryptd >/dev/null; then \
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin kmipcryptd; fi
 
 # The libexec directory is ours alone: removed when empty.
 uninstall: uninstall-plugin
-	rm -f $(DESTDIR)$(PREFIX)/sbin/kmipcrypt
+	rm -f $(DESTDIR)$(PREFIX)/sbin/kmipcrypt $(DESTDIR)$(PREFIX)/sbin/kmipcryptd
+	rm -f $(DESTDIR)$(UNITDIR)/kmipcryptd.service
 	rm -f $(DESTDIR)$(LIBEXECDIR)/kmipcrypt-ttlv
 	if [ -d $(DESTDIR)$(LIBEXECDIR) ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBEXECDIR); fi
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))

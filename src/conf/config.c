@@ -462,27 +462,104 @@ out:
 	return r;
 }
 
+/* suspend | close | none (shared by [daemon] and [volume NAME]). */
+static int parse_action(const char *value, const char *key, const struct origin *o,
+			enum daemon_action *a)
+{
+	if (!strcmp(value, "suspend"))
+		*a = DAEMON_ACTION_SUSPEND;
+	else if (!strcmp(value, "close"))
+		*a = DAEMON_ACTION_CLOSE;
+	else if (!strcmp(value, "none"))
+		*a = DAEMON_ACTION_NONE;
+	else if (!strcmp(value, "exec"))
+		return cfg_error(o->where, key, "'exec' is no action: the command is its own "
+				 "key, run after the action (write 'action = none' and 'exec = "
+				 "COMMAND' for a command alone)");
+	else
+		return cfg_error(o->where, key, "'%.*s' is not suspend, close or none", SHOW, value);
+	return 0;
+}
+
+/* An absolute program path and its arguments (shared by [daemon] and [volume NAME]). */
+static int parse_exec(const char *value, const char *key, const struct origin *o, char **out)
+{
+	/* Run as root from a daemon: no $PATH lookup, no surprise binary. */
+	if (value[0] != '/')
+		return cfg_error(o->where, key,
+				 "must start with the absolute path of the program");
+	if (strlen(value) >= CONFIG_LINE_MAX)
+		return cfg_error(o->where, key, "longer than %d bytes",
+				 CONFIG_LINE_MAX - 1);
+	return dup_string(out, value);
+}
+
 static int set_action(struct config_daemon *d, const struct daemon_key *k,
 		      const char *value, const struct origin *o)
 {
-	if (strcmp(value, "suspend") && strcmp(value, "close") && strcmp(value, "exec"))
-		return cfg_error(o->where, k->name,
-				 "'%.*s' is not suspend, close or exec", SHOW, value);
-	snprintf(d->action, sizeof(d->action), "%s", value);
-	return 0;
+	return parse_action(value, k->name, o, &d->action);
 }
 
 static int set_exec(struct config_daemon *d, const struct daemon_key *k,
 		    const char *value, const struct origin *o)
 {
-	/* Run as root from a daemon: no $PATH lookup, no surprise binary. */
-	if (value[0] != '/')
-		return cfg_error(o->where, k->name,
-				 "must start with the absolute path of the program");
-	if (strlen(value) >= CONFIG_LINE_MAX)
-		return cfg_error(o->where, k->name, "longer than %d bytes",
-				 CONFIG_LINE_MAX - 1);
-	return dup_string(&d->exec, value);
+	return parse_exec(value, k->name, o, &d->exec);
+}
+
+static int parse_policy(const char *value, const char *key, const struct origin *o,
+			enum daemon_policy *p)
+{
+	if (!strcmp(value, "revoked"))
+		*p = DAEMON_POLICY_REVOKED;
+	else if (!strcmp(value, "ignore"))
+		*p = DAEMON_POLICY_IGNORE;
+	else
+		return cfg_error(o->where, key, "'%.*s' is not revoked or ignore", SHOW, value);
+	return 0;
+}
+
+static int set_pre_active(struct config_daemon *d, const struct daemon_key *k,
+			  const char *value, const struct origin *o)
+{
+	return parse_policy(value, k->name, o, &d->pre_active);
+}
+
+static int set_permission_denied(struct config_daemon *d, const struct daemon_key *k,
+				 const char *value, const struct origin *o)
+{
+	return parse_policy(value, k->name, o, &d->permission_denied);
+}
+
+static int set_user(struct config_daemon *d, const struct daemon_key *k,
+		    const char *value, const struct origin *o)
+{
+	size_t i;
+
+	/* The characters useradd accepts in a name; no digit-only name (it reads as a uid). */
+	for (i = 0; value[i]; i++)
+		if (!((value[i] >= 'a' && value[i] <= 'z') || (value[i] >= 'A' && value[i] <= 'Z') ||
+		      (value[i] >= '0' && value[i] <= '9') || value[i] == '_' || value[i] == '-' ||
+		      value[i] == '.') || i >= sizeof(d->user) - 1)
+			return cfg_error(o->where, k->name, "'%.*s' is not a user name (1 to %zu "
+					 "of A-Z a-z 0-9 _ - .)", SHOW, value, sizeof(d->user) - 1);
+	if (strspn(value, "0123456789") == i)
+		return cfg_error(o->where, k->name, "'%.*s': a user name, not a number", SHOW,
+				 value);
+	if (!strcmp(value, "root"))
+		return cfg_error(o->where, k->name, "the poller must not run as root");
+	snprintf(d->user, sizeof(d->user), "%s", value);
+	return 0;
+}
+
+static int set_state_file(struct config_daemon *d, const struct daemon_key *k,
+			  const char *value, const struct origin *o)
+{
+	if (value[0] != '/' || strlen(value) >= sizeof(d->state_file) ||
+	    value[strlen(value) - 1] == '/')
+		return cfg_error(o->where, k->name, "must be an absolute file path of at most %zu "
+				 "bytes", sizeof(d->state_file) - 1);
+	snprintf(d->state_file, sizeof(d->state_file), "%s", value);
+	return 0;
 }
 
 static const struct daemon_key daemon_keys[] = {
@@ -490,7 +567,40 @@ static const struct daemon_key daemon_keys[] = {
 	{ "offline_grace",	set_offline_grace },
 	{ "action",		set_action },
 	{ "exec",		set_exec },
+	{ "pre_active",		set_pre_active },
+	{ "permission_denied",	set_permission_denied },
+	{ "user",		set_user },
+	{ "state_file",		set_state_file },
 };
+
+/* ---- [volume NAME] keys -------------------------------------------- */
+
+static const char *const volume_keys[] = { "action", "exec" };
+
+static int volume_key_index(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(volume_keys); i++)
+		if (!strcmp(key, volume_keys[i]))
+			return (int)i;
+	return -1;
+}
+
+static int volume_set(struct config_volume *v, const char *key, const char *value,
+		      const struct origin *o)
+{
+	int r;
+
+	if (!strcmp(key, "action")) {
+		r = parse_action(value, key, o, &v->action);
+		v->action_set = r == 0;
+		return r;
+	}
+	/* "exec =" with no value: no command for this volume, whatever [daemon] says. */
+	v->exec_set = true;
+	return *value ? parse_exec(value, key, o, &v->exec) : 0;
+}
 
 /* ---- key lookup and hints ------------------------------------------ */
 
@@ -547,20 +657,33 @@ static unsigned edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-static int unknown_key(const char *where, const char *key, bool in_daemon)
+/* Where a key was found: the section kinds of the file. */
+enum place { PLACE_GROUP, PLACE_DAEMON, PLACE_VOLUME };
+
+static const char *key_name(enum place p, size_t i)
 {
+	return p == PLACE_GROUP ? group_keys[i].name : p == PLACE_DAEMON ? daemon_keys[i].name :
+	       volume_keys[i];
+}
+
+static int unknown_key(const char *where, const char *key, enum place p)
+{
+	static const char *const place_names[] = { " in a server group", " in [daemon]",
+						   " in a [volume NAME] section" };
 	const char *best = NULL, *name;
 	unsigned d, best_d = 3;	/* suggest within two edits */
 	char list[256] = "";
 	size_t i, n, len = 0;
 
-	if (in_daemon && group_key_index(key) >= 0)
-		return cfg_error(where, key, "belongs in a server group, not in [daemon]");
-	if (!in_daemon && daemon_key_index(key) >= 0)
-		return cfg_error(where, key, "belongs in [daemon], not in a server group");
-	n = in_daemon ? ARRAY_SIZE(daemon_keys) : ARRAY_SIZE(group_keys);
+	if (p != PLACE_GROUP && group_key_index(key) >= 0)
+		return cfg_error(where, key, "belongs in a server group, not%s", place_names[p]);
+	if (p != PLACE_DAEMON && daemon_key_index(key) >= 0)
+		return cfg_error(where, key, "belongs in [daemon], not%s%s", place_names[p],
+				 p == PLACE_VOLUME ? " (only action and exec are per volume)" : "");
+	n = p == PLACE_GROUP ? ARRAY_SIZE(group_keys) : p == PLACE_DAEMON ? ARRAY_SIZE(daemon_keys) :
+	    ARRAY_SIZE(volume_keys);
 	for (i = 0; i < n; i++) {
-		name = in_daemon ? daemon_keys[i].name : group_keys[i].name;
+		name = key_name(p, i);
 		d = edit_distance(key, name);
 		/* "timeout" for "timeout_ms": a prefix is as good as one typo. */
 		if (strlen(key) >= 4 && !strncasecmp(key, name, strlen(key)))
@@ -577,8 +700,7 @@ static int unknown_key(const char *where, const char *key, bool in_daemon)
 	}
 	if (best)
 		return cfg_error(where, key, "unknown key; did you mean '%s'?", best);
-	return cfg_error(where, key, "unknown key; known keys%s: %s",
-			 in_daemon ? " in [daemon]" : " in a server group", list);
+	return cfg_error(where, key, "unknown key; known keys%s: %s", place_names[p], list);
 }
 
 /* Shared checks of every value, wherever it comes from. */
@@ -601,7 +723,7 @@ static int group_set(struct config_group *g, const char *key, const char *value,
 
 	idx = group_key_index(key);
 	if (idx < 0) {
-		r = unknown_key(o->where, key, false);
+		r = unknown_key(o->where, key, PLACE_GROUP);
 		goto out;
 	}
 	r = value_ok(o->where, key, value);
@@ -622,7 +744,7 @@ static int daemon_set(struct config_daemon *d, const char *key, const char *valu
 
 	idx = daemon_key_index(key);
 	if (idx < 0) {
-		r = unknown_key(o->where, key, true);
+		r = unknown_key(o->where, key, PLACE_DAEMON);
 		goto out;
 	}
 	r = value_ok(o->where, key, value);
@@ -631,6 +753,14 @@ static int daemon_set(struct config_daemon *d, const char *key, const char *valu
 	r = daemon_keys[idx].set(d, &daemon_keys[idx], value, o);
 out:
 	return r;
+}
+
+/* value_ok(), but "exec =" may be empty in a [volume NAME] section. */
+static int volume_value_ok(const char *where, const char *key, const char *value)
+{
+	if (!strcmp(key, "exec") && !*value)
+		return 0;
+	return value_ok(where, key, value);
 }
 
 int config_group_set(struct config_group *g, const char *key, const char *value,
@@ -678,15 +808,25 @@ int config_group_validate(const struct config_group *g, const char *origin)
 int config_daemon_validate(const struct config_daemon *d, const char *origin)
 {
 	const char *where = origin ? origin : "configuration";
-	bool is_exec = !strcmp(d->action, "exec");
 	int r = 0;
 
-	if (is_exec && !d->exec)
-		r = cfg_error(where, "exec", "missing: action = exec needs a command");
-	if (!is_exec && d->exec)
-		r = cfg_error(where, "exec", "is only run with action = exec, "
-			      "but action is '%s'", d->action);
+	if (!d->user[0])
+		r = cfg_error(where, "user", "empty: the poller needs a user of its own");
+	if (d->state_file[0] != '/')
+		r = cfg_error(where, "state_file", "not an absolute path");
 	return r;
+}
+
+const struct config_volume *config_volume(const struct config *c, const char *name)
+{
+	unsigned i;
+
+	if (!c || !name)
+		return NULL;
+	for (i = 0; i < c->n_volumes; i++)
+		if (!strcmp(c->volumes[i].name, name))
+			return &c->volumes[i];
+	return NULL;
 }
 
 /* ---- allocation ---------------------------------------------------- */
@@ -752,7 +892,12 @@ static int config_alloc(const char *path, struct config **out)
 	}
 	c->daemon.poll_interval_s = CONFIG_POLL_INTERVAL_DEFAULT;
 	c->daemon.offline_grace_s = 0;
-	snprintf(c->daemon.action, sizeof(c->daemon.action), "suspend");
+	c->daemon.action = DAEMON_ACTION_SUSPEND;
+	c->daemon.pre_active = DAEMON_POLICY_IGNORE;
+	c->daemon.permission_denied = DAEMON_POLICY_REVOKED;
+	snprintf(c->daemon.user, sizeof(c->daemon.user), "%s", CONFIG_DAEMON_USER_DEFAULT);
+	snprintf(c->daemon.state_file, sizeof(c->daemon.state_file), "%s",
+		 CONFIG_STATE_FILE_DEFAULT);
 	*out = c;
 	c = NULL;
 	r = 0;
@@ -806,6 +951,9 @@ void config_free(struct config *c)
 	for (i = 0; i < c->n_groups; i++)
 		group_release(&c->groups[i]);
 	free(c->groups);
+	for (i = 0; i < c->n_volumes; i++)
+		free(c->volumes[i].exec);
+	free(c->volumes);
 	free(c->daemon.exec);
 	free(c->path);
 	free(c);
@@ -867,7 +1015,7 @@ out:
 
 /* ---- the parser ---------------------------------------------------- */
 
-enum section { SEC_NONE, SEC_GROUP, SEC_DAEMON, SEC_SKIP };
+enum section { SEC_NONE, SEC_GROUP, SEC_DAEMON, SEC_VOLUME, SEC_SKIP };
 
 struct parser {
 	struct config *c;
@@ -877,6 +1025,8 @@ struct parser {
 	unsigned lineno;
 	enum section sec;
 	int gi;				/* current group, with SEC_GROUP */
+	unsigned vi;			/* current volume, with SEC_VOLUME */
+	unsigned volume_line[CONFIG_VOLUMES_MAX];
 	/* Line where each key of the current section was set, 0: not yet. */
 	unsigned seen[ARRAY_SIZE(group_keys)];
 	unsigned group_line[CONFIG_GROUPS_MAX];
@@ -919,6 +1069,50 @@ static bool section_name_ok(const char *s)
 	return i > 0;
 }
 
+/* A mapping name: printable ASCII without blanks or '/', as device-mapper takes it. */
+static bool mapping_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (i >= CONFIG_VOLUME_NAME_MAX - 1 || s[i] <= ' ' || s[i] > '~' || s[i] == '/')
+			return false;
+	return i > 0 && strcmp(s, ".") && strcmp(s, "..");
+}
+
+/* "[volume NAME]": name is what follows "volume" and its blanks. */
+static int parse_volume_section(struct parser *ps, const char *name)
+{
+	struct config_volume *n;
+	unsigned i;
+
+	if (!*name)
+		return cfg_error(ps->where, NULL, "section [volume]: name the mapping, as in "
+				 "[volume NAME] (/dev/mapper/NAME)");
+	if (!mapping_name_ok(name))
+		return cfg_error(ps->where, NULL, "section [volume %.*s]: not a mapping name (1 to "
+				 "%d printable characters, no blank, no '/')", SHOW, name,
+				 CONFIG_VOLUME_NAME_MAX - 1);
+	for (i = 0; i < ps->c->n_volumes; i++)
+		if (!strcmp(ps->c->volumes[i].name, name))
+			return cfg_error(ps->where, NULL, "section [volume %s] already started at "
+					 "line %u", name, ps->volume_line[i]);
+	if (ps->c->n_volumes >= CONFIG_VOLUMES_MAX)
+		return cfg_error(ps->where, NULL, "more than %d [volume] sections",
+				 CONFIG_VOLUMES_MAX);
+	n = reallocarray(ps->c->volumes, ps->c->n_volumes + 1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	ps->c->volumes = n;
+	memset(&n[ps->c->n_volumes], 0, sizeof(*n));
+	snprintf(n[ps->c->n_volumes].name, sizeof(n->name), "%s", name);
+	ps->vi = ps->c->n_volumes;
+	ps->volume_line[ps->vi] = ps->lineno;
+	ps->c->n_volumes++;
+	ps->sec = SEC_VOLUME;
+	return 0;
+}
+
 static int parse_section(struct parser *ps, char *line)
 {
 	char *end, *name;
@@ -939,7 +1133,16 @@ static int parse_section(struct parser *ps, char *line)
 		goto out;
 	}
 	*end = '\0';
-	name = line + 1;
+	name = trim(line + 1);
+	/* [volume NAME]: the one section header with a blank in it. */
+	if (!strncmp(name, "volume", 6) && (!name[6] || is_blank(name[6]))) {
+		r = parse_volume_section(ps, trim(name + 6));
+		goto out;
+	}
+	if (!strncasecmp(name, "volume", 6) && strchr(name, ' ')) {
+		r = cfg_error(ps->where, NULL, "section [%s]: did you mean [volume NAME]?", name);
+		goto out;
+	}
 	if (!section_name_ok(name)) {
 		r = cfg_error(ps->where, NULL, "section name '%.*s' is not 1 to %d "
 			      "of A-Z a-z 0-9 _ . -", SHOW, name, CONFIG_NAME_MAX - 1);
@@ -1034,6 +1237,13 @@ static int parse_assignment(struct parser *ps, char *line)
 	case SEC_DAEMON:
 		idx = daemon_key_index(key);
 		break;
+	case SEC_VOLUME:
+		idx = volume_key_index(key);
+		if (idx < 0) {
+			r = unknown_key(ps->where, key, PLACE_VOLUME);
+			goto out;
+		}
+		break;
 	default:
 		r = -EINVAL;
 		goto out;
@@ -1058,6 +1268,9 @@ static int parse_assignment(struct parser *ps, char *line)
 		ps->seen[idx] = ps->lineno;
 	if (ps->sec == SEC_GROUP)
 		r = group_set(&ps->c->groups[ps->gi], key, value, &o);
+	else if (ps->sec == SEC_VOLUME)
+		r = volume_value_ok(ps->where, key, value) < 0 ? -EINVAL :
+		    volume_set(&ps->c->volumes[ps->vi], key, value, &o);
 	else
 		r = daemon_set(&ps->c->daemon, key, value, &o);
 out:

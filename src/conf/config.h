@@ -62,11 +62,34 @@ struct config_group {
 	char *where[TRANSPORT_SET_MAX];
 };
 
+#define CONFIG_VOLUMES_MAX    256		/* [volume NAME] sections */
+#define CONFIG_VOLUME_NAME_MAX 128		/* a mapping name with its NUL (DM_NAME_LEN) */
+#define CONFIG_STATE_FILE_DEFAULT "/run/kmipcryptd/state.json"
+#define CONFIG_DAEMON_USER_DEFAULT "kmipcryptd"
+
+/* What kmipcryptd does to a volume whose key is revoked (kmipcryptd(8)). */
+enum daemon_action { DAEMON_ACTION_SUSPEND = 0, DAEMON_ACTION_CLOSE, DAEMON_ACTION_NONE };
+/* How kmipcryptd reads a State that is not plainly fine or revoked. */
+enum daemon_policy { DAEMON_POLICY_REVOKED = 0, DAEMON_POLICY_IGNORE };
+
+/* A [volume NAME] section: settings of one mapping, over [daemon]'s. */
+struct config_volume {
+	char name[CONFIG_VOLUME_NAME_MAX];	/* the mapping, /dev/mapper/NAME */
+	bool action_set;
+	enum daemon_action action;
+	bool exec_set;
+	char *exec;			/* NULL with exec_set: "exec =" (none for this volume) */
+};
+
 struct config_daemon {
 	unsigned poll_interval_s;	/* default 30 */
 	unsigned offline_grace_s;	/* 0 = unlimited */
-	char action[16];		/* suspend | close | exec */
-	char *exec;			/* absolute program path [args], with action = exec */
+	enum daemon_action action;	/* default suspend */
+	char *exec;			/* absolute program path [args], run after the action; NULL: none */
+	enum daemon_policy pre_active;	/* default ignore */
+	enum daemon_policy permission_denied;	/* default revoked */
+	char user[64];			/* the poller's user, default "kmipcryptd" */
+	char state_file[256];		/* absolute path, default CONFIG_STATE_FILE_DEFAULT */
 };
 
 struct config {
@@ -74,6 +97,8 @@ struct config {
 	struct config_group *groups;
 	unsigned n_groups;
 	struct config_daemon daemon;
+	struct config_volume *volumes;
+	unsigned n_volumes;
 };
 
 /*
@@ -108,8 +133,10 @@ int config_daemon_set(struct config_daemon *d, const char *key, const char *valu
  * (logged, prefixed with origin).
  */
 int config_group_validate(const struct config_group *g, const char *origin);
-/* action = exec if and only if exec is set.  0 or -EINVAL (logged). */
+/* The [daemon] section as a whole.  0 or -EINVAL (logged). */
 int config_daemon_validate(const struct config_daemon *d, const char *origin);
+/* The [volume NAME] section of mapping name, or NULL. */
+const struct config_volume *config_volume(const struct config *c, const char *name);
 /*
  * Read key_password_file into locked memory and point tls.key_password at
  * it: at most CONFIG_PASSWORD_MAX bytes, one trailing newline stripped, no

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The build and install targets a new user runs first: a plain `make` builds
-# every product (the command, the TTLV tools it runs and the token plugin,
-# not only the plugin);
+# every product (the command, the TTLV tools it runs, the token plugin and
+# the daemon, not only the plugin);
 # `make install` puts exactly the expected files under DESTDIR and PREFIX;
 # the installed kmipcrypt finds the installed kmipcrypt-ttlv for `ttlv` (and
 # says so clearly when it is missing); `make uninstall` removes exactly those
@@ -32,7 +32,7 @@ mk() { make -s --no-print-directory -C "$root" BUILD="$build" "$@"; }
 # 1. `make` with no target: its plan builds the command, the TTLV tools and the plugin.
 plan=$(make -n --no-print-directory -C "$root" BUILD="$tmp/fresh" 2>&1) ||
 	{ printf '%s\n' "$plan" | tail -n 20 | sed 's/^/    | /'; fail "make -n: exit $?"; }
-for product in kmipcrypt kmipcrypt-ttlv libcryptsetup-token-kmip.so; do
+for product in kmipcrypt kmipcrypt-ttlv libcryptsetup-token-kmip.so kmipcryptd; do
 	printf '%s\n' "$plan" | grep -qE -- "-o $tmp/fresh/$product( |\$)" ||
 		fail "a plain 'make' does not build $product (make -n above names no '-o .../$product')"
 	echo "ok a plain 'make' builds $product"
@@ -41,12 +41,16 @@ done
 
 plugin_dir=$(mk print-plugin-dir) || fail "make print-plugin-dir"
 [ -n "$plugin_dir" ] || fail "make print-plugin-dir printed nothing"
+unit_dir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
+unit_dir=${unit_dir:-/lib/systemd/system}
 
 # The files `make install` must put under DESTDIR for PREFIX, sorted.
 expected() {
 	local prefix=$1 p
 	{
 		echo "$prefix/sbin/kmipcrypt"
+		echo "$prefix/sbin/kmipcryptd"
+		echo "$unit_dir/kmipcryptd.service"
 		echo "$prefix/libexec/kmipcrypt/kmipcrypt-ttlv"
 		echo "$plugin_dir/libcryptsetup-token-kmip.so"
 		for p in "$root"/docs/*.8; do echo "$prefix/share/man/man8/$(basename "$p")"; done
@@ -65,7 +69,7 @@ install_cycle() {
 	want=$(expected "${prefix:-/usr}")
 	[ "$got" = "$want" ] ||
 		fail "$name: make install put these files:"$'\n'"$got"$'\n'"want:"$'\n'"$want"
-	echo "ok $name: make install puts exactly the command, the TTLV tools, the plugin and the manual pages under DESTDIR$([ -n "$prefix" ] && echo " and PREFIX=$prefix")"
+	echo "ok $name: make install puts exactly the command, the daemon and its unit, the TTLV tools, the plugin and the manual pages under DESTDIR$([ -n "$prefix" ] && echo " and PREFIX=$prefix")"
 	[ "$(stat -c %a "$dest/etc/kmipcrypt")" = 700 ] ||
 		fail "$name: $dest/etc/kmipcrypt has mode $(stat -c %a "$dest/etc/kmipcrypt"), want 700"
 	echo "ok $name: make install creates /etc/kmipcrypt with mode 700"

@@ -195,14 +195,25 @@ static void test_good_file(void **state)
 		"[daemon]\n"
 		"poll_interval = 5m\n"
 		"offline_grace = 1h\n"
-		"action = exec\n"
-		"exec = /usr/local/bin/alert --volume lost\n";
+		"action = close\n"
+		"exec = /usr/local/bin/alert --volume lost\n"
+		"pre_active = revoked\n"
+		"permission_denied = ignore\n"
+		"user = kmip-poll\n"
+		"state_file = /run/k/state.json\n"
+		"\n"
+		"[volume pgdata]\n"
+		"action = none\n"
+		"\n"
+		"[ volume  luks-1f2e ]\n"
+		"exec =\n";
 	static const uint8_t pin[32] = {
 		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 		16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
 	};
 	struct config *c = NULL;
 	struct config_group *g;
+	const struct config_volume *v;
 
 	write_conf(text);
 	assert_int_equal(config_load(conf_path, &c), 0);
@@ -257,8 +268,25 @@ static void test_good_file(void **state)
 	assert_null(config_group(c, "nope"));
 	assert_int_equal(c->daemon.poll_interval_s, 300);
 	assert_int_equal(c->daemon.offline_grace_s, 3600);
-	assert_string_equal(c->daemon.action, "exec");
+	assert_int_equal(c->daemon.action, DAEMON_ACTION_CLOSE);
 	assert_string_equal(c->daemon.exec, "/usr/local/bin/alert --volume lost");
+	assert_int_equal(c->daemon.pre_active, DAEMON_POLICY_REVOKED);
+	assert_int_equal(c->daemon.permission_denied, DAEMON_POLICY_IGNORE);
+	assert_string_equal(c->daemon.user, "kmip-poll");
+	assert_string_equal(c->daemon.state_file, "/run/k/state.json");
+	assert_int_equal(c->n_volumes, 2);
+	v = config_volume(c, "pgdata");
+	assert_non_null(v);
+	assert_true(v->action_set);
+	assert_int_equal(v->action, DAEMON_ACTION_NONE);
+	assert_false(v->exec_set);
+	v = config_volume(c, "luks-1f2e");	/* blanks around the name are not part of it */
+	assert_non_null(v);
+	assert_false(v->action_set);
+	assert_true(v->exec_set);		/* "exec =": no command for this volume */
+	assert_null(v->exec);
+	assert_null(config_volume(c, "other"));
+	assert_null(config_volume(c, NULL));
 	config_free(c);
 }
 
@@ -277,8 +305,13 @@ static void test_defaults_and_crlf(void **state)
 	assert_false(g->tls.has_pin);
 	assert_int_equal(c->daemon.poll_interval_s, 30);
 	assert_int_equal(c->daemon.offline_grace_s, 0);	/* unlimited */
-	assert_string_equal(c->daemon.action, "suspend");
+	assert_int_equal(c->daemon.action, DAEMON_ACTION_SUSPEND);
 	assert_null(c->daemon.exec);
+	assert_int_equal(c->daemon.pre_active, DAEMON_POLICY_IGNORE);
+	assert_int_equal(c->daemon.permission_denied, DAEMON_POLICY_REVOKED);
+	assert_string_equal(c->daemon.user, "kmipcryptd");
+	assert_string_equal(c->daemon.state_file, "/run/kmipcryptd/state.json");
+	assert_int_equal(c->n_volumes, 0);
 	config_free(c);
 
 	/* No server group at all is valid; there is just no group. */
@@ -309,7 +342,7 @@ static void test_new_empty(void **state)
 	assert_int_equal(g->tls.timeout_ms, 5000);
 	assert_int_equal(g->tls.tls_min_version, TLS1_2_VERSION);
 	assert_int_equal(c->daemon.poll_interval_s, 30);
-	assert_string_equal(c->daemon.action, "suspend");
+	assert_int_equal(c->daemon.action, DAEMON_ACTION_SUSPEND);
 	/* Not complete until servers, cert and key are given. */
 	capture_reset();
 	assert_int_equal(config_group_validate(g, "command line"), -EINVAL);
@@ -536,10 +569,6 @@ static void test_error_missing_keys(void **state)
 		     "key 'servers': missing in group [default]");
 	expect_error("[default]\nservers = a\nkey = k\n", 1, "key 'cert': missing");
 	expect_error("[default]\nservers = a\ncert = c\n", 1, "key 'key': missing");
-	expect_error("[daemon]\naction = exec\n", 1,
-		     "key 'exec': missing: action = exec needs a command");
-	expect_error("\n\n[daemon]\nexec = /bin/true\n", 3,
-		     "key 'exec': is only run with action = exec");
 }
 
 static void test_error_daemon_values(void **state)
@@ -555,9 +584,50 @@ static void test_error_daemon_values(void **state)
 	expect_error("[daemon]\noffline_grace = soon\n", 2,
 		     "key 'offline_grace': 'soon' is not a duration");
 	expect_error("[daemon]\naction = reboot\n", 2,
-		     "key 'action': 'reboot' is not suspend, close or exec");
-	expect_error("[daemon]\naction = exec\nexec = alert.sh\n", 3,
+		     "key 'action': 'reboot' is not suspend, close or none");
+	/* exec was once an action: say where the command goes now. */
+	expect_error("[daemon]\naction = exec\n", 2,
+		     "key 'action': 'exec' is no action: the command is its own key");
+	expect_error("[daemon]\nexec = alert.sh\n", 2,
 		     "key 'exec': must start with the absolute path");
+	expect_error("[daemon]\npre_active = maybe\n", 2,
+		     "key 'pre_active': 'maybe' is not revoked or ignore");
+	expect_error("[daemon]\npermission_denied = lock\n", 2,
+		     "key 'permission_denied': 'lock' is not revoked or ignore");
+	expect_error("[daemon]\nuser = root\n", 2, "key 'user': the poller must not run as root");
+	expect_error("[daemon]\nuser = 1000\n", 2, "key 'user': '1000': a user name, not a number");
+	expect_error("[daemon]\nuser = a b\n", 2, "key 'user': 'a b' is not a user name");
+	expect_error("[daemon]\nstate_file = run/state.json\n", 2,
+		     "key 'state_file': must be an absolute file path");
+	expect_error("[daemon]\nstate_file = /run/\n", 2,
+		     "key 'state_file': must be an absolute file path");
+}
+
+static void test_error_volume_sections(void **state)
+{
+	expect_error("[volume]\naction = close\n", 1,
+		     "section [volume]: name the mapping, as in [volume NAME]");
+	expect_error("[volume a/b]\n", 1, "section [volume a/b]: not a mapping name");
+	expect_error("[volume a b]\n", 1, "section [volume a b]: not a mapping name");
+	expect_error("[volume ..]\n", 1, "section [volume ..]: not a mapping name");
+	expect_error("[volumes data]\n", 1, "section [volumes data]: did you mean [volume NAME]?");
+	expect_error("[Volume data]\n", 1, "section [Volume data]: did you mean [volume NAME]?");
+	expect_error("[volume d]\naction = close\n\n[volume d]\n", 4,
+		     "section [volume d] already started at line 1");
+	expect_error("[volume d]\naction = close\naction = none\n", 3,
+		     "key 'action': set twice in this section, first at line 2");
+	expect_error("[volume d]\naction = halt\n", 2,
+		     "key 'action': 'halt' is not suspend, close or none");
+	expect_error("[volume d]\nexec = rm -rf /\n", 2,
+		     "key 'exec': must start with the absolute path");
+	expect_error("[volume d]\npoll_interval = 5\n", 2,
+		     "key 'poll_interval': belongs in [daemon], not in a [volume NAME] section "
+		     "(only action and exec are per volume)");
+	expect_error("[volume d]\nservers = a\n", 2,
+		     "key 'servers': belongs in a server group, not in a [volume NAME] section");
+	expect_error("[volume d]\nexecc = /bin/true\n", 2,
+		     "key 'execc': unknown key; did you mean 'exec'?");
+	expect_error("[daemon]\nexec =\n", 2, "key 'exec': no value");
 }
 
 static void test_error_several_reported(void **state)
@@ -904,11 +974,13 @@ static void test_group_set(void **state)
 	assert_int_equal(config_daemon_set(&c->daemon, "offline_grace", "unlimited", NULL), 0);
 	assert_int_equal(c->daemon.offline_grace_s, 0);
 	assert_int_equal(config_daemon_set(&c->daemon, "action", "close", NULL), 0);
-	assert_string_equal(c->daemon.action, "close");
-	assert_int_equal(config_daemon_set(&c->daemon, "action", "exec", NULL), 0);
+	assert_int_equal(c->daemon.action, DAEMON_ACTION_CLOSE);
 	capture_reset();
-	assert_int_equal(config_daemon_validate(&c->daemon, "command line"), -EINVAL);
-	assert_logged("command line: key 'exec': missing");
+	assert_int_equal(config_daemon_set(&c->daemon, "action", "exec", NULL), -EINVAL);
+	assert_logged("command line: key 'action': 'exec' is no action");
+	assert_int_equal(c->daemon.action, DAEMON_ACTION_CLOSE);	/* unchanged */
+	assert_int_equal(config_daemon_set(&c->daemon, "user", "nobody", NULL), 0);
+	assert_int_equal(config_daemon_validate(&c->daemon, "command line"), 0);
 	config_free(c);
 }
 
@@ -1056,6 +1128,7 @@ int main(void)
 		T(test_error_servers),
 		T(test_error_missing_keys),
 		T(test_error_daemon_values),
+		T(test_error_volume_sections),
 		T(test_error_several_reported),
 		T(test_error_too_many_groups),
 		T(test_password_file),

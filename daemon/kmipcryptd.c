@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * kmipcryptd: remote kill.  Watches every open dm-crypt mapping of a LUKS2
+ * volume bound to a KMIP key and locks it when the key is revoked or
+ * destroyed on the KMS (kmipcryptd(8)).
+ *
+ * Two processes, as OpenBSD's daemons are split:
+ *   the locker (this one, root): reads the configuration, device-mapper and
+ *     the local LUKS2 headers (the watch list, watch.h), receives fixed-size
+ *     verdicts (proto.h) and acts on them (locker.h: suspend, close, exec),
+ *     writes the audit trail (audit.h) and the state file (statefile.h),
+ *     talks to systemd (sd_notify);
+ *   the poller (poller.h): forked by the locker, drops to [daemon] user once
+ *     its TLS sessions are open, and is the only process that speaks to the
+ *     servers or parses what they send.
+ * One event loop each, signals through signalfd.  SIGHUP: the configuration
+ * reloaded (a bad one is refused and the old kept), the poller restarted
+ * with it, the volumes rescanned.  SIGTERM, SIGINT: both stop within a second.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <libudev.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "daemon/audit.h"
+#include "daemon/locker.h"
+#include "daemon/poller.h"
+#include "daemon/proto.h"
+#include "daemon/statefile.h"
+#include "daemon/watch.h"
+#include "luks/luks.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/secmem.h"
+
+#define STOP_WAIT_MS		900	/* SIGTERM: the poller's time to go before SIGKILL */
+#define RESCAN_DEBOUNCE_MS	200	/* after a udev event, before the rescan */
+#define RESPAWN_MAX_S		30
+
+struct daemon {
+	const char *config_path, *test_volumes, *test_record;
+	bool once;
+	struct config *cfg;
+	struct watch_list wl;
+	uint32_t gen;
+	pid_t poller;
+	int fd;				/* the locker's end of the socketpair */
+	int sfd, rescan_tfd, respawn_tfd, dog_tfd;
+	struct udev *udev;
+	struct udev_monitor *mon;
+	struct group_view groups[CONFIG_GROUPS_MAX];
+	size_t n_groups;
+	unsigned cycles, respawn_s;
+	int64_t last_cycle_ms;
+	bool stopping_poller;		/* we asked it to stop: its end is no failure */
+};
+
+static const char usage[] =
+"Usage: kmipcryptd [-c FILE] [-v] [--once]\n"
+"Watch every open LUKS2 volume bound to a KMIP key; lock it when the key is\n"
+"revoked or destroyed on the key server (remote kill).\n\n"
+"  -c, --config FILE      configuration (default " KMIPCRYPT_CONF_PATH ")\n"
+"      --once             one scan and one poll cycle (actions included), then exit\n"
+"  -v, --verbose          debug messages\n"
+"  -h, --help             this text\n"
+"  -V, --version          the version\n\n"
+"Test seams (kmipcryptd(8), TESTING): --test-volumes FILE treats the volumes\n"
+"listed there (\"NAME DEVICE\" lines) as open; --test-record FILE appends a line\n"
+"per lock to FILE instead of touching device-mapper.\n";
+
+/* ------------------------------------------------------------ timers */
+
+static int arm(int tfd, int64_t ms, int64_t every_ms)
+{
+	struct itimerspec its = { 0 };
+
+	if (ms > 0 && ms < 1)
+		ms = 1;
+	its.it_value.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L + (ms == 0 && every_ms ? 1 : 0);
+	its.it_interval.tv_sec = (time_t)(every_ms / 1000);
+	its.it_interval.tv_nsec = (long)(every_ms % 1000) * 1000000L;
+	return timerfd_settime(tfd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static void drain(int fd)
+{
+	uint64_t x;
+
+	while (read(fd, &x, sizeof(x)) > 0)
+		;
+}
+
+/* ------------------------------------------------------------ poller */
+
+static int send_watch(struct daemon *d)
+{
+	struct msg m;
+	size_t i, j;
+	int r = 0;
+
+	d->gen++;
+	for (i = 0; r == 0 && i < d->wl.n; i++)
+		for (j = 0; r == 0 && j < d->wl.v[i].nkeys; j++) {
+			memset(&m, 0, sizeof(m));
+			m.type = MSG_WATCH;
+			m.gen = d->gen;
+			m.u.watch.vol = (uint32_t)i;
+			m.u.watch.key = (uint32_t)j;
+			snprintf(m.u.watch.uid, sizeof(m.u.watch.uid), "%s", d->wl.v[i].keys[j].uid);
+			snprintf(m.u.watch.group, sizeof(m.u.watch.group), "%s",
+				 d->wl.v[i].keys[j].group);
+			r = proto_send(d->fd, &m);
+		}
+	if (r == 0) {
+		memset(&m, 0, sizeof(m));
+		m.type = MSG_WATCH_END;
+		m.gen = d->gen;
+		m.u.end.n_volumes = (uint32_t)d->wl.n;
+		r = proto_send(d->fd, &m);
+	}
+	if (r < 0 && r != -EPIPE)
+		log_error("cannot send the watch list to the poller: %s", strerror(-r));
+	return r;
+}
+
+static int spawn_poller(struct daemon *d)
+{
+	int sv[2], sndbuf = 1 << 20;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return log_error_errno(-errno, "socketpair: %m");
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return log_error_errno(-errno, "fork: %m");
+	}
+	if (pid == 0) {
+		/* Nothing of the locker's: only stdio and its end of the pair. */
+		if (dup2(sv[1], 3) < 0)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		_exit(poller_main(d->config_path, 3));
+	}
+	close(sv[1]);
+	d->fd = sv[0];
+	d->poller = pid;
+	d->stopping_poller = false;
+	log_debug("poller started (pid %d)", (int)pid);
+	return send_watch(d);
+}
+
+/* Ask the poller to stop and wait for it, at most STOP_WAIT_MS, then kill it. */
+static void stop_poller(struct daemon *d)
+{
+	int64_t end = clock_now_ms() + STOP_WAIT_MS;
+	int status;
+
+	if (d->poller <= 0)
+		return;
+	d->stopping_poller = true;
+	kill(d->poller, SIGTERM);
+	while (waitpid(d->poller, &status, WNOHANG) == 0) {
+		if (clock_now_ms() >= end) {
+			kill(d->poller, SIGKILL);
+			waitpid(d->poller, &status, 0);
+			break;
+		}
+		poll(NULL, 0, 10);
+	}
+	d->poller = 0;
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
+/* ------------------------------------------------------------ watch list */
+
+static bool same_list(const struct watch_list *a, const struct watch_list *b)
+{
+	size_t i, j;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		if (strcmp(a->v[i].name, b->v[i].name) || strcmp(a->v[i].device, b->v[i].device) ||
+		    a->v[i].nkeys != b->v[i].nkeys)
+			return false;
+		for (j = 0; j < a->v[i].nkeys; j++)
+			if (strcmp(a->v[i].keys[j].uid, b->v[i].keys[j].uid) ||
+			    strcmp(a->v[i].keys[j].group, b->v[i].keys[j].group))
+				return false;
+	}
+	return true;
+}
+
+static int rescan(struct daemon *d, bool force_send)
+{
+	struct watch_list nl;
+	bool same;
+	size_t i;
+	int r;
+
+	r = watch_scan(d->test_volumes, &nl);
+	if (r < 0) {
+		log_error("rescan failed (%s); watching the volumes found before", strerror(-r));
+		return r;
+	}
+	watch_carry(&nl, &d->wl);
+	same = same_list(&nl, &d->wl);
+	for (i = 0; !same && i < nl.n; i++)
+		if (!watch_find(&d->wl, nl.v[i].name))
+			log_info("%s (%s): watched, %zu kmip key(s)", nl.v[i].name, nl.v[i].device,
+				 nl.v[i].nkeys);
+	for (i = 0; !same && i < d->wl.n; i++)
+		if (!watch_find(&nl, d->wl.v[i].name))
+			log_info("%s: no longer open; not watched", d->wl.v[i].name);
+	watch_list_free(&d->wl);
+	d->wl = nl;
+	if ((!same || force_send) && d->fd >= 0)
+		return send_watch(d);
+	return 0;
+}
+
+/* ------------------------------------------------------------ verdicts */
+
+static size_t nkeys_of(void *ctx, size_t vol)
+{
+	return ((struct daemon *)ctx)->wl.v[vol].nkeys;
+}
+
+static int group_known(void *ctx, const char *group)
+{
+	return config_group(((struct daemon *)ctx)->cfg, group) != NULL;
+}
+
+/* What the key was, in words for the audit trail. */
+static const char *state_words(int state, enum rule rule)
+{
+	if (state)
+		return kmip_state_name(state);
+	switch (rule) {
+	case RULE_NOT_FOUND:
+		return "not-found";
+	case RULE_DENIED_REVOKED:
+		return "permission-denied";
+	case RULE_OFFLINE_GRACE:
+		return "unreachable";
+	default:
+		return "unknown";
+	}
+}
+
+static void act(struct daemon *d, struct volume *v)
+{
+	const struct config_volume *cv = config_volume(d->cfg, v->name);
+	enum daemon_action a = cv && cv->action_set ? cv->action : d->cfg->daemon.action;
+	const char *exec = cv && cv->exec_set ? cv->exec : d->cfg->daemon.exec;
+	const struct watch_key *key = &v->keys[v->key];
+	const char *state = state_words(v->state, v->rule), *rule = policy_rule_name(v->rule);
+	char action[32];
+	pid_t pid;
+	int r;
+
+	r = locker_lock(v, key, a, state, rule, d->test_record);
+	audit_locked(&(struct audit_lock){ .mapping = v->name, .device = v->device,
+					   .uid = key->uid, .state = state, .rule = rule,
+					   .action = locker_action_name(a), .err = r });
+	if (r == 0) {
+		v->locked = true;
+		v->locked_ms = clock_now_ms();
+	}
+	snprintf(action, sizeof(action), "%s%s", locker_action_name(a), r ? "-failed" : "");
+	if (exec && *exec)
+		locker_exec(exec, v, key, action, state, rule, &pid);
+}
+
+static void on_verdict(struct daemon *d, const struct msg *m)
+{
+	struct volume *v = &d->wl.v[m->u.verdict.vol];
+
+	v->seen = true;
+	v->verdict = (enum verdict)m->u.verdict.verdict;
+	v->rule = (enum rule)m->u.verdict.rule;
+	v->key = m->u.verdict.key;
+	v->state = m->u.verdict.state;
+	v->err = m->u.verdict.err;
+	v->verdict_ms = clock_now_ms();
+	if (v->verdict == VERDICT_REVOKED && !v->locked) {
+		act(d, v);
+	} else if (v->verdict == VERDICT_FINE && v->locked) {
+		struct dmap_mapping dm;
+
+		/* Unlocked again (resumed with a usable key): watched as any open volume. */
+		if (d->test_record || (dmap_query(v->name, &dm) == 0 && dm.state == DMAP_ACTIVE)) {
+			log_info("%s: open again with a usable key ('%s')", v->name,
+				 v->keys[v->key].uid);
+			v->locked = false;
+		}
+	}
+}
+
+static struct group_view *group_view_of(struct daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_groups; i++)
+		if (!strcmp(d->groups[i].name, name))
+			return &d->groups[i];
+	if (d->n_groups == CONFIG_GROUPS_MAX)
+		return NULL;
+	snprintf(d->groups[d->n_groups].name, sizeof(d->groups[0].name), "%s", name);
+	return &d->groups[d->n_groups++];
+}
+
+static void on_group(struct daemon *d, const struct msg *m)
+{
+	struct group_view *g = group_view_of(d, m->u.group.group);
+	bool answering = m->u.group.answered;
+
+	if (!g)
+		return;
+	if (!g->known && answering)
+		log_info("group [%s]: its servers answer", g->name);
+	else if ((!g->known || g->answering) && !answering)
+		audit_group(g->name, m->u.group.err ? m->u.group.err : -EIO);
+	else if (g->known && !g->answering && answering)
+		audit_group(g->name, 0);
+	g->known = true;
+	g->answering = answering;
+	g->err = m->u.group.err;
+	g->unreachable_ms = m->u.group.unreachable_ms;
+}
+
+static void on_cycle(struct daemon *d, const struct msg *m)
+{
+	struct daemon_view view = { .cfg = d->cfg, .wl = &d->wl, .groups = d->groups,
+				    .n_groups = d->n_groups };
+	size_t i, locked = 0;
+
+	d->cycles++;
+	d->last_cycle_ms = clock_now_ms();
+	d->respawn_s = 0;	/* it works: a later crash restarts it at once */
+	view.cycles = d->cycles;
+	view.last_cycle_ms = d->last_cycle_ms;
+	statefile_write(d->cfg->daemon.state_file, &view);
+	for (i = 0; i < d->wl.n; i++)
+		locked += d->wl.v[i].locked;
+	log_debug("cycle %u: %u key(s), %u request(s)", d->cycles, m->u.cycle.n_keys,
+		  m->u.cycle.n_requests);
+	sd_notifyf(0, "%sSTATUS=watching %zu volume(s), %zu locked; last poll: %u request(s)\n"
+		   "WATCHDOG=1", d->cycles == 1 ? "READY=1\n" : "", d->wl.n, locked,
+		   m->u.cycle.n_requests);
+}
+
+/* Everything the poller sent; -EPIPE when it is gone. */
+static int from_poller(struct daemon *d)
+{
+	struct msg m;
+	int r;
+
+	for (;;) {
+		r = proto_recv(d->fd, &m);
+		if (r == -EAGAIN)
+			return 0;
+		if (r == -EBADMSG) {
+			log_error("a malformed message from the poller: ignored");
+			continue;
+		}
+		if (r < 0)
+			return r;
+		r = proto_check_from_poller(&m, d->gen, d->wl.n, nkeys_of, group_known, d);
+		if (r == -ESTALE)
+			continue;
+		if (r < 0) {
+			log_error("a message from the poller out of range (type %u): ignored", m.type);
+			continue;
+		}
+		if (m.type == MSG_VERDICT)
+			on_verdict(d, &m);
+		else if (m.type == MSG_GROUP)
+			on_group(d, &m);
+		else if (m.type == MSG_CYCLE) {
+			on_cycle(d, &m);
+			if (d->once)
+				return 1;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ signals */
+
+static void reap(struct daemon *d)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == d->poller) {
+			d->poller = 0;
+			if (d->fd >= 0)
+				close(d->fd);
+			d->fd = -1;
+			if (d->stopping_poller)
+				continue;
+			d->respawn_s = d->respawn_s ? d->respawn_s * 2 : 1;
+			if (d->respawn_s > RESPAWN_MAX_S)
+				d->respawn_s = RESPAWN_MAX_S;
+			log_error("the poller ended (%s %d); restarting it in %us",
+				  WIFSIGNALED(status) ? "signal" : "status",
+				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+				  d->respawn_s);
+			arm(d->respawn_tfd, (int64_t)d->respawn_s * 1000, 0);
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			log_warn("exec command (pid %d) ended with %s %d", (int)pid,
+				 WIFSIGNALED(status) ? "signal" : "status",
+				 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		}
+	}
+}
+
+static void reload(struct daemon *d)
+{
+	struct config *n = NULL;
+	int r;
+
+	r = config_load(d->config_path, &n);
+	if (r < 0) {
+		log_error("SIGHUP: %s not reloaded (%s); the configuration in use stays",
+			  d->config_path, strerror(-r));
+		return;
+	}
+	config_free(d->cfg);
+	d->cfg = n;
+	log_info("SIGHUP: configuration reloaded; restarting the poller, rescanning");
+	stop_poller(d);
+	rescan(d, false);
+	spawn_poller(d);
+	arm(d->rescan_tfd, (int64_t)d->cfg->daemon.poll_interval_s * 1000,
+	    (int64_t)d->cfg->daemon.poll_interval_s * 1000);
+}
+
+/* ------------------------------------------------------------ loop */
+
+static void udev_open(struct daemon *d)
+{
+	if (d->test_volumes)
+		return;
+	d->udev = udev_new();
+	if (d->udev)
+		d->mon = udev_monitor_new_from_netlink(d->udev, "udev");
+	if (!d->mon || udev_monitor_filter_add_match_subsystem_devtype(d->mon, "block", "disk") < 0 ||
+	    udev_monitor_enable_receiving(d->mon) < 0) {
+		log_warn("no udev events: volumes opened or closed are seen at the next periodic "
+			 "rescan (every poll_interval)");
+		udev_monitor_unref(d->mon);
+		d->mon = NULL;
+	}
+}
+
+static void udev_event(struct daemon *d)
+{
+	struct udev_device *dev;
+	const char *name;
+
+	while ((dev = udev_monitor_receive_device(d->mon))) {
+		name = udev_device_get_sysname(dev);
+		if (name && !strncmp(name, "dm-", 3))
+			arm(d->rescan_tfd, RESCAN_DEBOUNCE_MS,
+			    (int64_t)d->cfg->daemon.poll_interval_s * 1000);
+		udev_device_unref(dev);
+	}
+}
+
+static int run(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	uint64_t usec = 0;
+	int r;
+
+	r = rescan(d, false);
+	if (r < 0)
+		return r;
+	r = spawn_poller(d);
+	if (r < 0)
+		return r;
+	arm(d->rescan_tfd, (int64_t)d->cfg->daemon.poll_interval_s * 1000,
+	    (int64_t)d->cfg->daemon.poll_interval_s * 1000);
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000)
+		arm(d->dog_tfd, (int64_t)(usec / 2000), (int64_t)(usec / 2000));
+	for (;;) {
+		struct pollfd fds[6] = {
+			{ .fd = d->sfd, .events = POLLIN },
+			{ .fd = d->fd, .events = POLLIN },
+			{ .fd = d->rescan_tfd, .events = POLLIN },
+			{ .fd = d->respawn_tfd, .events = POLLIN },
+			{ .fd = d->dog_tfd, .events = POLLIN },
+			{ .fd = d->mon ? udev_monitor_get_fd(d->mon) : -1, .events = POLLIN },
+		};
+
+		if (poll(fds, 6, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_error_errno(-errno, "poll: %m");
+		}
+		if (fds[0].revents & POLLIN) {
+			while (read(d->sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD)
+					reap(d);
+				else if (si.ssi_signo == SIGHUP)
+					reload(d);
+				else
+					return 0;	/* SIGTERM, SIGINT */
+			}
+		}
+		if (d->fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			r = from_poller(d);
+			if (r == 1)
+				return 0;	/* --once */
+			if (r < 0 && d->fd >= 0) {
+				close(d->fd);	/* its end comes with SIGCHLD */
+				d->fd = -1;
+			}
+		}
+		if (fds[2].revents & POLLIN) {
+			drain(d->rescan_tfd);
+			rescan(d, false);
+		}
+		if (fds[3].revents & POLLIN) {
+			drain(d->respawn_tfd);
+			if (d->poller <= 0)
+				spawn_poller(d);
+		}
+		if (fds[4].revents & POLLIN) {
+			drain(d->dog_tfd);
+			/* Only while the poller keeps polling: a stuck one stops the pings. */
+			if (d->last_cycle_ms && clock_now_ms() - d->last_cycle_ms <=
+			    (int64_t)d->cfg->daemon.poll_interval_s * 2000 + 60000)
+				sd_notify(0, "WATCHDOG=1");
+		}
+		if (fds[5].revents & POLLIN)
+			udev_event(d);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "test-volumes", required_argument, NULL, 't' },
+		{ "test-record", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d = { .config_path = KMIPCRYPT_CONF_PATH, .fd = -1, .sfd = -1,
+			    .rescan_tfd = -1, .respawn_tfd = -1, .dog_tfd = -1 };
+	sigset_t mask;
+	int c, r;
+
+	log_set_ident("kmipcryptd");
+	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.config_path = optarg; break;
+		case 'o': d.once = true; break;
+		case 'v': log_set_level(LOG_LVL_DEBUG); break;
+		case 't': d.test_volumes = optarg; break;
+		case 'r': d.test_record = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': puts("kmipcryptd " KMIPCRYPT_VERSION); return 0;
+		default: fputs(usage, stderr); return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kmipcryptd: unexpected argument '%s'\n%s", argv[optind], usage);
+		return 1;
+	}
+	r = secmem_harden_process();
+	if (r < 0)
+		log_warn("cannot make the process non-dumpable: %s", strerror(-r));
+	r = config_load(d.config_path, &d.cfg);
+	if (r < 0) {
+		log_error("cannot load %s (%s): not started", d.config_path, strerror(-r));
+		return 1;
+	}
+	luks_log_setup();
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d.rescan_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.respawn_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.dog_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d.sfd < 0 || d.rescan_tfd < 0 || d.respawn_tfd < 0 || d.dog_tfd < 0) {
+		r = log_error_errno(-errno, "signalfd/timerfd: %m");
+		goto out;
+	}
+	udev_open(&d);
+	r = run(&d);
+	sd_notify(0, "STOPPING=1");
+out:
+	stop_poller(&d);
+	if (d.cfg)
+		statefile_remove(d.cfg->daemon.state_file);
+	udev_monitor_unref(d.mon);
+	udev_unref(d.udev);
+	watch_list_free(&d.wl);
+	config_free(d.cfg);
+	return r < 0 ? 1 : 0;
+}

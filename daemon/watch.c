@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The watch list (watch.h). */
+#include <errno.h>
+#include <libcryptsetup.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/watch.h"
+#include "luks/luks.h"
+#include "util/log.h"
+
+#define WATCH_VOLUMES_MAX	4096
+
+/* Add name on device if its header has valid kmip tokens. */
+static int add_volume(struct watch_list *l, const char *name, const char *device)
+{
+	struct luks_status st;
+	struct volume *v, *grown;
+	size_t i;
+	int r;
+
+	if (l->n == WATCH_VOLUMES_MAX)
+		return log_error_errno(-E2BIG, "more than %d volumes to watch; %s not watched",
+				       WATCH_VOLUMES_MAX, name);
+	r = luks_status_read(device, name, &st);
+	if (r < 0) {
+		log_debug("%s (%s): header not read: %s; not watched", name, device, strerror(-r));
+		r = 0;
+		goto out;
+	}
+	grown = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	if (!grown) {
+		r = -ENOMEM;
+		goto out;
+	}
+	l->v = grown;
+	v = &l->v[l->n];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	snprintf(v->device, sizeof(v->device), "%s", device);
+	for (i = 0; i < st.n_tokens && v->nkeys < WATCH_KEYS_MAX; i++) {
+		const struct luks_token_status *ts = &st.tokens[i];
+
+		if (ts->parse_err)
+			continue;
+		v->keys[v->nkeys].token_id = ts->token_id;
+		snprintf(v->keys[v->nkeys].uid, sizeof(v->keys[0].uid), "%s", ts->t.uid);
+		snprintf(v->keys[v->nkeys].group, sizeof(v->keys[0].group), "%s", ts->t.group);
+		v->nkeys++;
+	}
+	if (v->nkeys) {
+		l->n++;
+		log_debug("%s (%s): %zu kmip key(s) watched", name, device, v->nkeys);
+	}
+out:
+	luks_status_free(&st);
+	return r;
+}
+
+static int scan_dm(struct watch_list *l)
+{
+	struct dmap_mapping *m = NULL;
+	struct crypt_device *cd;
+	char device[WATCH_DEVICE_MAX];
+	size_t n = 0, i;
+	int r;
+
+	r = dmap_list_luks(&m, &n);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		const char *d;
+
+		if (m[i].luks_version != 2 || m[i].state == DMAP_ERROR)
+			continue;	/* LUKS1 has no tokens; a closed one has no key left */
+		cd = NULL;
+		if (crypt_init_by_name(&cd, m[i].name) < 0 || !(d = crypt_get_device_name(cd))) {
+			log_debug("%s: its device is not known; not watched", m[i].name);
+			crypt_free(cd);
+			continue;
+		}
+		snprintf(device, sizeof(device), "%s", d);
+		crypt_free(cd);
+		r = add_volume(l, m[i].name, device);
+	}
+	free(m);
+	return r;
+}
+
+static int scan_file(struct watch_list *l, const char *path)
+{
+	char line[WATCH_DEVICE_MAX + DMAP_NAME_MAX + 2], name[DMAP_NAME_MAX];
+	char device[WATCH_DEVICE_MAX];
+	unsigned lineno = 0;
+	FILE *f;
+	int r = 0;
+
+	f = fopen(path, "re");
+	if (!f)
+		return log_error_errno(-errno, "%s: cannot open the test volume list: %m", path);
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (sscanf(line, "%127s %4095s", name, device) != 2) {
+			r = log_error_errno(-EINVAL, "%s:%u: expected 'NAME DEVICE'", path, lineno);
+			break;
+		}
+		r = add_volume(l, name, device);
+	}
+	fclose(f);
+	return r;
+}
+
+int watch_scan(const char *test_volumes, struct watch_list *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = test_volumes ? scan_file(out, test_volumes) : scan_dm(out);
+	if (r < 0)
+		watch_list_free(out);
+	return r;
+}
+
+void watch_list_free(struct watch_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static bool same_keys(const struct volume *a, const struct volume *b)
+{
+	size_t i;
+
+	if (a->nkeys != b->nkeys || strcmp(a->device, b->device))
+		return false;
+	for (i = 0; i < a->nkeys; i++)
+		if (strcmp(a->keys[i].uid, b->keys[i].uid) || strcmp(a->keys[i].group, b->keys[i].group))
+			return false;
+	return true;
+}
+
+void watch_carry(struct watch_list *new_list, const struct watch_list *old)
+{
+	size_t i, j;
+
+	for (i = 0; i < new_list->n; i++)
+		for (j = 0; j < old->n; j++) {
+			struct volume *v = &new_list->v[i];
+			const struct volume *o = &old->v[j];
+
+			if (strcmp(v->name, o->name) || !same_keys(v, o))
+				continue;
+			v->seen = o->seen;
+			v->verdict = o->verdict;
+			v->rule = o->rule;
+			v->key = o->key;
+			v->state = o->state;
+			v->err = o->err;
+			v->verdict_ms = o->verdict_ms;
+			v->locked = o->locked;
+			v->locked_ms = o->locked_ms;
+			break;
+		}
+}
+
+struct volume *watch_find(struct watch_list *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].name, name))
+			return &l->v[i];
+	return NULL;
+}
