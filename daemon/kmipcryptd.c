@@ -43,6 +43,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/secmem.h"
+#include "util/strnum.h"
 
 #define STOP_WAIT_MS		900	/* SIGTERM: the poller's time to go before SIGKILL */
 #define RESCAN_DEBOUNCE_MS	200	/* after a udev event, before the rescan */
@@ -51,6 +52,7 @@
 struct daemon {
 	const char *config_path, *test_volumes, *test_record;
 	bool once;
+	unsigned test_interval_ms;	/* 0: poll_interval */
 	struct config *cfg;
 	struct watch_list wl;
 	uint32_t gen;
@@ -77,9 +79,17 @@ static const char usage[] =
 "  -V, --version          the version\n\n"
 "Test seams (kmipcryptd(8), TESTING): --test-volumes FILE treats the volumes\n"
 "listed there (\"NAME DEVICE\" lines) as open; --test-record FILE appends a line\n"
-"per lock to FILE instead of touching device-mapper.\n";
+"per lock to FILE instead of touching device-mapper; --test-interval-ms MS polls\n"
+"every MS milliseconds instead of poll_interval.\n";
 
 /* ------------------------------------------------------------ timers */
+
+/* poll_interval in ms, or the test seam's; also the period of the safety-net rescan. */
+static int64_t interval_ms(const struct daemon *d)
+{
+	return d->test_interval_ms ? d->test_interval_ms :
+	       (int64_t)d->cfg->daemon.poll_interval_s * 1000;
+}
 
 static int arm(int tfd, int64_t ms, int64_t every_ms)
 {
@@ -154,7 +164,7 @@ static int spawn_poller(struct daemon *d)
 		if (dup2(sv[1], 3) < 0)
 			_exit(1);
 		close_range(4, ~0U, 0);
-		_exit(poller_main(d->config_path, 3));
+		_exit(poller_main(d->config_path, 3, d->test_interval_ms));
 	}
 	close(sv[1]);
 	d->fd = sv[0];
@@ -450,8 +460,7 @@ static void reload(struct daemon *d)
 	stop_poller(d);
 	rescan(d, false);
 	spawn_poller(d);
-	arm(d->rescan_tfd, (int64_t)d->cfg->daemon.poll_interval_s * 1000,
-	    (int64_t)d->cfg->daemon.poll_interval_s * 1000);
+	arm(d->rescan_tfd, interval_ms(d), interval_ms(d));
 }
 
 /* ------------------------------------------------------------ loop */
@@ -480,8 +489,7 @@ static void udev_event(struct daemon *d)
 	while ((dev = udev_monitor_receive_device(d->mon))) {
 		name = udev_device_get_sysname(dev);
 		if (name && !strncmp(name, "dm-", 3))
-			arm(d->rescan_tfd, RESCAN_DEBOUNCE_MS,
-			    (int64_t)d->cfg->daemon.poll_interval_s * 1000);
+			arm(d->rescan_tfd, RESCAN_DEBOUNCE_MS, interval_ms(d));
 		udev_device_unref(dev);
 	}
 }
@@ -498,8 +506,7 @@ static int run(struct daemon *d)
 	r = spawn_poller(d);
 	if (r < 0)
 		return r;
-	arm(d->rescan_tfd, (int64_t)d->cfg->daemon.poll_interval_s * 1000,
-	    (int64_t)d->cfg->daemon.poll_interval_s * 1000);
+	arm(d->rescan_tfd, interval_ms(d), interval_ms(d));
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000)
 		arm(d->dog_tfd, (int64_t)(usec / 2000), (int64_t)(usec / 2000));
 	for (;;) {
@@ -549,7 +556,7 @@ static int run(struct daemon *d)
 			drain(d->dog_tfd);
 			/* Only while the poller keeps polling: a stuck one stops the pings. */
 			if (d->last_cycle_ms && clock_now_ms() - d->last_cycle_ms <=
-			    (int64_t)d->cfg->daemon.poll_interval_s * 2000 + 60000)
+			    interval_ms(d) * 2 + 60000)
 				sd_notify(0, "WATCHDOG=1");
 		}
 		if (fds[5].revents & POLLIN)
@@ -567,10 +574,12 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "test-volumes", required_argument, NULL, 't' },
 		{ "test-record", required_argument, NULL, 'r' },
+		{ "test-interval-ms", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .config_path = KMIPCRYPT_CONF_PATH, .fd = -1, .sfd = -1,
 			    .rescan_tfd = -1, .respawn_tfd = -1, .dog_tfd = -1 };
+	unsigned long long ull;
 	sigset_t mask;
 	int c, r;
 
@@ -582,6 +591,13 @@ int main(int argc, char **argv)
 		case 'v': log_set_level(LOG_LVL_DEBUG); break;
 		case 't': d.test_volumes = optarg; break;
 		case 'r': d.test_record = optarg; break;
+		case 'i':
+			if (parse_uint(optarg, 1, 86400000, &ull) < 0) {
+				fprintf(stderr, "kmipcryptd: --test-interval-ms: 1 to 86400000\n");
+				return 1;
+			}
+			d.test_interval_ms = (unsigned)ull;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("kmipcryptd " KMIPCRYPT_VERSION); return 0;
 		default: fputs(usage, stderr); return 1;

@@ -54,6 +54,7 @@ struct poller {
 	struct pgroup g[CONFIG_GROUPS_MAX];
 	size_t ng;
 	unsigned n_requests;		/* of the cycle */
+	unsigned interval_ms;		/* of the cycles */
 };
 
 static struct pgroup *group_of(struct poller *p, const char *name)
@@ -341,7 +342,7 @@ static int cycle(struct poller *p)
 static int arm(struct poller *p, bool now)
 {
 	struct itimerspec its = { 0 };
-	uint64_t ms = (uint64_t)p->cfg->daemon.poll_interval_s * 1000, j = 0;
+	uint64_t ms = p->interval_ms, j = 0;
 
 	if (now) {
 		its.it_value.tv_nsec = 1;
@@ -349,6 +350,8 @@ static int arm(struct poller *p, bool now)
 		if (getrandom(&j, sizeof(j), 0) != sizeof(j))
 			j = (uint64_t)clock_now_ms();
 		ms = ms - ms / 10 + (ms / 5 ? j % (ms / 5 + 1) : 0);
+		if (!ms)
+			ms = 1;
 		its.it_value.tv_sec = (time_t)(ms / 1000);
 		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
 	}
@@ -462,7 +465,7 @@ static int loop(struct poller *p)
 	}
 }
 
-int poller_main(const char *config_path, int fd)
+int poller_main(const char *config_path, int fd, unsigned interval_ms)
 {
 	struct poller p = { .fd = fd, .tfd = -1, .sfd = -1 };
 	sigset_t mask;
@@ -486,6 +489,7 @@ int poller_main(const char *config_path, int fd)
 		goto out;
 	}
 	policy_from_config(&p.cfg->daemon, &p.pol);
+	p.interval_ms = interval_ms ? interval_ms : p.cfg->daemon.poll_interval_s * 1000;
 	open_sessions(&p);
 	r = privdrop(p.cfg->daemon.user);
 	if (r < 0)

@@ -28,6 +28,7 @@
  * error, logged).  Call in a freshly forked child: it blocks and handles
  * its own signals.
  */
-int poller_main(const char *config_path, int fd);
+/* interval_ms: the cycle's interval, 0 for the configuration's poll_interval (a test seam). */
+int poller_main(const char *config_path, int fd, unsigned interval_ms);
 
 #endif

@@ -21,7 +21,8 @@
 D=${KMIPCRYPTD:-$(dirname "$KMIPCRYPT")/kmipcryptd}
 [ -x "$D" ] || fail "no kmipcryptd beside $KMIPCRYPT"
 dpid=""
-trap '[ -n "$dpid" ] && kill -KILL "$dpid" 2>/dev/null; lab_cleanup' EXIT
+npid=""
+trap '[ -n "$dpid" ] && kill -KILL "$dpid" 2>/dev/null; [ -n "$npid" ] && kill "$npid" 2>/dev/null; lab_cleanup' EXIT
 
 # What the daemon must not contain (linked with --gc-sections: only what it calls).
 syms=$(nm --defined-only "$D" | awk '{print $3}')
@@ -69,12 +70,30 @@ user = $user
 state_file = $state
 EOF
 
-"$D" -c "$conf" --test-volumes "$vols" --test-record "$rec" -v >"$LAB_TMP/daemon.log" 2>&1 &
+# systemd's notification socket, as a test listens to it: every datagram a line.
+nsock=$LAB_TMP/notify.sock
+notes=$LAB_TMP/notify.log
+"$LAB_PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", " | ") + "\n")' "$nsock" "$notes" &
+npid=$!
+lab_wait_for 10 test -S "$nsock" || fail "the notification listener did not start"
+NOTIFY_SOCKET=$nsock WATCHDOG_USEC=1000000 \
+	"$D" -c "$conf" --test-volumes "$vols" --test-record "$rec" -v >"$LAB_TMP/daemon.log" 2>&1 &
 dpid=$!
 cycles() { "$LAB_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["cycles"])' "$state" 2>/dev/null || echo 0; }
 at_least() { [ "$(cycles)" -ge "$1" ]; }
 lab_wait_for 30 at_least 1 || { cat "$LAB_TMP/daemon.log"; fail "no poll cycle within 30 s"; }
 echo "ok the daemon polls (state file $state)"
+dogs() { [ "$(grep -c 'WATCHDOG=1' "$notes")" -ge "$1" ]; }
+lab_wait_for 10 dogs 3 || { cat "$notes"; fail "fewer than 3 watchdog pings in 10 s (WATCHDOG_USEC 1 s)"; }
+expect_grep '^READY=1 \| STATUS=watching 5 volume\(s\), 0 locked; last poll: [0-9]+ request\(s\)' \
+	"sd_notify: READY=1 after the first poll, with a STATUS" head -n 1 "$notes"
+echo "ok ... and watchdog pings while it polls ($(grep -c 'WATCHDOG=1' "$notes") so far)"
 
 # Privilege separation, as the kernel sees it.
 cpid=$(pgrep -P "$dpid" | head -1)
