@@ -53,6 +53,8 @@ struct daemon {
 	const char *config_path, *test_volumes, *test_record;
 	bool once;
 	unsigned test_interval_ms;	/* 0: poll_interval */
+	enum poll_strategy test_strategy;
+	const char *test_keys;
 	struct config *cfg;
 	struct watch_list wl;
 	uint32_t gen;
@@ -65,6 +67,7 @@ struct daemon {
 	size_t n_groups;
 	unsigned cycles, respawn_s;
 	int64_t last_cycle_ms;
+	struct cycle_stats last;
 	bool stopping_poller;		/* we asked it to stop: its end is no failure */
 };
 
@@ -80,7 +83,9 @@ static const char usage[] =
 "Test seams (kmipcryptd(8), TESTING): --test-volumes FILE treats the volumes\n"
 "listed there (\"NAME DEVICE\" lines) as open; --test-record FILE appends a line\n"
 "per lock to FILE instead of touching device-mapper; --test-interval-ms MS polls\n"
-"every MS milliseconds instead of poll_interval.\n";
+"every MS milliseconds instead of poll_interval; --test-keys FILE watches\n"
+"\"NAME GROUP UID\" lines as volumes of one key each (no header read);\n"
+"--test-strategy auto|batch|naive forces how keys are asked.\n";
 
 /* ------------------------------------------------------------ timers */
 
@@ -164,7 +169,9 @@ static int spawn_poller(struct daemon *d)
 		if (dup2(sv[1], 3) < 0)
 			_exit(1);
 		close_range(4, ~0U, 0);
-		_exit(poller_main(d->config_path, 3, d->test_interval_ms));
+		_exit(poller_main(&(struct poller_opts){ .config_path = d->config_path, .fd = 3,
+							 .interval_ms = d->test_interval_ms,
+							 .strategy = d->test_strategy }));
 	}
 	close(sv[1]);
 	d->fd = sv[0];
@@ -225,7 +232,7 @@ static int rescan(struct daemon *d, bool force_send)
 	size_t i;
 	int r;
 
-	r = watch_scan(d->test_volumes, &nl);
+	r = d->test_keys ? watch_keys_file(d->test_keys, &nl) : watch_scan(d->test_volumes, &nl);
 	if (r < 0) {
 		log_error("rescan failed (%s); watching the volumes found before", strerror(-r));
 		return r;
@@ -367,11 +374,16 @@ static void on_cycle(struct daemon *d, const struct msg *m)
 	d->respawn_s = 0;	/* it works: a later crash restarts it at once */
 	view.cycles = d->cycles;
 	view.last_cycle_ms = d->last_cycle_ms;
+	d->last.keys = m->u.cycle.n_keys;
+	d->last.requests = m->u.cycle.n_requests;
+	d->last.wall_ms = m->u.cycle.wall_ms;
+	d->last.cpu_us = m->u.cycle.cpu_us;
+	view.last = d->last;
 	statefile_write(d->cfg->daemon.state_file, &view);
 	for (i = 0; i < d->wl.n; i++)
 		locked += d->wl.v[i].locked;
-	log_debug("cycle %u: %u key(s), %u request(s)", d->cycles, m->u.cycle.n_keys,
-		  m->u.cycle.n_requests);
+	log_debug("cycle %u: %u key(s), %u request(s), %u ms, poller CPU %u us", d->cycles,
+		  m->u.cycle.n_keys, m->u.cycle.n_requests, m->u.cycle.wall_ms, m->u.cycle.cpu_us);
 	sd_notifyf(0, "%sSTATUS=watching %zu volume(s), %zu locked; last poll: %u request(s)\n"
 		   "WATCHDOG=1", d->cycles == 1 ? "READY=1\n" : "", d->wl.n, locked,
 		   m->u.cycle.n_requests);
@@ -575,6 +587,8 @@ int main(int argc, char **argv)
 		{ "test-volumes", required_argument, NULL, 't' },
 		{ "test-record", required_argument, NULL, 'r' },
 		{ "test-interval-ms", required_argument, NULL, 'i' },
+		{ "test-strategy", required_argument, NULL, 's' },
+		{ "test-keys", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .config_path = KMIPCRYPT_CONF_PATH, .fd = -1, .sfd = -1,
@@ -598,6 +612,19 @@ int main(int argc, char **argv)
 			}
 			d.test_interval_ms = (unsigned)ull;
 			break;
+		case 's':
+			if (!strcmp(optarg, "auto"))
+				d.test_strategy = POLL_AUTO;
+			else if (!strcmp(optarg, "batch"))
+				d.test_strategy = POLL_BATCH;
+			else if (!strcmp(optarg, "naive"))
+				d.test_strategy = POLL_NAIVE;
+			else {
+				fprintf(stderr, "kmipcryptd: --test-strategy: auto, batch or naive\n");
+				return 1;
+			}
+			break;
+		case 'k': d.test_keys = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("kmipcryptd " KMIPCRYPT_VERSION); return 0;
 		default: fputs(usage, stderr); return 1;

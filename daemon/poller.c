@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -20,6 +21,11 @@
 #include "util/errclass.h"
 #include "util/log.h"
 
+#define LOCATE_PAGE	1000u	/* Maximum Items of one Locate */
+#define LOCATE_PAGES_MAX 64	/* pages of one Object Group per cycle */
+#define LOCATE_MIN_KEYS	2	/* keys of known Object Groups before Locate pays */
+#define SWEEP_EVERY	10	/* every key's State anyway, every so many cycles */
+#define LOCATE_RETRY	(SWEEP_EVERY * 10)	/* cycles before Locate is timed again */
 #define POLLER_KEYS_MAX	(4096u * 8u)	/* volumes watched * keys per volume (watch.h) */
 #define WATCH_KEYS	8	/* keys per volume, as WATCH_KEYS_MAX */
 
@@ -30,6 +36,10 @@ struct pkey {
 	struct key_obs obs;
 	enum verdict v;
 	enum rule rule;
+	/* From the last Get Attributes about it: for the Locate path. */
+	bool ogroup_known;
+	char ogroup[KMIP_TEXT_SIZE];	/* its Object Group, "" if none */
+	int known_state;		/* its State then, 0 if never answered */
 };
 
 struct pgroup {
@@ -38,6 +48,10 @@ struct pgroup {
 	int open_err;			/* the session could not be opened */
 	int64_t unreachable_since;	/* clock_now_ms(), 0 while answering */
 	int err;			/* of the last cycle */
+	unsigned cycles;		/* polled so far */
+	bool locate_off;		/* Locate refused, or its State filter ignored */
+	int64_t batch_ms;		/* the last cycle that asked every key's State: its time */
+	int64_t locate_ms;		/* the last Locate cycle's time; 0: not tried */
 };
 
 struct poller {
@@ -55,6 +69,7 @@ struct poller {
 	size_t ng;
 	unsigned n_requests;		/* of the cycle */
 	unsigned interval_ms;		/* of the cycles */
+	enum poll_strategy strategy;
 };
 
 static struct pgroup *group_of(struct poller *p, const char *name)
@@ -95,51 +110,70 @@ static enum obs_kind item_kind(int err)
 	}
 }
 
+struct ask_ctx {
+	struct poller *p;
+	const size_t *idx;
+};
+
+/* One key's answer: its observation, and what Locate needs next time. */
+static void take_attrs(void *ctx, size_t i, int err, const struct kmip_attrs *a)
+{
+	struct ask_ctx *x = ctx;
+	struct pkey *pk = &x->p->keys[x->idx[i]];
+
+	memset(&pk->obs, 0, sizeof(pk->obs));
+	if (err < 0) {
+		pk->obs.kind = item_kind(err);
+		pk->obs.err = err;
+		if (pk->obs.kind == OBS_NOT_FOUND)
+			pk->known_state = KMIP_STATE_DESTROYED;
+		return;
+	}
+	pk->obs.kind = OBS_STATE;
+	pk->obs.state = a->state;
+	pk->known_state = a->state;
+	/* The key's first Object Group: where one Locate can find it among the Active. */
+	if (a->n_groups)
+		snprintf(pk->ogroup, sizeof(pk->ogroup), "%s", a->groups[0]);
+	else
+		pk->ogroup[0] = '\0';
+	pk->ogroup_known = true;
+}
+
 /*
- * Ask the group about the keys idx[0..k): their observations.  The whole
- * request without a usable answer makes every key unreachable (the
- * group's clock of offline_grace runs).
+ * Ask the group about the keys idx[0..k), in batched Get Attributes (State,
+ * Object Group): their observations.  A message without a usable answer
+ * makes its keys unreachable (the group's clock of offline_grace runs).
  */
 static void ask(struct poller *p, struct pgroup *g, const size_t *idx, size_t k)
 {
-	const char **uids = NULL;
-	int *states = NULL, *errs = NULL, r;
+	struct ask_ctx x = { p, idx };
+	const char **uids;
 	size_t i;
+	int r;
 
 	uids = calloc(k, sizeof(*uids));
-	states = calloc(k, sizeof(*states));
-	errs = calloc(k, sizeof(*errs));
-	if (!uids || !states || !errs) {
-		r = -ENOMEM;
-		goto out;
-	}
 	for (i = 0; i < k; i++)
-		uids[i] = p->keys[idx[i]].uid;
-	r = g->open_err;
+		p->keys[idx[i]].obs.kind = OBS_KIND_MAX;	/* not answered yet */
+	r = uids ? g->open_err : -ENOMEM;
 	if (!r) {
-		r = kmip_get_states(kmip_session_client(g->s), uids, k, states, errs);
+		for (i = 0; i < k; i++)
+			uids[i] = p->keys[idx[i]].uid;
+		r = kmip_get_attrs_each(kmip_session_client(g->s), uids, k,
+					KMIP_ATTR_STATE | KMIP_ATTR_OBJECT_GROUP, take_attrs, &x);
 		p->n_requests += (unsigned)((k + KMIP_BATCH_MAX - 1) / KMIP_BATCH_MAX);
 	}
-out:
 	for (i = 0; i < k; i++) {
 		struct key_obs *o = &p->keys[idx[i]].obs;
 
+		if (o->kind != OBS_KIND_MAX)
+			continue;
 		memset(o, 0, sizeof(*o));
-		if (r < 0) {
-			o->kind = errclass_no_answer(r) || r == -ENOMEM ? OBS_UNREACHABLE : OBS_OTHER;
-			o->err = r;
-		} else if (errs[i] < 0) {
-			o->kind = item_kind(errs[i]);
-			o->err = errs[i];
-		} else {
-			o->kind = OBS_STATE;
-			o->state = states[i];
-		}
+		o->kind = errclass_no_answer(r) || r == -ENOMEM ? OBS_UNREACHABLE : OBS_OTHER;
+		o->err = r < 0 ? r : -ENOMSG;
 	}
 	g->err = r;
 	free(uids);
-	free(states);
-	free(errs);
 }
 
 static int64_t unreachable_for(const struct pgroup *g, int64_t now)
@@ -147,16 +181,199 @@ static int64_t unreachable_for(const struct pgroup *g, int64_t now)
 	return g->unreachable_since ? now - g->unreachable_since : 0;
 }
 
-/* The group's keys: asked in batches, those that look revoked asked again alone. */
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+struct active_set {
+	char **uids;		/* sorted; each a pointer into one of blocks */
+	size_t n;
+	char ***blocks;		/* the kmip_uid_list allocations, freed with the set */
+	size_t n_blocks;
+};
+
+static void active_free(struct active_set *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_blocks; i++)
+		free(a->blocks[i]);
+	free(a->blocks);
+	free(a->uids);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * Every Active object of Object Group og that g's servers list: Locate with
+ * Maximum Items LOCATE_PAGE, then Offset Items for the next pages (KMIP 1.3
+ * and later; an older server's first page is all there is: the keys not in
+ * it are asked about one by one, which is safe, only dearer).
+ */
+static int locate_active(struct poller *p, struct pgroup *g, const char *og,
+			 struct active_set *out)
+{
+	struct kmip_locate_filter f = { .state = KMIP_STATE_ACTIVE, .group = og,
+					.max_items = LOCATE_PAGE };
+	struct kmip_client *c = kmip_session_client(g->s);
+	struct kmip_uid_list l;
+	char ***blocks, **grown;
+	size_t pages;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (pages = 0; pages < LOCATE_PAGES_MAX; pages++) {
+		r = kmip_locate(c, &f, &l);
+		p->n_requests++;
+		if (r == -EOPNOTSUPP && pages) {	/* no Offset Items before 1.3 */
+			r = 0;
+			break;
+		}
+		if (r < 0)
+			break;
+		blocks = realloc(out->blocks, (out->n_blocks + 1) * sizeof(*blocks));
+		grown = realloc(out->uids, (out->n + l.n + 1) * sizeof(*grown));
+		if (blocks)
+			out->blocks = blocks;
+		if (grown)
+			out->uids = grown;
+		if (!blocks || !grown) {
+			kmip_uid_list_free(&l);
+			r = -ENOMEM;
+			break;
+		}
+		out->blocks[out->n_blocks++] = l.uids;	/* pointers and strings: one block */
+		memcpy(out->uids + out->n, l.uids, l.n * sizeof(*l.uids));
+		out->n += l.n;
+		/* A short page is the last; so is a server that ignores the paging. */
+		if (l.n < LOCATE_PAGE || l.n > LOCATE_PAGE || kmip_client_version(c) < KMIP_VERSION(1, 3))
+			break;
+		f.offset_items += (uint32_t)l.n;
+	}
+	if (r < 0) {
+		active_free(out);
+		return r;
+	}
+	if (out->n)
+		qsort(out->uids, out->n, sizeof(*out->uids), cmp_str);
+	return 0;
+}
+
+static bool active_has(const struct active_set *a, const char *uid)
+{
+	return a->n && bsearch(&uid, a->uids, a->n, sizeof(*a->uids), cmp_str) != NULL;
+}
+
+/*
+ * The cheap question: for each Object Group of the group's keys, one Locate
+ * of its Active objects.  A key listed there is Active (obs set); the others
+ * go to *suspects (asked by Get Attributes, the answer that decides).  A
+ * listed key the last Get Attributes found not Active shows a server that
+ * ignores Locate's State filter: Locate is then off for the group, and every
+ * key a suspect.  -errno: no usable answer (the keys are then unreachable).
+ */
+static int locate_pass(struct poller *p, struct pgroup *g, const size_t *idx, size_t k,
+		       size_t *suspects, size_t *m)
+{
+	struct active_set set;
+	size_t i, j;
+	int r;
+
+	*m = 0;
+	for (i = 0; i < k; i++)
+		p->keys[idx[i]].obs.kind = OBS_KIND_MAX;
+	for (i = 0; i < k; i++) {
+		struct pkey *pk = &p->keys[idx[i]];
+
+		if (pk->obs.kind != OBS_KIND_MAX)
+			continue;	/* done with its Object Group */
+		if (!pk->ogroup_known || !pk->ogroup[0]) {
+			pk->obs.kind = OBS_OTHER;
+			suspects[(*m)++] = idx[i];
+			continue;
+		}
+		r = locate_active(p, g, pk->ogroup, &set);
+		if (r < 0) {
+			if (errclass_no_answer(r))
+				return r;
+			log_warn("group [%s]: Locate refused (%s): asking every key's State instead",
+				 g->name, strerror(-r));
+			g->locate_off = true;
+			goto all;
+		}
+		for (j = i; j < k; j++) {
+			struct pkey *o = &p->keys[idx[j]];
+
+			if (o->obs.kind != OBS_KIND_MAX || !o->ogroup_known ||
+			    strcmp(o->ogroup, pk->ogroup))
+				continue;
+			if (!active_has(&set, o->uid)) {
+				o->obs.kind = OBS_OTHER;
+				suspects[(*m)++] = idx[j];
+				continue;
+			}
+			if (o->known_state && o->known_state != KMIP_STATE_ACTIVE) {
+				log_warn("group [%s]: Locate lists key '%s' as Active, which is %s: the "
+					 "server ignores Locate's State filter; asking every key's "
+					 "State from now on", g->name, o->uid,
+					 kmip_state_name(o->known_state));
+				active_free(&set);
+				g->locate_off = true;
+				goto all;
+			}
+			memset(&o->obs, 0, sizeof(o->obs));
+			o->obs.kind = OBS_STATE;
+			o->obs.state = KMIP_STATE_ACTIVE;
+		}
+		active_free(&set);
+	}
+	return 0;
+all:
+	for (i = 0; i < k; i++)
+		suspects[i] = idx[i];
+	*m = k;
+	return 0;
+}
+
+/*
+ * Does Locate pay for this group this cycle?  Not while it is off, not on
+ * every SWEEP_EVERY-th cycle (the first included: every key's State, which
+ * also learns each key's Object Group), only when at least LOCATE_MIN_KEYS
+ * keys have a known Object Group, and only while a Locate cycle took less
+ * time than asking every key (what a Locate costs a server grows with all
+ * its objects, what a batch costs with the keys watched: measured, not
+ * guessed; tried again every LOCATE_RETRY cycles, as both change).
+ */
+static bool locate_now(const struct poller *p, const struct pgroup *g, const size_t *idx,
+		       size_t k)
+{
+	size_t i, n = 0;
+
+	if (g->locate_off || p->strategy != POLL_AUTO || g->cycles % SWEEP_EVERY == 0)
+		return false;
+	for (i = 0; i < k; i++)
+		n += p->keys[idx[i]].ogroup_known && p->keys[idx[i]].ogroup[0];
+	if (n < LOCATE_MIN_KEYS)
+		return false;
+	return !g->locate_ms || g->locate_ms < g->batch_ms || g->cycles % LOCATE_RETRY == 1;
+}
+
+/*
+ * The group's keys: the Active ones found by Locate where it pays, the
+ * others asked in batches; those that look revoked asked again alone.
+ */
 static void poll_group(struct poller *p, struct pgroup *g)
 {
-	size_t *idx, *again, i, k = 0, m = 0;
+	size_t *idx, *again, *sus, i, k = 0, m = 0, ns = 0;
 	enum log_level saved;
-	int64_t now;
+	int64_t now, t0;
+	bool located;
+	int r = 0;
 
 	idx = calloc(p->n ? p->n : 1, sizeof(*idx));
 	again = calloc(p->n ? p->n : 1, sizeof(*again));
-	if (!idx || !again)
+	sus = calloc(p->n ? p->n : 1, sizeof(*sus));
+	if (!idx || !again || !sus)
 		goto out;
 	for (i = 0; i < p->n; i++)
 		if (!strcmp(p->keys[i].group, g->name))
@@ -171,10 +388,36 @@ static void poll_group(struct poller *p, struct pgroup *g)
 	saved = log_get_level();
 	if (g->unreachable_since && saved < LOG_LVL_DEBUG)
 		log_set_level(LOG_LVL_ERR - 1);
-	ask(p, g, idx, k);
+	g->err = 0;
+	t0 = clock_now_ms();
+	located = locate_now(p, g, idx, k) && !g->open_err;
+	if (located) {
+		r = locate_pass(p, g, idx, k, sus, &ns);
+	} else {
+		memcpy(sus, idx, k * sizeof(*idx));
+		ns = k;
+	}
+	if (r < 0) {
+		for (i = 0; i < k; i++) {
+			memset(&p->keys[idx[i]].obs, 0, sizeof(p->keys[idx[i]].obs));
+			p->keys[idx[i]].obs.kind = OBS_UNREACHABLE;
+			p->keys[idx[i]].obs.err = r;
+		}
+		g->err = r;
+	} else if (ns && p->strategy == POLL_NAIVE) {
+		for (i = 0; i < ns; i++)
+			ask(p, g, &sus[i], 1);
+	} else if (ns) {
+		ask(p, g, sus, ns);
+	}
+	g->cycles++;
 	log_set_level(saved);
 	now = clock_now_ms();
-	if (g->err < 0 && p->keys[idx[0]].obs.kind == OBS_UNREACHABLE) {
+	if (located && r == 0 && g->err == 0)
+		g->locate_ms = now - t0 ? now - t0 : 1;
+	else if (!located && ns == k && g->err == 0)
+		g->batch_ms = now - t0 ? now - t0 : 1;
+	if (g->err < 0 && p->keys[ns ? sus[0] : idx[0]].obs.kind == OBS_UNREACHABLE) {
 		if (!g->unreachable_since)
 			g->unreachable_since = now;
 	} else {
@@ -187,8 +430,6 @@ static void poll_group(struct poller *p, struct pgroup *g)
 		if (pk->v == VERDICT_REVOKED && pk->obs.kind != OBS_UNREACHABLE)
 			again[m++] = idx[i];
 	}
-	if (!m)
-		goto out;
 	/* Never on one answer: each key alone, in a request of its own (one per key). */
 	for (i = 0; i < m; i++) {
 		struct pkey *pk = &p->keys[again[i]];
@@ -206,6 +447,7 @@ static void poll_group(struct poller *p, struct pgroup *g)
 out:
 	free(idx);
 	free(again);
+	free(sus);
 }
 
 /* The key run of volume vol from index i: [i, *end). */
@@ -299,9 +541,20 @@ static bool has_keys(const struct poller *p, const struct pgroup *g)
  * (and may now cost their whole timeout) after them; each volume's verdict
  * as soon as its groups are done.
  */
+static int64_t cpu_us(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
 static int cycle(struct poller *p)
 {
 	bool polled[CONFIG_GROUPS_MAX] = { false }, *sent;
+	int64_t t0 = clock_now_ms(), c0 = cpu_us();
 	struct msg m;
 	size_t i, pass;
 	int r = 0;
@@ -333,6 +586,8 @@ static int cycle(struct poller *p)
 		m.gen = p->gen;
 		m.u.cycle.n_keys = (uint32_t)p->n;
 		m.u.cycle.n_requests = p->n_requests;
+		m.u.cycle.wall_ms = (uint32_t)(clock_now_ms() - t0);
+		m.u.cycle.cpu_us = (uint32_t)(cpu_us() - c0);
 		r = proto_send(p->fd, &m);
 	}
 	return r;
@@ -465,9 +720,10 @@ static int loop(struct poller *p)
 	}
 }
 
-int poller_main(const char *config_path, int fd, unsigned interval_ms)
+int poller_main(const struct poller_opts *o)
 {
-	struct poller p = { .fd = fd, .tfd = -1, .sfd = -1 };
+	struct poller p = { .fd = o->fd, .tfd = -1, .sfd = -1, .strategy = o->strategy };
+	const char *config_path = o->config_path;
 	sigset_t mask;
 	size_t i;
 	int r;
@@ -489,7 +745,7 @@ int poller_main(const char *config_path, int fd, unsigned interval_ms)
 		goto out;
 	}
 	policy_from_config(&p.cfg->daemon, &p.pol);
-	p.interval_ms = interval_ms ? interval_ms : p.cfg->daemon.poll_interval_s * 1000;
+	p.interval_ms = o->interval_ms ? o->interval_ms : p.cfg->daemon.poll_interval_s * 1000;
 	open_sessions(&p);
 	r = privdrop(p.cfg->daemon.user);
 	if (r < 0)

@@ -63,6 +63,8 @@ struct msg {
 		struct {			/* MSG_CYCLE */
 			uint32_t n_keys;	/* keys asked about in this cycle */
 			uint32_t n_requests;	/* requests sent */
+			uint32_t wall_ms;	/* the cycle's time */
+			uint32_t cpu_us;	/* the poller's CPU time in it */
 		} cycle;
 	} u;
 };

@@ -71,6 +71,12 @@ static json_object *view_json(const struct daemon_view *v)
 		json_object_new_int((int)v->cfg->daemon.offline_grace_s) : NULL);
 	add(o, "cycles", json_object_new_int((int)v->cycles));
 	add(o, "last_cycle", epoch_of(v->last_cycle_ms));
+	a = json_object_new_object();
+	add(a, "keys", json_object_new_int64(v->last.keys));
+	add(a, "requests", json_object_new_int64(v->last.requests));
+	add(a, "wall_ms", json_object_new_int64(v->last.wall_ms));
+	add(a, "cpu_us", json_object_new_int64(v->last.cpu_us));
+	add(o, "last_poll", a);
 	a = json_object_new_array();
 	for (i = 0; i < v->n_groups; i++) {
 		const struct group_view *g = &v->groups[i];

@@ -8,6 +8,7 @@
  *
  *   {"version":1,"pid":N,"updated":T,"poll_interval":S,"offline_grace":S|null,
  *    "cycles":N,"last_cycle":T,
+ *    "last_poll":{"keys":N,"requests":N,"wall_ms":N,"cpu_us":N},
  *    "groups":[{"name":G,"answering":B,"error":E|null,"unreachable_for":S}],
  *    "volumes":[{"mapping":M,"device":D,"keys":[{"uid":U,"group":G,"token":N}],
  *                "verdict":V,"rule":R,"key":U,"state":S|null,"checked":T|null,
@@ -31,6 +32,11 @@ struct group_view {
 	int64_t unreachable_ms;
 };
 
+/* What the last poll cycle cost (the poller's own measure). */
+struct cycle_stats {
+	unsigned keys, requests, wall_ms, cpu_us;
+};
+
 struct daemon_view {
 	const struct config *cfg;
 	const struct watch_list *wl;
@@ -38,6 +44,7 @@ struct daemon_view {
 	size_t n_groups;
 	unsigned cycles;
 	int64_t last_cycle_ms;		/* clock_now_ms(), 0: none yet */
+	struct cycle_stats last;
 };
 
 /* 0 or negative errno (logged). */

@@ -38,7 +38,11 @@ static int add_volume(struct watch_list *l, const char *name, const char *device
 	v = &l->v[l->n];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
-	snprintf(v->device, sizeof(v->device), "%s", device);
+	v->device = strdup(device);
+	if (!v->device) {
+		r = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < st.n_tokens && v->nkeys < WATCH_KEYS_MAX; i++) {
 		const struct luks_token_status *ts = &st.tokens[i];
 
@@ -52,6 +56,8 @@ static int add_volume(struct watch_list *l, const char *name, const char *device
 	if (v->nkeys) {
 		l->n++;
 		log_debug("%s (%s): %zu kmip key(s) watched", name, device, v->nkeys);
+	} else {
+		free(v->device);
 	}
 out:
 	luks_status_free(&st);
@@ -124,8 +130,59 @@ int watch_scan(const char *test_volumes, struct watch_list *out)
 	return r;
 }
 
+int watch_keys_file(const char *path, struct watch_list *out)
+{
+	char line[DMAP_NAME_MAX + CONFIG_NAME_MAX + KMIP_UID_SIZE + 4], name[DMAP_NAME_MAX];
+	char group[CONFIG_NAME_MAX], uid[KMIP_UID_SIZE];
+	struct volume *grown;
+	unsigned lineno = 0;
+	FILE *f;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	f = fopen(path, "re");
+	if (!f)
+		return log_error_errno(-errno, "%s: cannot open the test key list: %m", path);
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (sscanf(line, "%127s %63s %255s", name, group, uid) != 3) {
+			r = log_error_errno(-EINVAL, "%s:%u: expected 'NAME GROUP UID'", path, lineno);
+			break;
+		}
+		if (out->n == WATCH_VOLUMES_MAX * 4) {
+			r = log_error_errno(-E2BIG, "%s: too many keys", path);
+			break;
+		}
+		grown = realloc(out->v, (out->n + 1) * sizeof(*grown));
+		if (!grown) {
+			r = -ENOMEM;
+			break;
+		}
+		out->v = grown;
+		memset(&grown[out->n], 0, sizeof(*grown));
+		snprintf(grown[out->n].name, sizeof(grown->name), "%s", name);
+		grown[out->n].device = strdup("-");
+		if (!grown[out->n].device) {
+			r = -ENOMEM;
+			break;
+		}
+		grown[out->n].nkeys = 1;
+		snprintf(grown[out->n].keys[0].uid, sizeof(grown->keys[0].uid), "%s", uid);
+		snprintf(grown[out->n].keys[0].group, sizeof(grown->keys[0].group), "%s", group);
+		out->n++;
+	}
+	fclose(f);
+	if (r < 0)
+		watch_list_free(out);
+	return r;
+}
+
 void watch_list_free(struct watch_list *l)
 {
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].device);
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;

@@ -29,7 +29,7 @@ struct watch_key {
 
 struct volume {
 	char name[DMAP_NAME_MAX];		/* the mapping, /dev/mapper/NAME */
-	char device[WATCH_DEVICE_MAX];		/* the LUKS2 device under it */
+	char *device;				/* the LUKS2 device under it (owned) */
 	size_t nkeys;
 	struct watch_key keys[WATCH_KEYS_MAX];
 	/* The locker's view, carried across rescans (watch_carry()). */
@@ -57,6 +57,11 @@ struct watch_list {
  * at debug level: it may have closed meanwhile).
  */
 int watch_scan(const char *test_volumes, struct watch_list *out);
+/*
+ * A test seam for the bench (bench/daemon.sh): lines "NAME GROUP UID", each
+ * a volume NAME of one key, no header read, device "-".
+ */
+int watch_keys_file(const char *path, struct watch_list *out);
 void watch_list_free(struct watch_list *l);
 /* The locker's view of each volume of old kept in new (same name, device and keys). */
 void watch_carry(struct watch_list *new_list, const struct watch_list *old);

@@ -21,6 +21,7 @@
 #include <openssl/tls1.h>
 
 #include "conf/config.h"
+#include "util/escape.h"
 #include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -359,6 +360,30 @@ ok:
 	return 0;
 }
 
+/*
+ * The Object Group enroll puts its objects in on this group's servers.  The
+ * rule of enroll --object-group (luks_enroll_check()): text that prints as it
+ * is wherever the object is listed later, at most what KMIP_TEXT_SIZE holds.
+ */
+static int set_object_group(struct config_group *g, const struct group_key *k,
+			    const char *value, const struct origin *o)
+{
+	if (strlen(value) > KMIP_TEXT_MAX)
+		return cfg_error(o->where, k->name, "longer than %u bytes", KMIP_TEXT_MAX);
+	if (!text_is_printable(value))
+		return cfg_error(o->where, k->name, "not printable text (invalid UTF-8, or a "
+				 "control character)");
+	/*
+	 * luks.h LUKS_ENROLL_PENDING_GROUP: it marks envelope keys that no
+	 * token names yet, and key list calls every object in it unbound
+	 * (test_token.c checks that this refusal names that very group).
+	 */
+	if (!strcmp(value, "kmipcrypt-enrolling"))
+		return cfg_error(o->where, k->name, "'%s' is reserved: enroll marks the keys of "
+				 "enrolls that have not finished with it", value);
+	return set_string(g, k, value, o);
+}
+
 #define F(field) offsetof(struct config_group, field)
 static const struct group_key group_keys[] = {
 	{ "servers",		set_servers,		0,		TRANSPORT_SET_SERVERS },
@@ -373,6 +398,7 @@ static const struct group_key group_keys[] = {
 	{ "tls_min_version",	set_tls_min_version,	0,		TRANSPORT_SET_TLS_MIN_VERSION },
 	{ "cipher_suites",	set_string,		F(cipher_suites), TRANSPORT_SET_CIPHER_SUITES },
 	{ "pin_sha256",		set_pin_sha256,		0,		-1 },
+	{ "object_group",	set_object_group,	F(object_group), -1 },
 };
 #undef F
 
@@ -851,6 +877,7 @@ static void group_release(struct config_group *g)
 	free(g->key);
 	free(g->key_password_file);
 	free(g->cipher_suites);
+	free(g->object_group);
 	secmem_free(g->key_password);
 	memset(g, 0, sizeof(*g));
 }
@@ -1034,8 +1061,9 @@ struct parser {
 	char where[PATH_MAX + 32];
 };
 
-_Static_assert(ARRAY_SIZE(group_keys) >= ARRAY_SIZE(daemon_keys),
-	       "parser.seen must hold every key of either section");
+_Static_assert(ARRAY_SIZE(group_keys) >= ARRAY_SIZE(daemon_keys) &&
+	       ARRAY_SIZE(group_keys) >= ARRAY_SIZE(volume_keys),
+	       "parser.seen must hold every key of any section");
 
 static bool is_blank(char c)
 {
@@ -1078,6 +1106,26 @@ static bool mapping_name_ok(const char *s)
 		if (i >= CONFIG_VOLUME_NAME_MAX - 1 || s[i] <= ' ' || s[i] > '~' || s[i] == '/')
 			return false;
 	return i > 0 && strcmp(s, ".") && strcmp(s, "..");
+}
+
+/*
+ * A header that was meant as [volume NAME]: a first word near "volume"
+ * ("[volumes db]", "[Volume db]", "[volme db]"), or "volume(s)" in another
+ * case without a name.  Without a blank only those exact words: a server
+ * group may well be called "volume2".
+ */
+static bool volume_typo(const char *name)
+{
+	char word[HINT_LEN_MAX + 1];
+	size_t n = strcspn(name, " \t");
+
+	if (!name[n])
+		return !strcasecmp(name, "volume") || !strcasecmp(name, "volumes");
+	if (n == 0 || n >= sizeof(word))
+		return false;
+	memcpy(word, name, n);
+	word[n] = '\0';
+	return edit_distance(word, "volume") <= 2;
 }
 
 /* "[volume NAME]": name is what follows "volume" and its blanks. */
@@ -1139,8 +1187,9 @@ static int parse_section(struct parser *ps, char *line)
 		r = parse_volume_section(ps, trim(name + 6));
 		goto out;
 	}
-	if (!strncasecmp(name, "volume", 6) && strchr(name, ' ')) {
-		r = cfg_error(ps->where, NULL, "section [%s]: did you mean [volume NAME]?", name);
+	if (volume_typo(name)) {
+		r = cfg_error(ps->where, NULL, "section [%.*s]: did you mean [volume NAME]?", SHOW,
+			      name);
 		goto out;
 	}
 	if (!section_name_ok(name)) {

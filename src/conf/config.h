@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * /etc/kmipcrypt/kmipcrypt.conf: INI with one section per server group
- * ([default], [dc2], ...) and a reserved [daemon] section.  Errors name the
- * file, the line and the key: "FILE:LINE: key 'K': what is wrong".
+ * ([default], [dc2], ...), a reserved [daemon] section for kmipcryptd and
+ * [volume NAME] sections (kmipcryptd's settings of one mapping, over
+ * [daemon]'s).  Errors name the file, the line and the key:
+ * "FILE:LINE: key 'K': what is wrong".
  * The syntax and every key are documented in kmipcrypt.conf(5).
  *
  * Strictness is deliberate: unknown keys, duplicate keys and sections,
@@ -45,6 +47,14 @@ struct config_group {
 	/* Paths: absolute, or relative to the config file's directory in the file. */
 	char *ca, *cert, *key, *key_password_file, *cipher_suites;
 	int kmip_version;		/* 0 = auto (Discover Versions), else KMIP_VERSION() */
+	/*
+	 * The KMIP Object Group that enroll gives this host's objects on the
+	 * group's servers: printable text (util/escape.h text_is_printable()),
+	 * 1 to KMIP_TEXT_MAX bytes, not the group enroll reserves for its
+	 * unfinished envelope keys.  NULL: the host's own default
+	 * (luks_host_object_group(), token.h).
+	 */
+	char *object_group;
 	/*
 	 * Locked memory (secmem): the inline key_password, or the content of
 	 * key_password_file once config_group_load_password() has read it.

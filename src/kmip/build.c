@@ -259,6 +259,12 @@ int kmip_build_get_attributes(struct ttlv_buf *b, int version, const char *uid, 
 
 int kmip_build_get_states(struct ttlv_buf *b, int version, const char *const *uids, size_t n)
 {
+	return kmip_build_get_attrs_batch(b, version, uids, n, KMIP_ATTR_STATE);
+}
+
+int kmip_build_get_attrs_batch(struct ttlv_buf *b, int version, const char *const *uids, size_t n,
+			       uint32_t attrs)
+{
 	size_t i;
 
 	if (!uids || n == 0 || n > KMIP_BATCH_MAX)
@@ -267,7 +273,7 @@ int kmip_build_get_states(struct ttlv_buf *b, int version, const char *const *ui
 	for (i = 0; i < n; i++) {
 		kmip_msg_item_begin(b, KMIP_OP_GET_ATTRIBUTES, (unsigned)i, (unsigned)n);
 		put_uid(b, uids[i]);
-		kmip_attr_refs(b, version, KMIP_ATTR_STATE);
+		kmip_attr_refs(b, version, attrs);
 		kmip_msg_item_end(b);
 	}
 	return kmip_msg_end(b);

@@ -312,6 +312,9 @@ int kmip_build_get_attributes(struct ttlv_buf *b, int version, const char *uid,
 /* n (1..KMIP_BATCH_MAX) Get Attributes (State) items in one message. */
 int kmip_build_get_states(struct ttlv_buf *b, int version,
 			  const char *const *uids, size_t n);
+/* The same asking for attrs (a kmip_attr mask) of each. */
+int kmip_build_get_attrs_batch(struct ttlv_buf *b, int version, const char *const *uids, size_t n,
+			       uint32_t attrs);
 int kmip_build_locate(struct ttlv_buf *b, int version, const struct kmip_locate_filter *f);
 int kmip_build_revoke(struct ttlv_buf *b, int version, const char *uid,
 		      const struct kmip_revoke *r);
@@ -503,6 +506,18 @@ int kmip_get_attributes(struct kmip_client *c, const char *uid, uint32_t attrs,
  */
 int kmip_get_states(struct kmip_client *c, const char *const *uids, size_t n,
 		    int *states, int *errs);
+/*
+ * The general form: attrs (a kmip_attr mask) of n keys, KMIP_BATCH_MAX per
+ * request message; each answer handed to fn(ctx, i, err, a) as it is read
+ * (a valid only during the call, NULL when err < 0; errors as above, with
+ * -ENODATA when an attribute of attrs that every object has, State, is
+ * missing).  Returns 0 when the server answered every message, else the
+ * failure of the first message that failed as a whole (the keys of the
+ * messages before it were handed to fn).
+ */
+int kmip_get_attrs_each(struct kmip_client *c, const char *const *uids, size_t n, uint32_t attrs,
+			void (*fn)(void *ctx, size_t i, int err, const struct kmip_attrs *a),
+			void *ctx);
 /* Identifiers matching f.  Servers ignore filters: check with kmip_locate_verify(). */
 int kmip_locate(struct kmip_client *c, const struct kmip_locate_filter *f,
 		struct kmip_uid_list *out);

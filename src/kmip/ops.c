@@ -362,18 +362,20 @@ out:
 	return r;
 }
 
-/* One message of at most KMIP_BATCH_MAX Get Attributes (State) items. */
-static int get_states_chunk(struct kmip_client *c, const char *const *uids, size_t n,
-			    int *states, int *errs, uint32_t *ops,
-			    struct kmip_resp_item *items, struct kmip_attrs *a)
+/* One message of at most KMIP_BATCH_MAX Get Attributes items, each handed to fn. */
+static int attrs_chunk(struct kmip_client *c, const char *const *uids, size_t n, size_t base,
+		       uint32_t attrs, uint32_t *ops, struct kmip_resp_item *items,
+		       struct kmip_attrs *a,
+		       void (*fn)(void *ctx, size_t i, int err, const struct kmip_attrs *a),
+		       void *ctx)
 {
 	struct kmip_reply reply = { 0 };
 	struct ttlv_buf b;
 	size_t i;
-	int r;
+	int r, err;
 
 	ttlv_buf_init(&b, c->max_message);
-	r = kmip_build_get_states(&b, c->version, uids, n);
+	r = kmip_build_get_attrs_batch(&b, c->version, uids, n, attrs);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < n; i++)
@@ -382,17 +384,12 @@ static int get_states_chunk(struct kmip_client *c, const char *const *uids, size
 	if (r < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		states[i] = 0;
-		errs[i] = items[i].err;
-		if (errs[i] < 0)
-			continue;
-		errs[i] = read_attrs(c, &items[i], uids[i], a);
-		if (errs[i] < 0)
-			continue;
-		if (!(a->present & KMIP_ATTR_STATE))
-			errs[i] = -ENODATA;
-		else
-			states[i] = a->state;
+		err = items[i].err;
+		if (!err)
+			err = read_attrs(c, &items[i], uids[i], a);
+		if (!err && (attrs & KMIP_ATTR_STATE) && !(a->present & KMIP_ATTR_STATE))
+			err = -ENODATA;
+		fn(ctx, base + i, err, err ? NULL : a);
 	}
 out:
 	kmip_reply_free(&reply);
@@ -400,8 +397,9 @@ out:
 	return r;
 }
 
-int kmip_get_states(struct kmip_client *c, const char *const *uids, size_t n,
-		    int *states, int *errs)
+int kmip_get_attrs_each(struct kmip_client *c, const char *const *uids, size_t n, uint32_t attrs,
+			void (*fn)(void *ctx, size_t i, int err, const struct kmip_attrs *a),
+			void *ctx)
 {
 	struct kmip_resp_item *items = NULL;
 	struct kmip_attrs *a = NULL;
@@ -411,7 +409,7 @@ int kmip_get_states(struct kmip_client *c, const char *const *uids, size_t n,
 
 	kmip_result_reset(c);
 	r = -EINVAL;
-	if (!uids || !states || !errs || n == 0)
+	if (!uids || !fn || n == 0)
 		goto out;
 	r = kmip_negotiate(c);
 	if (r < 0)
@@ -424,8 +422,7 @@ int kmip_get_states(struct kmip_client *c, const char *const *uids, size_t n,
 		goto out;
 	for (done = 0; done < n; done += chunk) {
 		chunk = n - done < KMIP_BATCH_MAX ? n - done : KMIP_BATCH_MAX;
-		r = get_states_chunk(c, uids + done, chunk, states + done, errs + done,
-				     ops, items, a);
+		r = attrs_chunk(c, uids + done, chunk, done, attrs, ops, items, a, fn, ctx);
 		if (r < 0)
 			goto out;
 	}
@@ -435,6 +432,28 @@ out:
 	free(ops);
 	free(a);
 	return r;
+}
+
+struct states_ctx {
+	int *states, *errs;
+};
+
+static void take_state(void *ctx, size_t i, int err, const struct kmip_attrs *a)
+{
+	struct states_ctx *x = ctx;
+
+	x->errs[i] = err;
+	x->states[i] = err ? 0 : a->state;
+}
+
+int kmip_get_states(struct kmip_client *c, const char *const *uids, size_t n,
+		    int *states, int *errs)
+{
+	struct states_ctx x = { states, errs };
+
+	if (!states || !errs)
+		return -EINVAL;
+	return kmip_get_attrs_each(c, uids, n, KMIP_ATTR_STATE, take_state, &x);
 }
 
 int kmip_locate(struct kmip_client *c, const struct kmip_locate_filter *f,

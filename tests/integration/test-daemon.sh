@@ -31,7 +31,8 @@ for s in kmip_get kmip_decrypt kmip_encrypt kmip_fetch kmip_fetch_many kmip_buil
 	 luks_unlock_ex; do
 	! grep -qx "$s" <<<"$syms" || fail "kmipcryptd contains $s"
 done
-grep -qx kmip_get_states <<<"$syms" || fail "nm shows no kmip_get_states: the check above proves nothing"
+grep -qx kmip_get_attrs_each <<<"$syms" && grep -qx kmip_locate <<<"$syms" ||
+	fail "nm shows no kmip_get_attrs_each or kmip_locate: the check above proves nothing"
 echo "ok kmipcryptd holds no Get, Decrypt, enroll or unbind code (nm)"
 expect_nogrep 'libxml2|libicu|libstdc\+\+' "kmipcryptd does not load libxml2, ICU or libstdc++" \
 	readelf -d "$D"
@@ -94,6 +95,13 @@ lab_wait_for 10 dogs 3 || { cat "$notes"; fail "fewer than 3 watchdog pings in 1
 expect_grep '^READY=1 \| STATUS=watching 5 volume\(s\), 0 locked; last poll: [0-9]+ request\(s\)' \
 	"sd_notify: READY=1 after the first poll, with a STATUS" head -n 1 "$notes"
 echo "ok ... and watchdog pings while it polls ($(grep -c 'WATCHDOG=1' "$notes") so far)"
+# The cheap question: after the first cycle (every key's State and Object
+# Group), one Locate of the group's Active objects instead of a State per key.
+slog=$(lab_server_log main)
+lab_wait_for 10 at_least 3 || fail "fewer than 3 cycles"
+locates() { grep -c "Processing operation: Locate" "$slog"; }
+[ "$(locates)" -ge 1 ] || fail "no Locate in PyKMIP's log after 3 cycles"
+echo "ok after the first cycle the poller asks by Locate ($(locates) so far)"
 
 # Privilege separation, as the kernel sees it.
 cpid=$(pgrep -P "$dpid" | head -1)

@@ -184,6 +184,7 @@ static void test_good_file(void **state)
 		"tls_min_version = 1.3\n"
 		"cipher_suites = ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384\n"
 		"pin_sha256 = 000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F\n"
+		"object_group = web-01 h\xc3\xb4te #3\n"
 		"\n"
 		"[dc2.backup-1]\n"
 		"servers = 10.0.0.1\t::1\n"
@@ -249,6 +250,8 @@ static void test_good_file(void **state)
 	assert_ptr_equal(g->tls.cipher_suites, g->cipher_suites);
 	assert_true(g->tls.has_pin);
 	assert_memory_equal(g->tls.pin_sha256, pin, 32);
+	/* Taken as it is: blanks inside, UTF-8 and '#' are text. */
+	assert_string_equal(g->object_group, "web-01 h\xc3\xb4te #3");
 
 	g = config_group(c, "dc2.backup-1");
 	assert_non_null(g);
@@ -258,6 +261,7 @@ static void test_good_file(void **state)
 	assert_string_equal(g->tls.servers[1].host, "::1");
 	assert_int_equal(g->tls.servers[1].port, 5696);
 	assert_int_equal(g->kmip_version, 0);
+	assert_null(g->object_group);		/* the host's default */
 	assert_int_equal(g->tls.timeout_ms, 5000);
 	assert_int_equal(g->tls.tls_min_version, TLS1_2_VERSION);
 	assert_null(g->tls.ca_file);
@@ -545,6 +549,55 @@ static void test_error_values(void **state)
 		     5, "key 'pin_sha256':");
 }
 
+static void test_object_group(void **state)
+{
+	char *text, *p;
+	struct config *c = NULL;
+	struct config_group *g;
+
+	/* As enroll --object-group: printable text of 1 to 255 bytes. */
+	text = malloc(512);
+	assert_non_null(text);
+	p = text + sprintf(text, "[default]\n" GROUP_OK "object_group = ");
+	memset(p, 'g', KMIP_TEXT_MAX);
+	strcpy(p + KMIP_TEXT_MAX, "\n");
+	write_conf(text);
+	assert_int_equal(config_load(conf_path, &c), 0);
+	assert_int_equal(strlen(config_group(c, NULL)->object_group), KMIP_TEXT_MAX);
+	config_free(c);
+	strcpy(p + KMIP_TEXT_MAX, "g\n");
+	expect_error(text, 5, "key 'object_group': longer than 255 bytes");
+	free(text);
+	expect_error("[default]\n" GROUP_OK "object_group =\n", 5, "key 'object_group': no value");
+	expect_error("[default]\n" GROUP_OK "object_group = a\xff" "b\n", 5,
+		     "key 'object_group': not printable text (invalid UTF-8, or a control character)");
+	/* U+009B, the 8-bit CSI: a terminal would obey it where the group is listed. */
+	expect_error("[default]\n" GROUP_OK "object_group = a\xc2\x9b" "2J\n", 5,
+		     "key 'object_group': not printable text");
+	expect_error("[default]\n" GROUP_OK "object_group = kmipcrypt-enrolling\n", 5,
+		     "key 'object_group': 'kmipcrypt-enrolling' is reserved");
+	expect_error("[default]\n" GROUP_OK "object_group = a\nobject_group = b\n", 6,
+		     "key 'object_group': set twice in this section, first at line 5");
+	expect_error("[default]\n" GROUP_OK "object_groups = a\n", 5,
+		     "key 'object_groups': unknown key; did you mean 'object_group'?");
+	expect_error("[daemon]\nobject_group = a\n", 2,
+		     "key 'object_group': belongs in a server group, not in [daemon]");
+	expect_error("[volume d]\nobject_group = a\n", 2,
+		     "key 'object_group': belongs in a server group, not in a [volume NAME] section");
+
+	/* An override, with the same checks; a failed one leaves the group's value. */
+	write_conf("[default]\n" GROUP_OK "object_group = file-set\n");
+	assert_int_equal(config_load(conf_path, &c), 0);
+	g = config_group(c, NULL);
+	capture_reset();
+	assert_int_equal(config_group_set(g, "object_group", "kmipcrypt-enrolling", NULL), -EINVAL);
+	assert_logged("command line: key 'object_group': 'kmipcrypt-enrolling' is reserved");
+	assert_string_equal(g->object_group, "file-set");
+	assert_int_equal(config_group_set(g, "object_group", "override", NULL), 0);
+	assert_string_equal(g->object_group, "override");
+	config_free(c);
+}
+
 static void test_error_servers(void **state)
 {
 	expect_error("[default]\nservers = [::1\ncert = c\nkey = k\n", 2,
@@ -628,6 +681,58 @@ static void test_error_volume_sections(void **state)
 	expect_error("[volume d]\nexecc = /bin/true\n", 2,
 		     "key 'execc': unknown key; did you mean 'exec'?");
 	expect_error("[daemon]\nexec =\n", 2, "key 'exec': no value");
+	/* Meant as [volume NAME], not a server group: said so. */
+	expect_error("[volumes]\n", 1, "section [volumes]: did you mean [volume NAME]?");
+	expect_error("[Volume]\n", 1, "section [Volume]: did you mean [volume NAME]?");
+	expect_error("[volme data]\n", 1, "section [volme data]: did you mean [volume NAME]?");
+	expect_error("[Volumes\tdata]\n", 1, "section [Volumes");	/* the log shows the tab as '?' */
+	assert_logged("data]: did you mean [volume NAME]?");
+	expect_error("[volume\t]\n", 1, "section [volume]: name the mapping");
+	/* ... the keys under such a header are skipped, not reported one by one. */
+	expect_error("[volumes data]\naction = close\nexec = /bin/true\n", 1,
+		     "section [volumes data]: did you mean");
+	assert_int_equal(n_errors(), 1);
+}
+
+/* The mapping name is device-mapper's: at most 127 bytes; at most 256 sections. */
+static void test_volume_limits(void **state)
+{
+	char name[CONFIG_VOLUME_NAME_MAX + 1], *text, *p;
+	struct config *c = NULL;
+	const struct config_volume *v;
+	unsigned i;
+
+	memset(name, 'v', CONFIG_VOLUME_NAME_MAX - 1);
+	name[CONFIG_VOLUME_NAME_MAX - 1] = '\0';
+	text = malloc((CONFIG_VOLUMES_MAX + 2) * 64 + 2 * CONFIG_VOLUME_NAME_MAX);
+	assert_non_null(text);
+	/* A tab between "volume" and the name, and a group whose name starts with "volume". */
+	sprintf(text, "[volume\t%s]\naction = close\n[volume2]\n" GROUP_OK, name);
+	write_conf(text);
+	assert_int_equal(config_load(conf_path, &c), 0);
+	v = config_volume(c, name);
+	assert_non_null(v);
+	assert_int_equal(v->action, DAEMON_ACTION_CLOSE);
+	assert_non_null(config_group(c, "volume2"));
+	config_free(c);
+	sprintf(text, "[volume %sv]\n", name);
+	expect_error(text, 1, "section [volume vvvv");
+	assert_logged("]: not a mapping name (1 to 127 printable characters");
+
+	p = text;
+	for (i = 0; i <= CONFIG_VOLUMES_MAX; i++)
+		p += sprintf(p, "[volume v%u]\n", i);
+	expect_error(text, CONFIG_VOLUMES_MAX + 1, "more than 256 [volume] sections");
+	assert_int_equal(n_errors(), 1);
+	/* 256 are fine, each found by its name. */
+	text[strlen(text) - strlen("[volume v256]\n")] = '\0';
+	write_conf(text);
+	assert_int_equal(config_load(conf_path, &c), 0);
+	assert_int_equal(c->n_volumes, CONFIG_VOLUMES_MAX);
+	assert_non_null(config_volume(c, "v255"));
+	assert_false(config_volume(c, "v0")->action_set);
+	config_free(c);
+	free(text);
 }
 
 static void test_error_several_reported(void **state)
@@ -1125,10 +1230,12 @@ int main(void)
 		T(test_error_long_line),
 		T(test_error_file_too_big),
 		T(test_error_values),
+		T(test_object_group),
 		T(test_error_servers),
 		T(test_error_missing_keys),
 		T(test_error_daemon_values),
 		T(test_error_volume_sections),
+		T(test_volume_limits),
 		T(test_error_several_reported),
 		T(test_error_too_many_groups),
 		T(test_password_file),
