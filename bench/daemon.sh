@@ -89,18 +89,22 @@ at_least() { [ "$(cycles)" -ge "$1" ]; }
 raw=$B/daemon-raw.txt
 : >"$raw"
 run() {	# run N STRATEGY: one daemon for CYCLES cycles; raw lines "N STRATEGY metric value"
-	local n=$1 s=$2 c i b0 b1 s0 s1 log=$LAB_TMP/d-$1-$2.log
+	local n=$1 s=$2 c b0 b1 s0 s1 bytes log=$LAB_TMP/d-$1-$2.log
 	head -n "$n" "$LAB_TMP/uids" | awk '{ printf "k%d default %s\n", NR, $1 }' >"$LAB_TMP/keys"
 	rm -f "$state"
 	"$D" -c "$conf" --test-keys "$LAB_TMP/keys" --test-record /dev/null \
 		--test-interval-ms "$INTERVAL_MS" --test-strategy "$s" -v >"$log" 2>&1 &
 	dpid=$!
 	lab_wait_for 600 at_least 1 || die "$n $s: no first cycle"
-	b0=$(tcp_bytes) s0=$(ticks "$spid")
+	b0=$(tcp_bytes) s0=$(ticks "$spid") bytes=0
 	for c in $(seq 2 "$CYCLES"); do
 		lab_wait_for 900 at_least "$c" || die "$n $s: stuck before cycle $c"
+		# The connection's counters since the last look (a new connection starts at 0).
+		b1=$(tcp_bytes)
+		if [ "$b1" -ge "$b0" ]; then bytes=$(( bytes + b1 - b0 )); else bytes=$(( bytes + b1 )); fi
+		b0=$b1
 	done
-	b1=$(tcp_bytes) s1=$(ticks "$spid")
+	s1=$(ticks "$spid")
 	if [ "$n" = 1000 ] && [ "$s" = auto ]; then
 		local cpid
 		cpid=$(pgrep -P "$dpid" | head -1)
@@ -115,7 +119,7 @@ run() {	# run N STRATEGY: one daemon for CYCLES cycles; raw lines "N STRATEGY me
 		awk -v n="$n" -v s="$s" -v max="$CYCLES" '$1 >= 2 && $1 <= max {
 			print n, s, "requests", $2; print n, s, "wall_ms", $3; print n, s, "cpu_ms", $4 / 1000 }' >>"$raw"
 	c=$(( CYCLES - 1 ))
-	echo "$n $s bytes $(( (b1 - b0) / c ))" >>"$raw"
+	echo "$n $s bytes $(( bytes / c ))" >>"$raw"
 	echo "$n $s server_ms $(( (s1 - s0) * 1000 / hz / c ))" >>"$raw"
 }
 

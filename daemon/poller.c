@@ -40,6 +40,9 @@ struct pkey {
 	bool ogroup_known;
 	char ogroup[KMIP_TEXT_SIZE];	/* its Object Group, "" if none */
 	int known_state;		/* its State then, 0 if never answered */
+	/* Revoked and confirmed (asked alone) in an earlier cycle: confirm only a change. */
+	bool confirmed;
+	struct key_obs confirmed_obs;
 };
 
 struct pgroup {
@@ -427,10 +430,16 @@ static void poll_group(struct poller *p, struct pgroup *g)
 		struct pkey *pk = &p->keys[idx[i]];
 
 		pk->v = policy_key(&p->pol, &pk->obs, unreachable_for(g, now), &pk->rule);
-		if (pk->v == VERDICT_REVOKED && pk->obs.kind != OBS_UNREACHABLE)
-			again[m++] = idx[i];
+		if (pk->v != VERDICT_REVOKED || pk->obs.kind == OBS_UNREACHABLE)
+			pk->confirmed = false;
+		else if (!pk->confirmed || !policy_same(&pk->confirmed_obs, &pk->obs))
+			again[m++] = idx[i];	/* newly revoked, or otherwise: ask it alone */
 	}
-	/* Never on one answer: each key alone, in a request of its own (one per key). */
+	/*
+	 * Never on one answer: each key alone, in a request of its own (one per
+	 * key); a key confirmed revoked in an earlier cycle that says the same
+	 * again is not asked twice (a locked volume costs no extra request).
+	 */
 	for (i = 0; i < m; i++) {
 		struct pkey *pk = &p->keys[again[i]];
 		struct key_obs first = pk->obs;
@@ -442,6 +451,10 @@ static void poll_group(struct poller *p, struct pgroup *g)
 				 policy_rule_name(pk->rule));
 			pk->v = VERDICT_UNKNOWN;
 			pk->rule = RULE_NOT_CONFIRMED;
+			pk->confirmed = false;
+		} else {
+			pk->confirmed = true;
+			pk->confirmed_obs = pk->obs;
 		}
 	}
 out:

@@ -32,12 +32,6 @@
 #include "util/strnum.h"
 
 #define SECRET_FILE_MAX 4096
-/*
- * The Object Group of enroll's objects unless --object-group says otherwise
- * (luks.h, enroll_opts.object_group): where key list looks for objects an
- * enroll left behind.
- */
-#define ENROLL_OBJECT_GROUP LUKS_ENROLL_OBJECT_GROUP
 /* One value from the server, escaped (util/escape.h). */
 #define ESC_SIZE TEXT_ESCAPED_SIZE(KMIP_TEXT_MAX > KMIP_UID_MAX ? KMIP_TEXT_MAX : KMIP_UID_MAX)
 
@@ -62,6 +56,12 @@ struct key_opts {
 	bool passphrase;
 	bool revoke_first;
 	bool json;
+	/*
+	 * list, show: where enroll puts this host's objects unless told
+	 * otherwise (luks_host_object_group() of the -g group), one of the
+	 * two groups whose Pre-Active objects an enroll left behind.
+	 */
+	char host_group[KMIP_TEXT_SIZE];
 };
 
 enum {
@@ -104,8 +104,9 @@ static void key_usage(FILE *f)
 "Verbs:\n"
 "  list     [--state S] [--name N] [--object-group G] [--type T] [--max N] [--offset N]\n"
 "           a table of the objects found (ID, Name, Type, Algorithm/Length, State, dates);\n"
-"           a Pre-Active object in Object Group kmipcrypt, or any in Object Group\n"
-"           kmipcrypt-enrolling, is marked unbound (an enroll that did not finish left it)\n"
+"           a Pre-Active object in this host's Object Group (enroll's default) or in\n"
+"           kmipcrypt (that of older versions), or any in kmipcrypt-enrolling, is\n"
+"           marked unbound (an enroll that did not finish left it)\n"
 "  locate   [same filters]   the identifiers only, verified against the filters\n"
 "  show     UID              every attribute of one object\n"
 "  create   [--name N] [--object-group G] [--bits 128|192|256] [--no-activate]\n"
@@ -203,12 +204,16 @@ static const char *esc(const char *s, char *buf)
  * second, pending Object Group until the token is written.  That is all
  * the KMS can tell: a token may still name such an object if the enroll was
  * killed between writing the token and activating or unmarking
- * (kmipcrypt status shows that binding).  Pre-Active objects of enroll
- * --object-group G are not recognised; pending envelope keys are.
+ * (kmipcrypt status shows that binding).  Enroll's Object Group is this
+ * host's (o->host_group: the configuration's object_group, or the one
+ * derived from the machine ID), or LUKS_ENROLL_OBJECT_GROUP, which every
+ * enroll used before hosts had their own (and which a host without a
+ * machine ID still uses).  Pre-Active objects of enroll --object-group G are
+ * not recognised; pending envelope keys are.
  */
 enum leftover { LEFT_NONE, LEFT_PRE_ACTIVE, LEFT_PENDING };
 
-static enum leftover leftover(const struct kmip_attrs *a)
+static enum leftover leftover(const struct kmip_attrs *a, const struct key_opts *o)
 {
 	bool ours = false;
 	unsigned i;
@@ -216,25 +221,26 @@ static enum leftover leftover(const struct kmip_attrs *a)
 	for (i = 0; i < a->n_groups; i++) {
 		if (strcmp(a->groups[i], LUKS_ENROLL_PENDING_GROUP) == 0)
 			return LEFT_PENDING;
-		ours |= strcmp(a->groups[i], ENROLL_OBJECT_GROUP) == 0;
+		ours |= strcmp(a->groups[i], LUKS_ENROLL_OBJECT_GROUP) == 0 ||
+			(o->host_group[0] && strcmp(a->groups[i], o->host_group) == 0);
 	}
 	if (ours && (a->present & KMIP_ATTR_STATE) && a->state == KMIP_STATE_PRE_ACTIVE)
 		return LEFT_PRE_ACTIVE;
 	return LEFT_NONE;
 }
 
-static bool unbound(const struct kmip_attrs *a)
+static bool unbound(const struct kmip_attrs *a, const struct key_opts *o)
 {
-	return leftover(a) != LEFT_NONE;
+	return leftover(a, o) != LEFT_NONE;
 }
 
 /* What to do about an unbound object, for the text output (uid escaped). */
-static void print_unbound_note(const struct kmip_attrs *a)
+static void print_unbound_note(const struct kmip_attrs *a, const struct key_opts *o)
 {
 	char e[ESC_SIZE];
 	bool active = (a->present & KMIP_ATTR_STATE) && a->state == KMIP_STATE_ACTIVE;
 
-	if (leftover(a) == LEFT_PENDING)
+	if (leftover(a, o) == LEFT_PENDING)
 		printf("unbound: an envelope enroll did not finish (Object Group %s); unless "
 		       "'kmipcrypt status' shows a volume bound to it, remove it with "
 		       "'kmipcrypt key destroy%s %s'", LUKS_ENROLL_PENDING_GROUP,
@@ -257,7 +263,7 @@ static void json_add_time(struct json_object *o, const char *k, int64_t t)
 		json_add_str(o, k, cli_time(t, buf, sizeof(buf)));
 }
 
-static struct json_object *attrs_json(const struct kmip_attrs *a)
+static struct json_object *attrs_json(const struct kmip_attrs *a, const struct key_opts *ko)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *names = json_object_new_array();
@@ -288,7 +294,7 @@ static struct json_object *attrs_json(const struct kmip_attrs *a)
 	json_add_time(o, "compromise_occurrence_date", a->compromise_occurrence_date);
 	json_add_time(o, "destroy_date", a->destroy_date);
 	json_add_time(o, "last_change_date", a->last_change_date);
-	json_object_object_add(o, "unbound", json_object_new_boolean(unbound(a)));
+	json_object_object_add(o, "unbound", json_object_new_boolean(unbound(a, ko)));
 	return o;
 }
 
@@ -301,7 +307,7 @@ static void alg_len(const struct kmip_attrs *a, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-static void print_attrs(const struct kmip_attrs *a)
+static void print_attrs(const struct kmip_attrs *a, const struct key_opts *o)
 {
 	char buf[64], mask[256], e[ESC_SIZE];
 	unsigned i;
@@ -336,9 +342,9 @@ static void print_attrs(const struct kmip_attrs *a)
 	DATE(KMIP_ATTR_DESTROY_DATE, destroy_date, "Destroy Date");
 	DATE(KMIP_ATTR_LAST_CHANGE_DATE, last_change_date, "Last Change Date");
 #undef DATE
-	if (unbound(a)) {
+	if (unbound(a, o)) {
 		printf("%-28s ", "Note");
-		print_unbound_note(a);
+		print_unbound_note(a, o);
 		putchar('\n');
 	}
 }
@@ -443,7 +449,8 @@ static int key_list(struct kmip_client *c, const struct key_opts *o, bool ids_on
 			continue;
 		shown++;
 		if (o->json) {
-			json_object_array_add(arr, ids_only ? json_object_new_string(a->uid) : attrs_json(a));
+			json_object_array_add(arr, ids_only ? json_object_new_string(a->uid) :
+					      attrs_json(a, o));
 		} else if (ids_only) {
 			puts(esc(a->uid, e_uid));
 		} else {
@@ -454,9 +461,9 @@ static int key_list(struct kmip_client *c, const struct key_opts *o, bool ids_on
 			       al, (a->present & KMIP_ATTR_STATE) ? kmip_state_name(a->state) : "-",
 			       cli_time(a->initial_date, d1, sizeof(d1)),
 			       cli_time(a->activation_date, d2, sizeof(d2)));
-			if (unbound(a)) {
+			if (unbound(a, o)) {
 				fputs("  ", stdout);
-				print_unbound_note(a);
+				print_unbound_note(a, o);
 			}
 			putchar('\n');
 		}
@@ -486,8 +493,8 @@ static int key_show(struct kmip_client *c, const struct key_opts *o, const char 
 	if (!a.uid[0])
 		snprintf(a.uid, sizeof(a.uid), "%s", uid);
 	if (o->json)
-		return json_print(attrs_json(&a));
-	print_attrs(&a);
+		return json_print(attrs_json(&a, o));
+	print_attrs(&a, o);
 	return EXIT_OK;
 }
 
@@ -962,6 +969,10 @@ int cmd_key(int argc, char **argv)
 	if (r)
 		return r;
 	c = kmip_session_client(s);
+	/* Which objects an enroll left behind: in this host's group too, not only in the old one. */
+	if ((!strcmp(verb, "list") || !strcmp(verb, "show")) &&
+	    luks_host_object_group(cfg, g_opts.group, o.host_group, sizeof(o.host_group)) < 0)
+		o.host_group[0] = '\0';	/* logged; the old group is still looked at */
 	if (!strcmp(verb, "list"))
 		r = key_list(c, &o, false);
 	else if (!strcmp(verb, "locate"))

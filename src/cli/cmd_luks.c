@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -105,13 +107,15 @@ static int parse_token_id(const char *s, int *id)
 static void print_enrolled(const char *device, const struct enroll_result *res)
 {
 	const struct kmip_token *t = &res->token;
-	char uid[TEXT_ESCAPED_SIZE(KMIP_UID_MAX)];
+	char uid[TEXT_ESCAPED_SIZE(KMIP_UID_MAX)], og[TEXT_ESCAPED_SIZE(KMIP_TEXT_MAX)];
 
-	printf("%s: token %d on keyslot %d%s, kind %s%s%s, key '%s' in group [%s]\n", device,
-	       res->token_id, t->keyslot, t->kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "",
-	       kmip_kind_name(t->kind), t->kind == KMIP_KIND_ENVELOPE ? " " : "",
+	printf("%s: token %d on keyslot %d%s, kind %s%s%s, key '%s' in group [%s], Object Group "
+	       "'%s'\n", device, res->token_id, t->keyslot,
+	       t->kind == KMIP_KIND_VOLUME_KEY ? " (unbound)" : "", kmip_kind_name(t->kind),
+	       t->kind == KMIP_KIND_ENVELOPE ? " " : "",
 	       t->kind == KMIP_KIND_ENVELOPE ? kmip_envelope_mode_name(t->mode) : "",
-	       text_escape(t->uid, uid, sizeof(uid)), t->group);
+	       text_escape(t->uid, uid, sizeof(uid)), t->group,
+	       text_escape(t->object_group, og, sizeof(og)));
 }
 
 /* ------------------------------------------------------------ enroll */
@@ -134,7 +138,9 @@ static void enroll_usage(FILE *f)
 "                      secret (AES-GCM bound to this volume where the server offers\n"
 "                      it); unlock asks the KMS to decrypt it (the key never leaves)\n"
 "  --name N          KMIP Name (default kmipcrypt-<LUKS UUID>-<kind>)\n"
-"  --object-group G  KMIP Object Group (default kmipcrypt)\n"
+"  --object-group G  KMIP Object Group of the new object (default: object_group of\n"
+"                    GROUP in the configuration, else this host's own,\n"
+"                    kmipcrypt-<16 hex digits derived from /etc/machine-id>)\n"
 "  --wrap-key UID    volume-key: fetch the key wrapped by this key-encryption key\n"
 "                    (NIST AES key wrap); the host keeps a copy of that KEK\n"
 "  --kek-file F      the host copy of the KEK (raw 16/24/32 bytes, mode 600;\n"
@@ -536,6 +542,9 @@ static json_object *status_json(const char *device, const struct luks_status *s,
 			json_add(t, "group", json_object_new_string(ts->t.group));
 			if (ts->t.wrap_uid[0])
 				json_add(t, "wrap_uid", json_object_new_string(ts->t.wrap_uid));
+			/* null: a token made before enroll recorded it. */
+			json_add(t, "object_group", ts->t.object_group[0] ?
+				 json_object_new_string(ts->t.object_group) : NULL);
 			json_add(t, "state", ts->state_err ? NULL :
 				 json_object_new_string(kmip_state_name(ts->state)));
 			if (ts->state_err)
@@ -554,7 +563,7 @@ static void status_text(const char *device, const struct luks_status *s, int err
 {
 	/* Header, kernel and server text escaped for the terminal (util/escape.h). */
 	char buf[128], e1[TEXT_ESCAPED_SIZE(PATH_MAX)], e2[TEXT_ESCAPED_SIZE(LUKS_REASON_MAX)];
-	char e3[TEXT_ESCAPED_SIZE(KMIP_UID_MAX)];
+	char e3[TEXT_ESCAPED_SIZE(KMIP_UID_MAX > KMIP_TEXT_MAX ? KMIP_UID_MAX : KMIP_TEXT_MAX)];
 	size_t i;
 
 	printf("%s\n", text_escape(device, e1, sizeof(e1)));
@@ -591,9 +600,106 @@ static void status_text(const char *device, const struct luks_status *s, int err
 			       ts->t.wrap_uid[0] ? ", wrapped by '" : "",
 			       text_escape(ts->t.wrap_uid, e3, sizeof(e3)),
 			       ts->t.wrap_uid[0] ? "'" : "", state_text(ts, buf, sizeof(buf)));
+		if (!ts->parse_err && ts->t.object_group[0])
+			printf("    Object Group: %s\n",
+			       text_escape(ts->t.object_group, e3, sizeof(e3)));
 		if (!ts->usable)
 			printf("    NOT usable: %s\n", text_escape(ts->reason, e2, sizeof(e2)));
 	}
+}
+
+/*
+ * The daemon's view (kmipcryptd(8): its state file, statefile.h): NULL when
+ * no daemon runs (no file, or one left by a process that is gone).  The
+ * file is root's and holds no secret; read as any input: types checked.
+ */
+static json_object *daemon_view(const struct config *cfg)
+{
+	json_object *o, *pid;
+
+	o = json_object_from_file(cfg->daemon.state_file);
+	if (!o)
+		return NULL;
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "pid", &pid) || !json_object_is_type(pid, json_type_int) ||
+	    json_object_get_int(pid) <= 1 ||
+	    (kill((pid_t)json_object_get_int(pid), 0) < 0 && errno != EPERM)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The daemon's entry for mapping, or NULL. */
+static json_object *daemon_volume(json_object *view, const char *mapping)
+{
+	json_object *vols, *v, *m;
+	size_t i;
+
+	if (!view || !mapping || !json_object_object_get_ex(view, "volumes", &vols) ||
+	    !json_object_is_type(vols, json_type_array))
+		return NULL;
+	for (i = 0; i < json_object_array_length(vols); i++) {
+		v = json_object_array_get_idx(vols, i);
+		if (json_object_is_type(v, json_type_object) &&
+		    json_object_object_get_ex(v, "mapping", &m) &&
+		    json_object_is_type(m, json_type_string) &&
+		    !strcmp(json_object_get_string(m), mapping))
+			return v;
+	}
+	return NULL;
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int64_t jint(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+/* "kmipcryptd: ..." under a volume: what the daemon makes of it. */
+static void daemon_text(json_object *view, const struct luks_status *s)
+{
+	char e1[TEXT_ESCAPED_SIZE(64)], e2[TEXT_ESCAPED_SIZE(64)];
+	json_object *v = s->mapping_open ? daemon_volume(view, s->mapping) : NULL;
+	int64_t now = (int64_t)time(NULL), checked, at;
+	json_object *locked;
+
+	if (!view) {
+		printf("  kmipcryptd: not running\n");
+		return;
+	}
+	if (!v) {
+		printf("  kmipcryptd: running (pid %lld), not watching this volume%s\n",
+		       (long long)jint(view, "pid"), s->mapping_open ? "" : " (not open)");
+		return;
+	}
+	checked = jint(v, "checked");
+	printf("  kmipcryptd: watching it: %s", text_escape(jstr(v, "verdict") ?
+							    jstr(v, "verdict") : "?", e1, sizeof(e1)));
+	if (jstr(v, "rule"))
+		printf(" (rule %s)", text_escape(jstr(v, "rule"), e2, sizeof(e2)));
+	if (checked)
+		printf(", checked %llds ago", (long long)(now > checked ? now - checked : 0));
+	at = jint(v, "locked_at");
+	if (json_object_object_get_ex(v, "locked", &locked) && json_object_get_boolean(locked)) {
+		if (at)
+			printf("; LOCKED by it %llds ago", (long long)(now > at ? now - at : 0));
+		else
+			printf("; LOCKED by it");
+	}
+	printf("\n");
 }
 
 int cmd_status(int argc, char **argv)
@@ -615,7 +721,7 @@ int cmd_status(int argc, char **argv)
 	struct luks_status *s = NULL;
 	const char *kek_file = NULL;
 	int *errs = NULL;
-	json_object *arr = NULL;
+	json_object *arr = NULL, *view = NULL;
 	bool json = g_opts.json, given;
 	unsigned timeout = 0;
 	int c, r, code = EXIT_OK;
@@ -678,6 +784,7 @@ int cmd_status(int argc, char **argv)
 		code = exit_code_from_errno(r);
 		goto out;
 	}
+	view = daemon_view(cfg);
 	for (i = 0; i < n; i++) {
 		const char *dev = given ? argv[optind + (int)i] : l.v[i].device;
 		const char *why = !given && l.v[i].err ? l.v[i].why : NULL;
@@ -693,10 +800,19 @@ int cmd_status(int argc, char **argv)
 		}
 		for (k = 0; k < s[i].n_tokens; k++)
 			code = worst(code, token_code(&s[i].tokens[k]));
-		if (json)
-			json_object_array_add(arr, status_json(dev, &s[i], errs[i], why));
-		else
+		if (json) {
+			json_object *o = status_json(dev, &s[i], errs[i], why), *d;
+
+			/* null: no daemon; else its entry for the mapping, or {} if not watched. */
+			d = !view ? NULL : daemon_volume(view, s[i].mapping_open ? s[i].mapping : NULL);
+			json_add(o, "daemon", !view ? NULL : d ? json_object_get(d) :
+				 json_object_new_object());
+			json_object_array_add(arr, o);
+		} else {
 			status_text(dev, &s[i], errs[i], why);
+			if (!errs[i])
+				daemon_text(view, &s[i]);
+		}
 	}
 	if (json) {
 		/* json-c leaves DEL and C1 controls raw: json_text_fputs escapes them. */
@@ -706,6 +822,7 @@ int cmd_status(int argc, char **argv)
 	}
 out:
 	json_object_put(arr);
+	json_object_put(view);
 	for (i = 0; s && i < n; i++)
 		luks_status_free(&s[i]);
 	free(errs);

@@ -9,7 +9,9 @@
  *   connect   a session with the server group
  *   register  the KMS object, Pre-Active: Secret Data (passphrase), the
  *             volume key as a Symmetric Key (volume-key), or a new AES-256
- *             key (envelope), with a Name and an Object Group
+ *             key (envelope), with a Name and an Object Group: --object-group,
+ *             else this host's (luks_host_object_group(), token.h), which
+ *             the token records
  *   wrap      volume-key with --wrap-key: a wrapped Get of the Pre-Active
  *             object unwraps with the host's copy of the KEK to the volume key
  *   keyslot   a new keyslot, PBKDF2 with KMIP_KEYSLOT_PBKDF2_ITERATIONS,
@@ -78,6 +80,7 @@ struct enroll {
 	struct kmip_session *conn;
 	struct kmip_client *c;
 	char name[KMIP_TEXT_SIZE];	/* the KMIP Name */
+	char object_group[KMIP_TEXT_SIZE];	/* the object's Object Group */
 	uint8_t *vk, *secret, *kek;	/* locked memory */
 	size_t vk_len, kek_len;
 	char uid[KMIP_UID_SIZE];
@@ -244,8 +247,7 @@ static int step_register(void *ctx)
 	const struct enroll_opts *o = e->o;
 	struct kmip_new_object no = {
 		.name = e->name,
-		.group = o->kind == KMIP_KIND_ENVELOPE ? LUKS_ENROLL_PENDING_GROUP :
-			 o->object_group ? o->object_group : LUKS_ENROLL_OBJECT_GROUP,
+		.group = o->kind == KMIP_KIND_ENVELOPE ? LUKS_ENROLL_PENDING_GROUP : e->object_group,
 	};
 	int r;
 
@@ -542,6 +544,8 @@ static int step_token(void *ctx)
 	t->keyslot = e->slot;
 	snprintf(t->uid, sizeof(t->uid), "%s", e->uid);
 	snprintf(t->group, sizeof(t->group), "%s", e->group);
+	/* Where the object is (envelope: will be, once unmarked): kmipcryptd's one Locate. */
+	snprintf(t->object_group, sizeof(t->object_group), "%s", e->object_group);
 	if (e->o->wrap_uid)
 		snprintf(t->wrap_uid, sizeof(t->wrap_uid), "%s", e->o->wrap_uid);
 	/* What the server speaks: unlock assumes it and skips the negotiation. */
@@ -581,7 +585,7 @@ static bool undo_token(void *ctx)
 static int step_unmark(void *ctx)
 {
 	struct enroll *e = ctx;
-	const char *group = e->o->object_group ? e->o->object_group : LUKS_ENROLL_OBJECT_GROUP;
+	const char *group = e->object_group;
 	char why[KMIP_FAILURE_TEXT_SIZE];
 	int r = kmip_modify_group(e->c, e->uid, LUKS_ENROLL_PENDING_GROUP, group);
 
@@ -674,6 +678,9 @@ int luks_enroll_check(const struct enroll_opts *o)
 	if (o->object_group && bad_text(o->object_group))
 		return log_error_errno(-EINVAL, "--object-group: printable text (UTF-8, no control "
 				       "characters) of 1 to %u bytes", KMIP_TEXT_MAX);
+	if (o->object_group && !strcmp(o->object_group, LUKS_ENROLL_PENDING_GROUP))
+		return log_error_errno(-EINVAL, "--object-group: '%s' is reserved: it marks the keys "
+				       "of enrolls that have not finished", LUKS_ENROLL_PENDING_GROUP);
 	if (o->group && strlen(o->group) >= CONFIG_NAME_MAX)
 		return log_error_errno(-EINVAL, "server group name too long");
 	return 0;
@@ -691,6 +698,11 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
 	r = luks_enroll_check(o);
 	if (r == 0 && (!o->passphrase || o->passphrase_len == 0))
 		r = log_error_errno(-EINVAL, "enroll needs an existing passphrase of %s", device);
+	/* --object-group, else the configuration's object_group, else this host's own. */
+	if (r == 0 && o->object_group)
+		snprintf(e.object_group, sizeof(e.object_group), "%s", o->object_group);
+	else if (r == 0)
+		r = luks_host_object_group(cfg, e.group, e.object_group, sizeof(e.object_group));
 	if (r == 0)
 		r = luks_steps_run(&enroll_txn, device,
 				   (1u << o->kind) | (o->wrap_uid ? WRAPPED : 0), &e);

@@ -36,25 +36,12 @@ struct kmip_client;
 #define LUKS_DEADLINE_MS_DEFAULT	30000
 /* Test hook: STEP or STEP:SIGNAL of enroll or unbind (steps.c, steps.h). */
 #define LUKS_FAIL_AT_ENV		"KMIPCRYPT_FAIL_AT"
-/*
- * The Object Group of enroll's KMS objects unless enroll_opts.object_group
- * says otherwise: where `kmipcrypt key list` looks for objects an enroll
- * left behind (one value for both).
- */
-#define LUKS_ENROLL_OBJECT_GROUP	"kmipcrypt"
-/*
- * The Object Group an envelope enroll gives its key until the token naming
- * it is written (the one kind whose key must be Active before that: KMIP
- * Encrypt needs it); then it moves the key to its own group.  `kmipcrypt
- * key list` marks objects in it as left behind by an enroll that did not
- * finish.
- */
-#define LUKS_ENROLL_PENDING_GROUP	"kmipcrypt-enrolling"
+/* The Object Groups of enroll's objects: token.h (luks_host_object_group()). */
 
 struct enroll_opts {
 	enum kmip_secret_kind kind;
 	const char *name;		/* KMIP Name; NULL: "kmipcrypt-<luks uuid>-<kind>" */
-	const char *object_group;	/* NULL: LUKS_ENROLL_OBJECT_GROUP */
+	const char *object_group;	/* NULL: luks_host_object_group() of group */
 	const char *wrap_uid;		/* volume-key: wrap in transit by this KEK */
 	const char *kek_file;		/* volume-key: host copy of that KEK (raw bytes) */
 	const char *group;		/* server group; NULL: "default" */

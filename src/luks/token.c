@@ -9,16 +9,24 @@
  * anything unknown is an error, so that a token has one meaning only.  It
  * keeps no state and never exits: the token plugin calls it from inside
  * someone else's process.
+ *
+ * Here too the default Object Group of this host's objects
+ * (luks_host_object_group()): what the token's object_group records.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "luks/token.h"
+#include "util/escape.h"
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/secmem.h"
 
 #define TOKEN_JSON_DEPTH	4	/* object > keyslots array > string, and one spare */
 #define LUKS2_KEYSLOTS		32	/* LUKS2 keyslot numbers are 0..31 */
@@ -137,6 +145,33 @@ static int get_text(const char *where, json_object *o, const char *key, size_t m
 	return 0;
 }
 
+/*
+ * A text field that may hold any printable text (valid UTF-8 without
+ * controls, util/escape.h), as KMIP Text Strings such as an Object Group
+ * do: 1..max bytes, no NUL inside.  Copied to out (max + 1 bytes).
+ */
+static int get_utf8_text(const char *where, json_object *o, const char *key, size_t max,
+			 char *out)
+{
+	const char *s;
+	int len;
+
+	if (!json_object_is_type(o, json_type_string))
+		return bad(where, "%s is not a JSON string", key);
+	s = json_object_get_string(o);
+	len = json_object_get_string_len(o);
+	if (len <= 0)
+		return bad(where, "%s is empty", key);
+	if ((size_t)len > max)
+		return bad(where, "%s is longer than %zu bytes", key, max);
+	if (strlen(s) != (size_t)len || !text_is_printable(s))
+		return bad(where, "%s is not printable text (a control character or invalid UTF-8)",
+			   key);
+	memcpy(out, s, (size_t)len);
+	out[len] = '\0';
+	return 0;
+}
+
 /* A base64 field decoding to min..max bytes, a multiple of `multiple`. */
 static int get_base64(const char *where, json_object *o, const char *key, size_t min,
 		      size_t max, size_t multiple, uint8_t *out, size_t *out_len)
@@ -201,16 +236,16 @@ static int get_keyslot(const char *where, json_object *o, int *keyslot)
  * and tag are further ruled by the format version and the mode (parse_envelope).
  */
 enum { F_TYPE, F_KEYSLOTS, F_VERSION, F_KIND, F_UID, F_GROUP, F_WRAP_UID, F_CIPHERTEXT, F_IV,
-       F_MODE, F_TAG, F_PROTOCOL, F_N };
+       F_MODE, F_TAG, F_PROTOCOL, F_OBJECT_GROUP, F_N };
 static const char *const field_names[F_N] = {
 	"type", "keyslots", "kmip_version", "kind", "uid", "group", "wrap_uid", "ciphertext", "iv",
-	"mode", "tag", "protocol",
+	"mode", "tag", "protocol", "object_group",
 };
 static const unsigned char field_rule[4][F_N] = {
-	/*                         type keysl ver kind uid grp wrap ct iv mode tag proto */
-	[KMIP_KIND_PASSPHRASE] = { 1,   1,    1,  1,   1,  1,  0,   0, 0, 0,   0,  2 },
-	[KMIP_KIND_VOLUME_KEY] = { 1,   1,    1,  1,   1,  1,  2,   0, 0, 0,   0,  2 },
-	[KMIP_KIND_ENVELOPE]   = { 1,   1,    1,  1,   1,  1,  0,   1, 1, 2,   2,  2 },
+	/*                         type keysl ver kind uid grp wrap ct iv mode tag proto ogrp */
+	[KMIP_KIND_PASSPHRASE] = { 1,   1,    1,  1,   1,  1,  0,   0, 0, 0,   0,  2,    2 },
+	[KMIP_KIND_VOLUME_KEY] = { 1,   1,    1,  1,   1,  1,  2,   0, 0, 0,   0,  2,    2 },
+	[KMIP_KIND_ENVELOPE]   = { 1,   1,    1,  1,   1,  1,  0,   1, 1, 2,   2,  2,    2 },
 };
 
 /*
@@ -399,6 +434,12 @@ static int parse_object(json_object *root, const char *where, struct kmip_token 
 		if (r < 0)
 			return r;
 	}
+	if (have[F_OBJECT_GROUP]) {
+		r = get_utf8_text(where, f[F_OBJECT_GROUP], "object_group", KMIP_TEXT_MAX,
+				  t->object_group);
+		if (r < 0)
+			return r;
+	}
 	if (t->kind == KMIP_KIND_ENVELOPE)
 		return parse_envelope(where, f, have, t);
 	return 0;
@@ -553,6 +594,8 @@ int kmip_token_format(const struct kmip_token *t, char **json)
 	if (gcm && (add_str(o, "mode", kmip_envelope_mode_name(t->mode)) < 0 ||
 		    add_b64(o, "tag", t->tag, t->tag_len) < 0))
 		goto out;
+	if (t->object_group[0] && add_str(o, "object_group", t->object_group) < 0)
+		goto out;
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text)
 		goto out;
@@ -566,4 +609,133 @@ out:
 	json_object_put(slots);
 	json_object_put(o);
 	return r;
+}
+
+/* ---------------------------------------------- this host's Object Group */
+
+#define MACHINE_ID_HEX		32	/* machine-id(5): 128 bits, lower-case hex */
+#define MACHINE_ID_FILE_MAX	64	/* bytes read at most: the ID, a newline, room to refuse */
+
+/* The 16 bytes of a machine ID file's text: exactly 32 lower-case hex digits, one newline. */
+static int machine_id_parse(const char *text, size_t n, uint8_t id[16], const char **why)
+{
+	size_t i;
+	uint8_t any = 0;
+
+	if (n == MACHINE_ID_HEX + 1 && text[MACHINE_ID_HEX] == '\n')
+		n--;
+	for (i = 0; i < n && i < MACHINE_ID_HEX; i++)
+		if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
+			break;
+	if (n != MACHINE_ID_HEX || i != MACHINE_ID_HEX ||
+	    hex_decode(text, MACHINE_ID_HEX, id, 16) < 0) {
+		*why = n == 0 ? "empty (the machine ID is not set up yet)" :
+		       "not a machine ID (32 lower-case hexadecimal digits and a newline, "
+		       "machine-id(5))";
+		return -EINVAL;
+	}
+	for (i = 0; i < 16; i++)
+		any |= id[i];
+	if (!any) {
+		*why = "the null machine ID (all zeros), which names no machine";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int luks_machine_object_group(const char *path, char *buf, size_t len, const char **why)
+{
+	uint8_t id[16], app[16], md[EVP_MAX_MD_SIZE];
+	unsigned md_len = 0;
+	const char *dummy = NULL;
+	char *text = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (!path || !buf) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (len <= LUKS_HOST_GROUP_LEN) {
+		r = log_error_errno(-ERANGE, "no room for an Object Group name");
+		goto out;
+	}
+	/* Not secret, but confidential (machine-id(5)): locked memory, wiped, as any file. */
+	r = read_file_locked_opts(path, MACHINE_ID_FILE_MAX,
+				  &(struct read_file_opts){ .quiet_enoent = true,
+							    .where = "machine ID" },
+				  &text, &n);
+	if (r == -EFBIG) {
+		*why = "larger than a machine ID";
+		r = -EINVAL;
+	}
+	if (r < 0)
+		goto out;
+	r = machine_id_parse(text, n, id, why);
+	if (r < 0)
+		goto out;
+	/* systemd's app-specific ID: HMAC-SHA256(key: machine ID, data: app ID), a v4 UUID. */
+	if (hex_decode(LUKS_OBJECT_GROUP_APP_ID, 2 * sizeof(app), app, sizeof(app)) < 0 ||
+	    !HMAC(EVP_sha256(), id, sizeof(id), app, sizeof(app), md, &md_len) || md_len < 16) {
+		r = log_error_errno(-EIO, "%s: cannot derive this host's Object Group (HMAC-SHA256 "
+				    "failed)", path);
+		goto out;
+	}
+	md[6] = (uint8_t)((md[6] & 0x0f) | 0x40);
+	md[8] = (uint8_t)((md[8] & 0x3f) | 0x80);
+	memcpy(buf, LUKS_HOST_GROUP_PREFIX, sizeof(LUKS_HOST_GROUP_PREFIX) - 1);
+	/* hex_encode() writes 2 * 8 digits and a NUL: within LUKS_HOST_GROUP_LEN + 1 <= len. */
+	hex_encode(md, LUKS_HOST_GROUP_HEX / 2, buf + sizeof(LUKS_HOST_GROUP_PREFIX) - 1);
+	r = 0;
+out:
+	explicit_bzero(id, sizeof(id));
+	explicit_bzero(md, sizeof(md));
+	secmem_free(text);
+	return r;
+}
+
+int luks_host_object_group_at(const struct config *cfg, const char *server_group,
+			      const char *machine_id_path, char *buf, size_t len)
+{
+	const char *name = server_group ? server_group : "default", *why = NULL;
+	unsigned i;
+	int r;
+
+	if (!buf || len == 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	for (i = 0; cfg && i < cfg->n_groups; i++) {
+		const struct config_group *g = &cfg->groups[i];
+
+		if (strcmp(g->name, name) || !g->object_group)
+			continue;
+		if (strlen(g->object_group) >= len)
+			return log_error_errno(-ERANGE, "no room for Object Group '%s'",
+					       g->object_group);
+		memcpy(buf, g->object_group, strlen(g->object_group) + 1);
+		return 0;
+	}
+	r = luks_machine_object_group(machine_id_path, buf, len, &why);
+	if (r == -ERANGE)
+		return r;
+	if (r < 0) {
+		/* Objects still go somewhere enroll and key list know: where they all went before. */
+		log_warn("%s: %s; this host's objects go to the Object Group '%s' that every host "
+			 "shares (set object_group in the configuration for one of their own)",
+			 machine_id_path, r == -ENOENT ? "missing" : why ? why : "unreadable",
+			 LUKS_ENROLL_OBJECT_GROUP);
+		if (sizeof(LUKS_ENROLL_OBJECT_GROUP) > len)
+			return -ERANGE;
+		memcpy(buf, LUKS_ENROLL_OBJECT_GROUP, sizeof(LUKS_ENROLL_OBJECT_GROUP));
+	}
+	return 0;
+}
+
+int luks_host_object_group(const struct config *cfg, const char *server_group, char *buf,
+			   size_t len)
+{
+	return luks_host_object_group_at(cfg, server_group, LUKS_MACHINE_ID_PATH, buf, len);
 }

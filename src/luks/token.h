@@ -12,6 +12,9 @@
  *    "mode":"aes-gcm"|"aes-cbc"  (envelope, format 2 only, required there;
  *                                 format 1 envelopes are AES-CBC, PKCS#5 padding)
  *    "tag":"BASE64"              (envelope, mode aes-gcm: the 16-byte tag)
+ *    "protocol":"1.4"            (optional: the KMIP version spoken at enroll, a hint)
+ *    "object_group":"..."        (optional: the KMIP Object Group enroll put the
+ *                                 object in; absent in tokens made before it existed)
  *   }
  * kind volume-key binds to an unbound keyslot (see luks.h, luks_enroll).
  * A writer uses the oldest format that can say what it writes: format 2
@@ -60,6 +63,14 @@ struct kmip_token {
 	int protocol;				/* KMIP protocol version the group's server spoke at
 						 * enroll (KMIP_VERSION()), 0 unknown: a hint that
 						 * saves the version negotiation, never trusted */
+	/*
+	 * The Object Group enroll put the object "uid" in, "" if the token
+	 * does not say (made before the member existed): where one Locate of
+	 * the group's Active objects can watch it (kmipcryptd).  Printable
+	 * text (UTF-8 without controls, util/escape.h), 1 to KMIP_TEXT_MAX
+	 * bytes.  A hint like protocol: the key's own State decides.
+	 */
+	char object_group[KMIP_TEXT_SIZE];
 	uint8_t ciphertext[KMIP_ENVELOPE_MAX];	/* envelope */
 	size_t ciphertext_len;
 	uint8_t iv[KMIP_IV_MAX];
@@ -100,5 +111,69 @@ const char *kmip_envelope_mode_name(enum kmip_envelope_mode m);
  * length, or -EINVAL for an empty or unprintable UUID or a bad keyslot.
  */
 int kmip_envelope_aad(const char *volume_uuid, int keyslot, uint8_t *buf, size_t len);
+
+/* ----------------------------------------------- this host's Object Group */
+
+/*
+ * The Object Group enroll gave its KMS objects on every host before each
+ * host had its own (luks_host_object_group()), and still gives them where
+ * this host has no usable machine ID: `kmipcrypt key list` looks for
+ * objects an enroll left behind in it as well as in this host's group.
+ */
+#define LUKS_ENROLL_OBJECT_GROUP	"kmipcrypt"
+/*
+ * The Object Group an envelope enroll gives its key until the token naming
+ * it is written (the one kind whose key must be Active before that: KMIP
+ * Encrypt needs it); then it moves the key to its own group.  `kmipcrypt
+ * key list` marks objects in it as left behind by an enroll that did not
+ * finish, so no other object may be put in it (--object-group, object_group
+ * in kmipcrypt.conf: refused).
+ */
+#define LUKS_ENROLL_PENDING_GROUP	"kmipcrypt-enrolling"
+
+#define LUKS_MACHINE_ID_PATH	"/etc/machine-id"
+/*
+ * kmipcrypt's application ID for systemd's app-specific machine ID
+ * (sd_id128_get_machine_app_specific(), `systemd-id128 machine-id
+ * --app-specific=ID`).  Fixed for ever: changing it moves every host's
+ * default Object Group.
+ */
+#define LUKS_OBJECT_GROUP_APP_ID	"e3073266823a4e0ba3391372663a44a6"
+#define LUKS_HOST_GROUP_PREFIX		"kmipcrypt-"
+#define LUKS_HOST_GROUP_HEX		16	/* hex digits of the app-specific ID used */
+#define LUKS_HOST_GROUP_LEN		(sizeof(LUKS_HOST_GROUP_PREFIX) - 1 + LUKS_HOST_GROUP_HEX)
+
+/*
+ * The Object Group enroll gives this host's KMS objects on the servers of
+ * server_group (NULL: "default"), into buf (KMIP_TEXT_SIZE bytes always
+ * suffice):
+ *   1. object_group of that group in cfg (kmipcrypt.conf), if set;
+ *   2. else "kmipcrypt-" and the first 16 hex digits of this machine's
+ *      app-specific machine ID (luks_machine_object_group()): one group per
+ *      host, the same across reboots and host name changes;
+ *   3. else (no usable /etc/machine-id; logged as a warning naming the
+ *      file) LUKS_ENROLL_OBJECT_GROUP, "kmipcrypt", the group every host
+ *      shared before.
+ * cfg may be NULL (2 then 3).  The one definition of the default, for
+ * enroll, `kmipcrypt key list` and kmipcryptd.  0, or -ERANGE if len is too
+ * small (logged).
+ */
+int luks_host_object_group(const struct config *cfg, const char *server_group, char *buf,
+			   size_t len);
+/* The same with another machine ID file than /etc/machine-id (tests). */
+int luks_host_object_group_at(const struct config *cfg, const char *server_group,
+			      const char *machine_id_path, char *buf, size_t len);
+/*
+ * "kmipcrypt-" + the first LUKS_HOST_GROUP_HEX lower-case hex digits of the
+ * app-specific machine ID that the machine ID in path (machine-id(5): 32
+ * lower-case hex digits and a newline) gives for LUKS_OBJECT_GROUP_APP_ID:
+ * HMAC-SHA256 keyed by the machine ID, as systemd derives it (so `systemd-id128
+ * machine-id --app-specific=LUKS_OBJECT_GROUP_APP_ID` shows it), because
+ * machine-id(5) forbids sending the machine ID itself, or any part of it, over
+ * the network.  0; -ENOENT no such file (not logged); -EINVAL not a machine ID
+ * (not logged: *why says what, static text); other -errno if unreadable
+ * (logged); -ERANGE len too small.
+ */
+int luks_machine_object_group(const char *path, char *buf, size_t len, const char **why);
 
 #endif

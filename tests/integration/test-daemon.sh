@@ -95,6 +95,14 @@ lab_wait_for 10 dogs 3 || { cat "$notes"; fail "fewer than 3 watchdog pings in 1
 expect_grep '^READY=1 \| STATUS=watching 5 volume\(s\), 0 locked; last poll: [0-9]+ request\(s\)' \
 	"sd_notify: READY=1 after the first poll, with a STATUS" head -n 1 "$notes"
 echo "ok ... and watchdog pings while it polls ($(grep -c 'WATCHDOG=1' "$notes") so far)"
+# kmipcrypt status shows whether the daemon runs (no mapping is open here:
+# the daemon's view of a mapping is checked in the guest, test-vm-daemon.sh).
+expect_rc 0 "kmipcrypt status while the daemon runs" K status "$img1"
+expect_out "kmipcryptd: running \\(pid $dpid\\), not watching this volume \\(not open\\)" \
+	"... says the daemon runs"
+expect_rc 0 "kmipcrypt status --json" K status --json "$img1"
+expect_out '"daemon": *\{' "... with a daemon object (empty: the volume is not watched)"
+
 # The cheap question: after the first cycle (every key's State and Object
 # Group), one Locate of the group's Active objects instead of a State per key.
 slog=$(lab_server_log main)
@@ -220,4 +228,6 @@ echo "ok ... within a second ($ms ms)"
 echo "ok ... the poller gone too"
 [ ! -e "$state" ] || fail "the state file is left behind"
 echo "ok ... the state file removed"
+expect_rc 0 "kmipcrypt status after the daemon stopped" K status "$img1"
+expect_out "kmipcryptd: not running" "... says it does not run"
 pass

@@ -94,6 +94,7 @@ system_path() {
 	case $1 in
 	# installed or system paths
 	/etc/kmipcrypt | /etc/kmipcrypt/ | /etc/kmipcrypt/* | /etc/crypttab) return 0 ;;
+	/etc/machine-id) return 0 ;;	# machine-id(5): the default Object Group of enroll
 	/dev/mapper | /dev/mapper/* | /dev/disk/by-* | /dev/null | /dev/stdout) return 0 ;;
 	/lib/x86_64-linux-gnu/cryptsetup | /lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-kmip.so) return 0 ;;
 	/usr | /usr/local | /usr/sbin/kmipcrypt | /usr/sbin/kmipcryptd) return 0 ;;	# PREFIX, make install

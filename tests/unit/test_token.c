@@ -11,6 +11,7 @@
  * NUL bytes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include <openssl/evp.h>
@@ -282,9 +285,26 @@ static void roundtrip(const char *json)
 	free(out);
 }
 
+/* With the Object Group enroll put the object in (any kind; UTF-8 is text too). */
+static const char good_pass_og[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\","
+	"\"uid\":\"" UID_P "\",\"group\":\"default\",\"protocol\":\"1.4\","
+	"\"object_group\":\"kmipcrypt-986b48ebcf6e4dea\"}";
+static const char good_vk_og[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"0\"],\"kmip_version\":1,\"kind\":\"volume-key\","
+	"\"uid\":\"42\",\"group\":\"default\",\"wrap_uid\":\"kek-7\","
+	"\"object_group\":\"h\xc3\xb4te 7 / db\"}";
+static const char good_env_gcm_og[] =
+	"{\"type\":\"kmip\",\"keyslots\":[\"3\"],\"kmip_version\":2,\"kind\":\"envelope\","
+	"\"uid\":\"9\",\"group\":\"default\",\"ciphertext\":\"" CT32 "\",\"iv\":\"" IV12 "\","
+	"\"mode\":\"aes-gcm\",\"tag\":\"" TAG16 "\",\"object_group\":\"g\"}";
+
 static void test_roundtrip(void **state)
 {
 	(void)state;
+	roundtrip(good_pass_og);
+	roundtrip(good_vk_og);
+	roundtrip(good_env_gcm_og);
 	roundtrip(good_pass);
 	roundtrip(good_vk);
 	roundtrip(good_vk_wrap);
@@ -333,6 +353,54 @@ static void test_format_fields(void **state)
 	t.uid[0] = '\0';
 	assert_int_equal(kmip_token_format(&t, &out), -EINVAL);
 	assert_null(out);
+}
+
+/* object_group: optional, in every kind and format; absent in older tokens. */
+static void test_object_group(void **state)
+{
+	struct kmip_token t;
+	char *out = NULL, json[1024];
+	char big[KMIP_TEXT_MAX + 2];
+
+	(void)state;
+	assert_int_equal(parse(good_pass, &t), 0);
+	assert_string_equal(t.object_group, "");	/* a token made before it existed */
+	assert_int_equal(kmip_token_format(&t, &out), 0);
+	assert_null(strstr(out, "object_group"));	/* and written as it was */
+	free(out);
+	assert_int_equal(parse(good_pass_og, &t), 0);
+	assert_string_equal(t.object_group, "kmipcrypt-986b48ebcf6e4dea");
+	assert_int_equal(t.protocol, KMIP_VERSION(1, 4));
+	assert_int_equal(parse(good_vk_og, &t), 0);
+	assert_string_equal(t.object_group, "h\xc3\xb4te 7 / db");
+	assert_string_equal(t.wrap_uid, "kek-7");
+	assert_int_equal(parse(good_env_gcm_og, &t), 0);
+	assert_string_equal(t.object_group, "g");
+	assert_int_equal(t.mode, KMIP_ENVELOPE_AES_GCM);
+	/* JSON escapes of printable characters are the same text. */
+	assert_int_equal(parse("{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,"
+			       "\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+			       "\"object_group\":\"caf\\u00e9\"}", &t), 0);
+	assert_string_equal(t.object_group, "caf\xc3\xa9");
+
+	/* KMIP_TEXT_MAX bytes is the longest; one more is refused. */
+	memset(big, 'o', sizeof(big));
+	big[KMIP_TEXT_MAX] = '\0';
+	snprintf(json, sizeof(json), "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,"
+		 "\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\",\"object_group\":\"%s\"}",
+		 big);
+	assert_int_equal(parse(json, &t), 0);
+	assert_int_equal(strlen(t.object_group), KMIP_TEXT_MAX);
+	assert_int_equal(kmip_token_format(&t, &out), 0);
+	assert_string_equal(out, json);
+	free(out);
+	big[KMIP_TEXT_MAX] = 'o';
+	big[KMIP_TEXT_MAX + 1] = '\0';
+	snprintf(json, sizeof(json), "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,"
+		 "\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\",\"object_group\":\"%s\"}",
+		 big);
+	assert_int_equal(parse(json, &t), -EINVAL);
+	assert_non_null(strstr(last_log, "object_group is longer than 255 bytes"));
 }
 
 /* ------------------------------------------------------- bad tokens */
@@ -533,6 +601,27 @@ static const struct bad {
 	  "\"mode\":\"aes-gcm\"}", "field mode is not used by kind passphrase" },
 	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":2,\"kind\":\"volume-key\",\"uid\":\"u\",\"group\":\"default\","
 	  "\"tag\":\"" TAG16 "\"}", "field tag is not used by kind volume-key" },
+	/* object_group: printable text, 1..255 bytes (the rest in test_object_group) */
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":\"\"}", "object_group is empty" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":7}", "object_group is not a JSON string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":null}", "object_group is not a JSON string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":[\"g\"]}", "object_group is not a JSON string" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":\"a\\nb\"}", "object_group is not printable text" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":\"a\\u001b[2J\"}", "object_group is not printable text" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":\"a\\u009b2J\"}", "object_group is not printable text" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":\"a\\u0000b\"}", "object_group is not printable text" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"object_group\":\"a\xff\"}", "object_group is not printable text" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[\"1\"],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\","
+	  "\"objectgroup\":\"g\"}", "unknown field 'objectgroup'" },
 	/* nesting */
 	{ "{\"type\":\"kmip\",\"keyslots\":[[[[[\"1\"]]]]],\"kmip_version\":1,\"kind\":\"passphrase\",\"uid\":\"u\",\"group\":\"default\"}",
 	  "nested too deeply" },
@@ -753,6 +842,161 @@ static void test_kek_default_path(void **state)
 	assert_int_equal(luks_kek_default_path(&c, "7", buf, 6), -ENAMETOOLONG);
 }
 
+/* ------------------------------------------- this host's Object Group */
+
+static char tmp_file[64];
+
+/* A machine ID file with these bytes; its path. */
+static const char *machine_id_file(const char *text, size_t len)
+{
+	int fd;
+
+	snprintf(tmp_file, sizeof(tmp_file), "/tmp/kmipcrypt-test-machine-id.XXXXXX");
+	fd = mkstemp(tmp_file);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+	return tmp_file;
+}
+
+/* The derivation is systemd's app-specific machine ID: its first 16 digits. */
+static void test_machine_object_group(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} ok[] = {
+		/*
+		 * The expected values are what `systemd-id128 machine-id
+		 * --app-specific=e3073266823a4e0ba3391372663a44a6` prints (cut to
+		 * 16 digits) on a machine with that ID.
+		 */
+		{ "0123456789abcdef0123456789abcdef\n", "kmipcrypt-986b48ebcf6e4dea" },
+		{ "0123456789abcdef0123456789abcdef", "kmipcrypt-986b48ebcf6e4dea" },
+		{ "3d1219c7c4c5404aaa1f6d2a48adfda4\n", "kmipcrypt-083451c130c745aa" },
+		{ "00000000000000000000000000000001\n", "kmipcrypt-29e8d6afc6fe421e" },
+	};
+	static const char *const malformed[] = {
+		"0123456789ABCDEF0123456789ABCDEF\n",	/* upper case */
+		"0123456789abcdef0123456789abcde\n",	/* 31 digits */
+		"0123456789abcdef0123456789abcdef0\n",	/* 33 */
+		"0123456789abcdef0123456789abcdef\n\n",
+		"0123456789abcdef0123456789abcdef\r\n",
+		" 0123456789abcdef0123456789abcdef\n",
+		"0123456789abcdef-0123456789abcdef\n",
+		"01234567-89ab-cdef-0123-456789abcdef\n",	/* a UUID is not a machine ID */
+		"0123456789abcdeg0123456789abcdef\n",
+		"uninitialized\n",				/* systemd's first boot */
+		"",
+		"\n",
+		"00000000000000000000000000000000\n",	/* the null ID */
+	};
+	char buf[KMIP_TEXT_SIZE], zero[100];
+	const char *why, *path;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		path = machine_id_file(ok[i].text, strlen(ok[i].text));
+		assert_int_equal(luks_machine_object_group(path, buf, sizeof(buf), &why), 0);
+		assert_string_equal(buf, ok[i].want);
+		assert_int_equal(strlen(buf), LUKS_HOST_GROUP_LEN);
+		/* The smallest buffer that holds it, and one byte less. */
+		assert_int_equal(luks_machine_object_group(path, buf, LUKS_HOST_GROUP_LEN + 1, &why), 0);
+		assert_string_equal(buf, ok[i].want);
+		assert_int_equal(luks_machine_object_group(path, buf, LUKS_HOST_GROUP_LEN, &why),
+				 -ERANGE);
+		unlink(path);
+	}
+	for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		path = machine_id_file(malformed[i], strlen(malformed[i]));
+		why = NULL;
+		if (luks_machine_object_group(path, buf, sizeof(buf), &why) != -EINVAL || !why)
+			fail_msg("machine ID \"%s\" accepted", malformed[i]);
+		unlink(path);
+	}
+	/* Larger than any machine ID: refused, not cut. */
+	memset(zero, '0', sizeof(zero));
+	path = machine_id_file(zero, sizeof(zero));
+	assert_int_equal(luks_machine_object_group(path, buf, sizeof(buf), &why), -EINVAL);
+	unlink(path);
+	/* Missing: -ENOENT, for the caller to say. */
+	assert_int_equal(luks_machine_object_group("/nonexistent/machine-id", buf, sizeof(buf), &why),
+			 -ENOENT);
+	/* Not a regular file: refused at once (a FIFO is never waited on). */
+	assert_int_equal(luks_machine_object_group("/tmp", buf, sizeof(buf), &why), -EISDIR);
+}
+
+static void test_host_object_group(void **state)
+{
+	struct config *c = NULL;
+	struct config_group *g;
+	char buf[KMIP_TEXT_SIZE], real[KMIP_TEXT_SIZE];
+	const char *path;
+
+	(void)state;
+	path = machine_id_file("0123456789abcdef0123456789abcdef\n", 33);
+	/* No configuration, or none for this group: the machine's. */
+	assert_int_equal(luks_host_object_group_at(NULL, NULL, path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "kmipcrypt-986b48ebcf6e4dea");
+	assert_int_equal(config_new_empty(&c), 0);
+	assert_int_equal(luks_host_object_group_at(c, NULL, path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "kmipcrypt-986b48ebcf6e4dea");
+	/* object_group of the group wins, for that group only. */
+	g = config_group(c, "default");
+	assert_int_equal(config_group_set(g, "object_group", "rack-7 hosts", NULL), 0);
+	assert_int_equal(luks_host_object_group_at(c, NULL, path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "rack-7 hosts");
+	assert_int_equal(luks_host_object_group_at(c, "default", path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "rack-7 hosts");
+	assert_int_equal(luks_host_object_group_at(c, "dc2", path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "kmipcrypt-986b48ebcf6e4dea");
+	assert_int_equal(luks_host_object_group_at(c, NULL, path, buf, 5), -ERANGE);
+	/* The group enroll reserves cannot be configured (config.c says it as a literal). */
+	assert_int_equal(config_group_set(g, "object_group", LUKS_ENROLL_PENDING_GROUP, NULL),
+			 -EINVAL);
+	assert_non_null(strstr(last_log, "is reserved"));
+	config_free(c);
+	unlink(path);
+
+	/* No usable machine ID: the group all hosts shared before, said with the file's name. */
+	path = machine_id_file("uninitialized\n", 14);
+	n_logs = 0;
+	assert_int_equal(luks_host_object_group_at(NULL, NULL, path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, LUKS_ENROLL_OBJECT_GROUP);
+	assert_int_equal(n_logs, 1);
+	assert_non_null(strstr(last_log, path));
+	assert_non_null(strstr(last_log, "not a machine ID"));
+	assert_non_null(strstr(last_log, "Object Group 'kmipcrypt'"));
+	unlink(path);
+	assert_int_equal(luks_host_object_group_at(NULL, NULL, "/nonexistent/machine-id", buf,
+						   sizeof(buf)), 0);
+	assert_string_equal(buf, LUKS_ENROLL_OBJECT_GROUP);
+	assert_non_null(strstr(last_log, "/nonexistent/machine-id: missing"));
+
+	/* This machine's: the same as its file gives (whatever it holds). */
+	assert_int_equal(luks_host_object_group(NULL, NULL, real, sizeof(real)), 0);
+	assert_int_equal(luks_host_object_group_at(NULL, NULL, LUKS_MACHINE_ID_PATH, buf,
+						   sizeof(buf)), 0);
+	assert_string_equal(real, buf);
+}
+
+/* enroll --object-group: the reserved group is refused before anything is asked. */
+static void test_enroll_object_group_check(void **state)
+{
+	struct enroll_opts o = { .kind = KMIP_KIND_PASSPHRASE, .object_group = "mine" };
+
+	(void)state;
+	assert_int_equal(luks_enroll_check(&o), 0);
+	o.object_group = LUKS_ENROLL_PENDING_GROUP;
+	assert_int_equal(luks_enroll_check(&o), -EINVAL);
+	assert_non_null(strstr(last_log, "--object-group: 'kmipcrypt-enrolling' is reserved"));
+	o.object_group = "a\x1b[2J";
+	assert_int_equal(luks_enroll_check(&o), -EINVAL);
+	o.object_group = "";
+	assert_int_equal(luks_enroll_check(&o), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -765,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_good_whitespace_order),
 		cmocka_unit_test(test_good_not_terminated),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_object_group),
 		cmocka_unit_test(test_format_fields),
 		cmocka_unit_test(test_bad_tokens),
 		cmocka_unit_test(test_each_missing),
@@ -773,6 +1018,9 @@ int main(void)
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_passphrase_encoding),
 		cmocka_unit_test(test_kek_default_path),
+		cmocka_unit_test(test_machine_object_group),
+		cmocka_unit_test(test_host_object_group),
+		cmocka_unit_test(test_enroll_object_group_check),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -60,6 +60,9 @@ check "d: the poller ($CPID) runs as nobody, no capability" \
 check "d: the state file watches va vb vc" \
 	sh -c 'for v in va vb vc; do grep -q "\"mapping\":\"$v\"" /run/kmipcryptd/state.json || exit 1; done'
 
+check_rc 0 "d: kmipcrypt status $A while the daemon runs" K status "$A"
+out_has "kmipcryptd: watching it: fine \\(rule active\\)" "d: ... shows the daemon's view: fine"
+
 # a: revoke va's key on the KMS; the daemon suspends va.
 check "a: va's table has a key before" sh -c "! table_key va | grep -qE '^(0+|-)?\$'"
 check_rc 0 "a: its key ($UID_A) revoked on the KMS" K key revoke "$UID_A" --reason cessation
@@ -68,6 +71,9 @@ check "a: va suspended $((t * 10)) ms after the revoke (poll_interval 1 s; want 
 	test "$t" -le 300 -a "$(suspended va; echo $?)" = 0
 k=$(table_key va)
 check "a: ... its volume key wiped from the kernel" sh -c "echo '$k' | grep -qE '^(0+|-)?\$'"
+check_rc 4 "a: kmipcrypt status $A: the key revoked (exit 4)" K status "$A"
+out_has "kmipcryptd: watching it: revoked \\(rule deactivated\\).*; LOCKED by it" \
+	"a: ... and the daemon's view: revoked, locked by it"
 ( dd if=/tmp/pat of=/dev/mapper/va bs=4096 count=1 seek=64 oflag=direct conv=fsync 2>/dev/null;
   echo "$?" >/tmp/late.rc ) &
 WPID=$!
