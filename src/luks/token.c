@@ -124,34 +124,14 @@ static bool group_name_ok(const char *s, size_t len)
 	return true;
 }
 
-/* A string field: JSON string, 1..max bytes, printable ASCII.  Copied to out (max + 1 bytes). */
-static int get_text(const char *where, json_object *o, const char *key, size_t max, char *out)
-{
-	const char *s;
-	int len;
-
-	if (!json_object_is_type(o, json_type_string))
-		return bad(where, "%s is not a JSON string", key);
-	s = json_object_get_string(o);
-	len = json_object_get_string_len(o);
-	if (len <= 0)
-		return bad(where, "%s is empty", key);
-	if ((size_t)len > max)
-		return bad(where, "%s is longer than %zu bytes", key, max);
-	if (!printable(s, (size_t)len))
-		return bad(where, "%s has characters other than printable ASCII", key);
-	memcpy(out, s, (size_t)len);
-	out[len] = '\0';
-	return 0;
-}
-
 /*
- * A text field that may hold any printable text (valid UTF-8 without
- * controls, util/escape.h), as KMIP Text Strings such as an Object Group
- * do: 1..max bytes, no NUL inside.  Copied to out (max + 1 bytes).
+ * A string field: JSON string, 1..max bytes, no NUL inside, printable ASCII
+ * or, with utf8 (KMIP Text Strings such as an Object Group), any printable
+ * text (valid UTF-8 without controls, util/escape.h).  Copied to out (max +
+ * 1 bytes).
  */
-static int get_utf8_text(const char *where, json_object *o, const char *key, size_t max,
-			 char *out)
+static int get_string(const char *where, json_object *o, const char *key, size_t max, bool utf8,
+		      char *out)
 {
 	const char *s;
 	int len;
@@ -164,12 +144,19 @@ static int get_utf8_text(const char *where, json_object *o, const char *key, siz
 		return bad(where, "%s is empty", key);
 	if ((size_t)len > max)
 		return bad(where, "%s is longer than %zu bytes", key, max);
-	if (strlen(s) != (size_t)len || !text_is_printable(s))
+	if (!utf8 && !printable(s, (size_t)len))
+		return bad(where, "%s has characters other than printable ASCII", key);
+	if (utf8 && (strlen(s) != (size_t)len || !text_is_printable(s)))
 		return bad(where, "%s is not printable text (a control character or invalid UTF-8)",
 			   key);
 	memcpy(out, s, (size_t)len);
 	out[len] = '\0';
 	return 0;
+}
+
+static int get_text(const char *where, json_object *o, const char *key, size_t max, char *out)
+{
+	return get_string(where, o, key, max, false, out);
 }
 
 /* A base64 field decoding to min..max bytes, a multiple of `multiple`. */
@@ -435,8 +422,8 @@ static int parse_object(json_object *root, const char *where, struct kmip_token 
 			return r;
 	}
 	if (have[F_OBJECT_GROUP]) {
-		r = get_utf8_text(where, f[F_OBJECT_GROUP], "object_group", KMIP_TEXT_MAX,
-				  t->object_group);
+		r = get_string(where, f[F_OBJECT_GROUP], "object_group", KMIP_TEXT_MAX, true,
+			       t->object_group);
 		if (r < 0)
 			return r;
 	}
