@@ -12,11 +12,51 @@
 
 #define WATCH_VOLUMES_MAX	4096
 
+/*
+ * A new volume at the end of l (its room grown by half as needed), with
+ * room for nkeys keys (1..WATCH_KEYS_MAX); NULL on -ENOMEM.  The caller sets
+ * v->nkeys to the keys it fills (0: the volume is dropped by drop_last()).
+ */
+static struct volume *append(struct watch_list *l, const char *name, const char *device,
+			     size_t nkeys)
+{
+	struct volume *grown, *v;
+	size_t cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap + l->cap / 2 : 16;
+		grown = reallocarray(l->v, cap, sizeof(*grown));
+		if (!grown)
+			return NULL;
+		l->v = grown;
+		l->cap = cap;
+	}
+	v = &l->v[l->n];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->device = strdup(device);
+	v->keys = calloc(nkeys, sizeof(*v->keys));
+	if (!v->device || !v->keys) {
+		free(v->device);
+		free(v->keys);
+		return NULL;
+	}
+	l->n++;
+	return v;
+}
+
+static void drop_last(struct watch_list *l)
+{
+	l->n--;
+	free(l->v[l->n].device);
+	free(l->v[l->n].keys);
+}
+
 /* Add name on device if its header has valid kmip tokens. */
 static int add_volume(struct watch_list *l, const char *name, const char *device)
 {
 	struct luks_status st;
-	struct volume *v, *grown;
+	struct volume *v;
 	size_t i;
 	int r;
 
@@ -29,17 +69,8 @@ static int add_volume(struct watch_list *l, const char *name, const char *device
 		r = 0;
 		goto out;
 	}
-	grown = realloc(l->v, (l->n + 1) * sizeof(*l->v));
-	if (!grown) {
-		r = -ENOMEM;
-		goto out;
-	}
-	l->v = grown;
-	v = &l->v[l->n];
-	memset(v, 0, sizeof(*v));
-	snprintf(v->name, sizeof(v->name), "%s", name);
-	v->device = strdup(device);
-	if (!v->device) {
+	v = append(l, name, device, WATCH_KEYS_MAX);
+	if (!v) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -54,10 +85,13 @@ static int add_volume(struct watch_list *l, const char *name, const char *device
 		v->nkeys++;
 	}
 	if (v->nkeys) {
-		l->n++;
+		struct watch_key *fit = reallocarray(v->keys, v->nkeys, sizeof(*fit));
+
+		if (fit)
+			v->keys = fit;	/* most volumes have one key: no room for eight */
 		log_debug("%s (%s): %zu kmip key(s) watched", name, device, v->nkeys);
 	} else {
-		free(v->device);
+		drop_last(l);
 	}
 out:
 	luks_status_free(&st);
@@ -134,7 +168,7 @@ int watch_keys_file(const char *path, struct watch_list *out)
 {
 	char line[DMAP_NAME_MAX + CONFIG_NAME_MAX + KMIP_UID_SIZE + 4], name[DMAP_NAME_MAX];
 	char group[CONFIG_NAME_MAX], uid[KMIP_UID_SIZE];
-	struct volume *grown;
+	struct volume *v;
 	unsigned lineno = 0;
 	FILE *f;
 	int r = 0;
@@ -153,23 +187,14 @@ int watch_keys_file(const char *path, struct watch_list *out)
 			r = log_error_errno(-E2BIG, "%s: too many keys", path);
 			break;
 		}
-		grown = realloc(out->v, (out->n + 1) * sizeof(*grown));
-		if (!grown) {
+		v = append(out, name, "-", 1);
+		if (!v) {
 			r = -ENOMEM;
 			break;
 		}
-		out->v = grown;
-		memset(&grown[out->n], 0, sizeof(*grown));
-		snprintf(grown[out->n].name, sizeof(grown->name), "%s", name);
-		grown[out->n].device = strdup("-");
-		if (!grown[out->n].device) {
-			r = -ENOMEM;
-			break;
-		}
-		grown[out->n].nkeys = 1;
-		snprintf(grown[out->n].keys[0].uid, sizeof(grown->keys[0].uid), "%s", uid);
-		snprintf(grown[out->n].keys[0].group, sizeof(grown->keys[0].group), "%s", group);
-		out->n++;
+		v->nkeys = 1;
+		snprintf(v->keys[0].uid, sizeof(v->keys[0].uid), "%s", uid);
+		snprintf(v->keys[0].group, sizeof(v->keys[0].group), "%s", group);
 	}
 	fclose(f);
 	if (r < 0)
@@ -181,11 +206,12 @@ void watch_list_free(struct watch_list *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		free(l->v[i].device);
+		free(l->v[i].keys);
+	}
 	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	memset(l, 0, sizeof(*l));
 }
 
 static bool same_keys(const struct volume *a, const struct volume *b)

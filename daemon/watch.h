@@ -30,8 +30,8 @@ struct watch_key {
 struct volume {
 	char name[DMAP_NAME_MAX];		/* the mapping, /dev/mapper/NAME */
 	char *device;				/* the LUKS2 device under it (owned) */
-	size_t nkeys;
-	struct watch_key keys[WATCH_KEYS_MAX];
+	size_t nkeys;				/* 1..WATCH_KEYS_MAX */
+	struct watch_key *keys;			/* nkeys of them (owned) */
 	/* The locker's view, carried across rescans (watch_carry()). */
 	bool seen;				/* a verdict came for it */
 	enum verdict verdict;
@@ -45,7 +45,7 @@ struct volume {
 
 struct watch_list {
 	struct volume *v;
-	size_t n;
+	size_t n, cap;
 };
 
 /*
