@@ -17,6 +17,7 @@
 #include "daemon/poller.h"
 #include "daemon/privdrop.h"
 #include "daemon/proto.h"
+#include "net/transport.h"
 #include "util/clock.h"
 #include "util/errclass.h"
 #include "util/log.h"
@@ -758,6 +759,7 @@ int poller_main(const struct poller_opts *o)
 		goto out;
 	}
 	policy_from_config(&p.cfg->daemon, &p.pol);
+	transport_secure_heap();	/* before the client keys are loaded */
 	p.interval_ms = o->interval_ms ? o->interval_ms : p.cfg->daemon.poll_interval_s * 1000;
 	open_sessions(&p);
 	r = privdrop(p.cfg->daemon.user);

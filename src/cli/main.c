@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "net/transport.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -234,6 +235,7 @@ int main(int argc, char **argv)
 	/* Key material may pass through this process: no core dumps, no ptrace by peers. */
 	if (secmem_harden_process() < 0)
 		log_warn("cannot make the process non-dumpable; continuing");
+	transport_secure_heap();	/* the client key in locked memory too */
 
 	while ((c = getopt_long(argc, argv, "+c:g:vqhV", global_options, NULL)) != -1) {
 		switch (c) {

@@ -47,6 +47,7 @@
 #include <sys/socket.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -1218,6 +1219,21 @@ out:
 	return r;
 }
 
+#define SECURE_HEAP_SIZE	(64 * 1024)	/* a few keys; a power of two */
+#define SECURE_HEAP_MIN		32
+
+int transport_secure_heap(void)
+{
+	if (CRYPTO_secure_malloc_initialized())
+		return 0;
+	if (CRYPTO_secure_malloc_init(SECURE_HEAP_SIZE, SECURE_HEAP_MIN) == 0) {
+		log_debug("OpenSSL's secure heap could not be set up (RLIMIT_MEMLOCK?): the client "
+			  "key stays in its ordinary heap");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int transport_key_password_needed(const struct transport_opts *o, bool *needed)
 {
 	struct pw_ctx pc = { 0 };
@@ -1268,6 +1284,9 @@ static int load_key(SSL_CTX *ctx, const struct transport_opts *o)
 				    "client certificate %s", where, path, o->cert_file);
 		goto out;
 	}
+	if (CRYPTO_secure_malloc_initialized())
+		log_debug("client key %s loaded; OpenSSL's secure heap holds %zu bytes", path,
+			  CRYPTO_secure_used());
 	r = 0;
 out:
 	ERR_clear_error();

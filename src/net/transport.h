@@ -98,6 +98,17 @@ int transport_new(const struct transport_opts *o, struct transport **out);
  * (*needed false; transport_new() says what is wrong).
  */
 int transport_key_password_needed(const struct transport_opts *o, bool *needed);
+/*
+ * For programs, not for the token plugin (OpenSSL's state is process-wide,
+ * and the plugin runs inside someone else's process): give OpenSSL a secure
+ * heap (CRYPTO_secure_malloc_init: locked, excluded from core dumps, wiped
+ * on free), where it keeps the private parts of keys such as the client
+ * key.  Call once, before the first transport_new().  0, or -ENOMEM when
+ * it cannot be had (logged at debug level; the key then lives in OpenSSL's
+ * ordinary heap, as before).  transport_new() says at debug level how much
+ * of it the client key took.
+ */
+int transport_secure_heap(void);
 /* Connect to the first server that answers (in order).  Logs each failure. */
 int transport_connect(struct transport *t);
 /*

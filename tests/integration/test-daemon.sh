@@ -90,6 +90,8 @@ cycles() { "$LAB_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["cy
 at_least() { [ "$(cycles)" -ge "$1" ]; }
 lab_wait_for 30 at_least 1 || { cat "$LAB_TMP/daemon.log"; fail "no poll cycle within 30 s"; }
 echo "ok the daemon polls (state file $state)"
+expect_grep "client key .* loaded; OpenSSL's secure heap holds [1-9][0-9]* bytes" \
+	"the poller holds the client key in OpenSSL's secure heap (locked, wiped)" cat "$LAB_TMP/daemon.log"
 dogs() { [ "$(grep -c 'WATCHDOG=1' "$notes")" -ge "$1" ]; }
 lab_wait_for 10 dogs 3 || { cat "$notes"; fail "fewer than 3 watchdog pings in 10 s (WATCHDOG_USEC 1 s)"; }
 expect_grep '^READY=1 \| STATUS=watching 5 volume\(s\), 0 locked; last poll: [0-9]+ request\(s\)' \

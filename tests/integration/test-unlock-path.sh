@@ -12,6 +12,7 @@
 #    batches (PyKMIP's own server, changed in that one way:
 #    tests/lab/pykmip-batch1.py): still unlocks;
 #  - a key that is not Active: refused, nothing kept;
+#  - the client key in OpenSSL's secure heap (locked memory);
 #  - unlock --all of several volumes of one group: one connection, one
 #    request for all of them; a revoked one among them refused with its
 #    reason while the others unlock.
@@ -42,6 +43,8 @@ for kind in passphrase envelope; do
 	expect_eq "$(reqs_since "$m")" "1" "$kind: ... in one request message"
 	eval "img_$kind=\$img"
 done
+expect_grep "client key .* loaded; OpenSSL's secure heap holds [1-9][0-9]* bytes" \
+	"the client key is held in OpenSSL's secure heap (locked, wiped)" K -vv unlock "$img_passphrase" --test
 [ "$(grep -c "Receiving incoming connection" "$log")" -gt 0 ] ||
 	fail "PyKMIP's log does not show connections: the counting below would prove nothing"
 
