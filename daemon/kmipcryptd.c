@@ -466,6 +466,7 @@ static void reload(struct daemon *d)
 			  d->config_path, strerror(-r));
 		return;
 	}
+	config_forget_secrets(n);
 	config_free(d->cfg);
 	d->cfg = n;
 	log_info("SIGHUP: configuration reloaded; restarting the poller, rescanning");
@@ -642,6 +643,7 @@ int main(int argc, char **argv)
 		log_error("cannot load %s (%s): not started", d.config_path, strerror(-r));
 		return 1;
 	}
+	config_forget_secrets(d.cfg);	/* the locker loads no key: the poller reads its own */
 	luks_log_setup();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -986,6 +986,17 @@ void config_free(struct config *c)
 	free(c);
 }
 
+void config_forget_secrets(struct config *c)
+{
+	unsigned i;
+
+	for (i = 0; c && i < c->n_groups; i++) {
+		secmem_free(c->groups[i].key_password);
+		c->groups[i].key_password = NULL;
+		group_sync_tls(&c->groups[i]);
+	}
+}
+
 /* ---- reading files ------------------------------------------------- */
 
 int config_group_load_password(struct config_group *g)

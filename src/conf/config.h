@@ -158,6 +158,13 @@ int config_group_load_password(struct config_group *g);
 /* Frees everything; wipes the key password.  NULL is fine. */
 void config_free(struct config *c);
 /*
+ * Wipe and drop every group's key password (the inline one, or one read from
+ * key_password_file), for a process that reads the configuration but never
+ * loads a client key (kmipcryptd's locker).  The rest stays usable; a later
+ * config_group_load_password() reads key_password_file again.
+ */
+void config_forget_secrets(struct config *c);
+/*
  * Group (NULL: "default") of cfg, with its key password loaded from
  * key_password_file if set: what every user of a group needs first.
  * -EINVAL (logged: no such group) or the password's error (logged, with

@@ -914,6 +914,7 @@ static void test_inline_password(void **state)
 	struct config *c = NULL;
 	struct config_group *g;
 	char needle[PATH_MAX + 64];
+	size_t n_blocks;
 
 	write_conf("[default]\n" GROUP_OK "key_password = hunter2\n");
 	assert_int_equal(config_load(conf_path, &c), 0);
@@ -929,6 +930,14 @@ static void test_inline_password(void **state)
 	assert_int_equal(config_group_set(g, "key_password", "other", "command line"), 0);
 	assert_null(g->key_password_file);
 	assert_string_equal(g->tls.key_password, "other");
+	/* A process that loads no key (kmipcryptd's locker) drops them, wiped. */
+	n_blocks = secmem_in_use(NULL);
+	config_forget_secrets(c);
+	assert_null(g->key_password);
+	assert_null(g->tls.key_password);
+	assert_int_equal(secmem_in_use(NULL), n_blocks - 1);
+	config_forget_secrets(c);	/* again: nothing left to do */
+	config_forget_secrets(NULL);
 	config_free(c);
 
 	/*
