@@ -100,8 +100,6 @@ static int arm(int tfd, int64_t ms, int64_t every_ms)
 {
 	struct itimerspec its = { 0 };
 
-	if (ms > 0 && ms < 1)
-		ms = 1;
 	its.it_value.tv_sec = (time_t)(ms / 1000);
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L + (ms == 0 && every_ms ? 1 : 0);
 	its.it_interval.tv_sec = (time_t)(every_ms / 1000);
@@ -209,19 +207,13 @@ static void stop_poller(struct daemon *d)
 
 static bool same_list(const struct watch_list *a, const struct watch_list *b)
 {
-	size_t i, j;
+	size_t i;
 
 	if (a->n != b->n)
 		return false;
-	for (i = 0; i < a->n; i++) {
-		if (strcmp(a->v[i].name, b->v[i].name) || strcmp(a->v[i].device, b->v[i].device) ||
-		    a->v[i].nkeys != b->v[i].nkeys)
+	for (i = 0; i < a->n; i++)
+		if (!watch_same(&a->v[i], &b->v[i]))
 			return false;
-		for (j = 0; j < a->v[i].nkeys; j++)
-			if (strcmp(a->v[i].keys[j].uid, b->v[i].keys[j].uid) ||
-			    strcmp(a->v[i].keys[j].group, b->v[i].keys[j].group))
-				return false;
-	}
 	return true;
 }
 

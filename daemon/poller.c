@@ -17,6 +17,7 @@
 #include "daemon/poller.h"
 #include "daemon/privdrop.h"
 #include "daemon/proto.h"
+#include "daemon/watch.h"
 #include "net/transport.h"
 #include "util/clock.h"
 #include "util/errclass.h"
@@ -28,7 +29,6 @@
 #define SWEEP_EVERY	10	/* every key's State anyway, every so many cycles */
 #define LOCATE_RETRY	(SWEEP_EVERY * 10)	/* cycles before Locate is timed again */
 #define POLLER_KEYS_MAX	(4096u * 8u)	/* volumes watched * keys per volume (watch.h) */
-#define WATCH_KEYS	8	/* keys per volume, as WATCH_KEYS_MAX */
 
 struct pkey {
 	uint32_t vol, key;
@@ -491,7 +491,7 @@ static bool group_polled(const struct poller *p, const bool *polled, const char 
  */
 static int send_ready(struct poller *p, const bool *polled, bool *sent)
 {
-	enum verdict v[WATCH_KEYS];
+	enum verdict v[WATCH_KEYS_MAX];
 	size_t i, j, end, k, which, nvol = 0;
 	struct msg m;
 	bool ready;
@@ -502,7 +502,7 @@ static int send_ready(struct poller *p, const bool *polled, bool *sent)
 		if (sent[nvol])
 			continue;
 		ready = true;
-		for (j = i, k = 0; j < end && k < WATCH_KEYS; j++, k++) {
+		for (j = i, k = 0; j < end && k < WATCH_KEYS_MAX; j++, k++) {
 			v[k] = p->keys[j].v;
 			ready = ready && group_polled(p, polled, p->keys[j].group);
 		}

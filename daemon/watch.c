@@ -214,11 +214,11 @@ void watch_list_free(struct watch_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static bool same_keys(const struct volume *a, const struct volume *b)
+bool watch_same(const struct volume *a, const struct volume *b)
 {
 	size_t i;
 
-	if (a->nkeys != b->nkeys || strcmp(a->device, b->device))
+	if (strcmp(a->name, b->name) || a->nkeys != b->nkeys || strcmp(a->device, b->device))
 		return false;
 	for (i = 0; i < a->nkeys; i++)
 		if (strcmp(a->keys[i].uid, b->keys[i].uid) || strcmp(a->keys[i].group, b->keys[i].group))
@@ -235,7 +235,7 @@ void watch_carry(struct watch_list *new_list, const struct watch_list *old)
 			struct volume *v = &new_list->v[i];
 			const struct volume *o = &old->v[j];
 
-			if (strcmp(v->name, o->name) || !same_keys(v, o))
+			if (!watch_same(v, o))
 				continue;
 			v->seen = o->seen;
 			v->verdict = o->verdict;

@@ -63,7 +63,9 @@ int watch_scan(const char *test_volumes, struct watch_list *out);
  */
 int watch_keys_file(const char *path, struct watch_list *out);
 void watch_list_free(struct watch_list *l);
-/* The locker's view of each volume of old kept in new (same name, device and keys). */
+/* Same mapping name, device and keys (UID and group, in order)? */
+bool watch_same(const struct volume *a, const struct volume *b);
+/* The locker's view of each volume of old kept in new (watch_same()). */
 void watch_carry(struct watch_list *new_list, const struct watch_list *old);
 /* The volume named name, or NULL. */
 struct volume *watch_find(struct watch_list *l, const char *name);
