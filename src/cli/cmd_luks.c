@@ -254,7 +254,7 @@ static void unlock_usage(FILE *f)
 "Usage: kmipcrypt [-c FILE] unlock DEVICE [NAME] [--test] [--token ID] [--kek-file F]\n"
 "                 [--timeout T] [--crypttab FILE]\n"
 "       kmipcrypt [-c FILE] unlock --all [--test] [--from LIST | --crypttab FILE]\n"
-"                 [--no-blkid] [--kek-file F] [--timeout T]\n\n"
+"                 [--no-blkid] [--kek-file F] [--timeout T] [--jobs N]\n\n"
 "Unlock a kmip-bound LUKS2 volume: check the key's State on the KMS (only Active\n"
 "unlocks), fetch or decrypt the secret, and open /dev/mapper/NAME (default: the\n"
 "name of the device's /etc/crypttab line, else luks-<UUID>).  The options of that\n"
@@ -265,12 +265,15 @@ static void unlock_usage(FILE *f)
 "  --token ID      only this token\n"
 "  --kek-file F    volume-key tokens with a wrapping key: the host copy of the KEK\n"
 "                  (default <config dir>/kek/<WRAP UID>)\n"
-"  --timeout T     time limit for each volume, every server and request included\n"
-"                  (default 30s; \"500ms\", \"10s\", \"2m\")\n"
+"  --timeout T     time limit, every server and request included (with --all:\n"
+"                  for the whole run; default 30s; \"500ms\", \"10s\", \"2m\")\n"
 "  --all           every LUKS2 volume with a kmip token: block devices found by\n"
 "                  libblkid (TYPE=crypto_LUKS) and entries of /etc/crypttab (whose\n"
-"                  names are used; noauto lines are skipped), in parallel, each\n"
-"                  within its own time limit; the exit status is the worst of them\n"
+"                  names are used; noauto lines are skipped); one request per\n"
+"                  server group for all their secrets; the exit status is the\n"
+"                  worst of them\n"
+"  --jobs N        with --all: check and activate up to N volumes at once, each in\n"
+"                  a process of its own (default: the number of CPUs; 1: in turn)\n"
 "  --from LIST     with --all: only the volumes listed in LIST, one \"DEVICE [NAME]\"\n"
 "                  per line (# comments); a listed device that is missing, not\n"
 "                  LUKS2 or without a kmip token is named and fails the run (the\n"
@@ -301,7 +304,8 @@ static void print_unlocked(const char *device, const char *name, enum luks_unloc
 
 int cmd_unlock(int argc, char **argv)
 {
-	enum { O_TEST = 256, O_ALL, O_FROM, O_CRYPTTAB, O_NOBLKID, O_KEK, O_TIMEOUT, O_TOKEN };
+	enum { O_TEST = 256, O_ALL, O_FROM, O_CRYPTTAB, O_NOBLKID, O_KEK, O_TIMEOUT, O_TOKEN,
+	       O_JOBS };
 	static const struct option opts[] = {
 		{ "test",      no_argument,       NULL, O_TEST },
 		{ "all",       no_argument,       NULL, O_ALL },
@@ -311,10 +315,12 @@ int cmd_unlock(int argc, char **argv)
 		{ "kek-file",  required_argument, NULL, O_KEK },
 		{ "timeout",   required_argument, NULL, O_TIMEOUT },
 		{ "token",     required_argument, NULL, O_TOKEN },
+		{ "jobs",      required_argument, NULL, O_JOBS },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct unlock_opts uo = { .token_id = -1 };
+	unsigned long long jobs;
 	struct discover_opts dopt = { 0 };
 	struct luks_volume_list l = { 0 };
 	struct luks_volume tab = { 0 };
@@ -341,6 +347,12 @@ int cmd_unlock(int argc, char **argv)
 			if (parse_token_id(optarg, &uo.token_id) < 0)
 				return EXIT_USAGE;
 			break;
+		case O_JOBS:
+			if (parse_uint(optarg, 1, UNLOCK_JOBS_MAX, &jobs) < 0)
+				return usage_error("unlock", "--jobs takes a number of volumes from 1 "
+						   "to %d (got '%s')", UNLOCK_JOBS_MAX, optarg);
+			uo.jobs = (unsigned)jobs;
+			break;
 		case 'h':
 			unlock_usage(stdout);
 			return EXIT_OK;
@@ -357,8 +369,8 @@ int cmd_unlock(int argc, char **argv)
 	} else {
 		if (argc - optind < 1 || argc - optind > 2)
 			return usage_error("unlock", "unlock takes DEVICE [NAME], or --all");
-		if (dopt.list_file || dopt.no_blkid)
-			return usage_error("unlock", "--from and --no-blkid go with --all%s", "");
+		if (dopt.list_file || dopt.no_blkid || uo.jobs)
+			return usage_error("unlock", "--from, --no-blkid and --jobs go with --all%s", "");
 		if (test && argc - optind == 2)
 			return usage_error("unlock", "--test creates no mapping: no NAME");
 	}

@@ -115,12 +115,17 @@ enum luks_unlock_outcome {
 	LUKS_UNLOCK_RESUMED,		/* it was suspended (lock): resumed */
 };
 
+#define UNLOCK_JOBS_MAX	256
+
 struct unlock_opts {
 	const char *kek_file;	/* volume-key with wrap_uid: the host copy of the KEK;
 				 * NULL: luks_kek_default_path() */
 	int token_id;		/* -1: every kmip token of the device in turn */
 	unsigned deadline_ms;	/* the whole unlock of this device; 0: LUKS_DEADLINE_MS_DEFAULT */
 	uint32_t activate_flags;	/* CRYPT_ACTIVATE_*, e.g. crypttab's options */
+	unsigned jobs;		/* luks_unlock_many: volumes proven and activated at once,
+				 * in child processes; 0: one per CPU it may run on; 1: none;
+				 * at most UNLOCK_JOBS_MAX */
 	enum luks_unlock_outcome *outcome;	/* out, on success; may be NULL */
 };
 int luks_unlock_ex(const char *device, const char *name, struct config *cfg,
@@ -208,9 +213,11 @@ void luks_volume_list_free(struct luks_volume_list *l);
 int luks_crypttab_find(const char *crypttab, const char *device, struct luks_volume *out);
 
 /*
- * Unlock every volume of l in this process, in order, with one KMIP session
- * per server group shared by its volumes, the whole run within one deadline
- * (o->deadline_ms; 0: LUKS_DEADLINE_MS_DEFAULT).  A group that gives no
+ * Unlock every volume of l, with one KMIP session per server group shared
+ * by its volumes (one request for all their secrets), the whole run within
+ * one deadline (o->deadline_ms; 0: LUKS_DEADLINE_MS_DEFAULT).  The keyslot
+ * checks and activations run in up to o->jobs child processes at once
+ * (util/fanout.h: for programs only); the rest, in order.  A group that gives no
  * answer at all is not asked again in the run (its volumes fail at once with
  * that errno), so a down group costs its time once and does not hold up the
  * others.  check_only: create no mapping.  A volume with err set

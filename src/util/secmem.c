@@ -290,6 +290,74 @@ void secmem_test_without_wipeonfork(bool on)
 	force_dontfork = on;
 }
 
+/* ------------------------------------------------------------ hand-over */
+
+struct secmem_handover {
+	pid_t owner;		/* the parent */
+	size_t len;		/* bytes of data */
+	size_t map_len;
+	uint8_t data[];
+};
+
+struct secmem_handover *secmem_handover_new(const void *secret, size_t len)
+{
+	size_t page = page_size(), map_len;
+	struct secmem_handover *h = MAP_FAILED;
+	int saved;
+
+	if (len > SIZE_MAX - sizeof(*h) - page) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	map_len = (sizeof(*h) + len + page - 1) & ~(page - 1);
+	/* Shared: the child's reads see the parent's bytes, and its wipe reaches them. */
+	h = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (h == MAP_FAILED)
+		return NULL;
+	if (mlock(h, map_len) < 0 || madvise(h, map_len, MADV_DONTDUMP) < 0) {
+		saved = errno;
+		munmap(h, map_len);
+		errno = saved;
+		return NULL;
+	}
+	h->owner = getpid();
+	h->len = len;
+	h->map_len = map_len;
+	if (len)
+		memcpy(h->data, secret, len);
+	return h;
+}
+
+int secmem_handover_forked(struct secmem_handover *h)
+{
+	return madvise(h, h->map_len, MADV_DONTFORK) < 0 ? -errno : 0;
+}
+
+void *secmem_handover_take(struct secmem_handover *h, size_t *len)
+{
+	void *p;
+
+	*len = 0;
+	if (h->owner == getpid()) {
+		errno = EPERM;
+		return NULL;
+	}
+	p = secmem_dup(h->data, h->len);
+	if (p)
+		*len = h->len;
+	wipe(h->data, h->len);	/* taken or not: the child was its only reader */
+	return p;
+}
+
+void secmem_handover_free(struct secmem_handover *h)
+{
+	if (!h)
+		return;
+	if (h->owner == getpid())
+		wipe(h->data, h->len);
+	munmap(h, h->map_len);	/* also unlocks */
+}
+
 int secmem_harden_process(void)
 {
 	struct rlimit rl = { 0, 0 };

@@ -35,6 +35,13 @@
  * - A vfork() or CLONE_VM child shares the parent's blocks: it calls no
  *   secmem function (it only execs or _exits).  Other programs are started
  *   with util/spawn.h, which is such a child and touches nothing here.
+ * - The one way a secret crosses fork, on purpose and for one child: a
+ *   hand-over (below).  The parent puts the secret in a mapping made for
+ *   that child just before the fork (shared, locked, not dumped), keeps it
+ *   from every later child right after (MADV_DONTFORK); the child takes it
+ *   into a block of its own, wiping the shared copy; the parent wipes and
+ *   unmaps it once the child has ended.  Not a pipe: the bytes would stay
+ *   in kernel pipe buffers that nobody wipes.  util/fanout.h uses it.
  */
 #ifndef KMIPCRYPT_SECMEM_H
 #define KMIPCRYPT_SECMEM_H
@@ -59,6 +66,28 @@ void secmem_free(void *p);
 void *secmem_dup(const void *src, size_t len);
 /* Usable size of a block from secmem_alloc (0 for NULL and an inherited block). */
 size_t secmem_size(const void *p);
+
+/*
+ * Hand-over of one secret to one child (see the rule above):
+ *   h = secmem_handover_new(secret, len)   parent, just before fork()
+ *   fork()
+ *   secmem_handover_forked(h)              parent, at once: 0 or -errno; on
+ *                                          failure fork no other child until
+ *                                          this one has ended
+ *   secmem_handover_take(h, &len)          child: the secret in a block of its
+ *                                          own (secmem_free() it), the shared
+ *                                          copy wiped; NULL (errno) on failure,
+ *                                          EPERM in the parent
+ *   secmem_handover_free(h)                parent, once the child has ended:
+ *                                          wiped (taken or not) and unmapped;
+ *                                          in a child, unmapped only.  NULL is fine.
+ * secmem_handover_new() returns NULL (errno) if the memory cannot be locked.
+ */
+struct secmem_handover;
+struct secmem_handover *secmem_handover_new(const void *secret, size_t len);
+int secmem_handover_forked(struct secmem_handover *h);
+void *secmem_handover_take(struct secmem_handover *h, size_t *len);
+void secmem_handover_free(struct secmem_handover *h);
 
 /* Not dumpable, no core files.  0 or -errno. */
 int secmem_harden_process(void);

@@ -13,6 +13,8 @@
 #   e  the token plugin through cryptsetup's loader (passphrase, envelope)
 #   f  a key revoked on the host before boot: exit 4, no mapping
 #   g  a closed port on the host: exit 2 within --timeout
+#   h  unlock --all activates three volumes at once (child processes, --jobs
+#      2), as --jobs 1 does one by one: the same mappings, the data intact
 # Variables from the host (/etc/vm/env): NONCE, DOWN_TIMEOUT_S.
 K() { kmipcrypt "$@"; }
 pattern() { echo "kmipvm-$1-$NONCE"; }
@@ -173,3 +175,42 @@ t1=$(uptime_cs)
 say "| took $(( (t1 - t0) * 10 )) ms"
 check "g: ... within --timeout ${DOWN_TIMEOUT_S}s" test $((t1 - t0)) -le $((DOWN_TIMEOUT_S * 100))
 check "g: ... no mapping down" test ! -e /dev/mapper/down
+
+# ------------------------------------------------ h: unlock --all, activations at once
+for m in pp2 env2; do
+	check_rc 0 "h: cryptsetup close $m" cryptsetup close "$m"
+done
+cat >/etc/crypttab <<EOF
+tab $TAB none discard,readonly
+pp $PP none
+env $ENV none
+vk $VK none
+rev $REV none
+EOF
+# result_lines: the result lines of the last run, sorted
+result_lines() { grep -E ': (unlocked|already|FAILED)' /tmp/out | sort; }
+for jobs in 2 1; do
+	check_rc 4 "h: --jobs $jobs: unlock --all (three to open, one open, one revoked): exit 4" \
+		K -vv unlock --all --jobs "$jobs"
+	if [ "$jobs" = 2 ]; then
+		out_has "activating 3 volumes, 2 at a time \(in child processes\)" \
+			"h: --jobs 2: ... activated in child processes, two at a time"
+		out_has ": token 0 proven in process [0-9]+" "h: --jobs 2: ... proven in a child"
+		result_lines >/tmp/results.2
+	else
+		check "h: --jobs 1: ... no child process" sh -c "! grep -qE 'in child processes|in process [0-9]' /tmp/out"
+		result_lines >/tmp/results.1
+		check "h: --jobs 1: the same result lines as --jobs 2" cmp -s /tmp/results.1 /tmp/results.2
+	fi
+	for v in pp:$PP env:$ENV vk:$VK; do
+		out_has "^${v#*:}: unlocked as ${v%%:*}\$" "h: --jobs $jobs: ${v#*:} unlocked as ${v%%:*}"
+		check "h: --jobs $jobs: the data written in a reads back through ${v%%:*}" \
+			readback "${v%%:*}" "/tmp/pat.${v%%:*}"
+	done
+	out_has "^$TAB: already unlocked as tab\$" "h: --jobs $jobs: tab already open"
+	out_has "^$REV: FAILED \(exit 4" "h: --jobs $jobs: the revoked one refused"
+	check "h: --jobs $jobs: four mappings (tab pp env vk)" test "$(n_mappings)" = 4
+	for m in pp env vk; do
+		cryptsetup close "$m" || bad "h: cryptsetup close $m"
+	done
+done
