@@ -85,7 +85,7 @@ static const char usage[] =
 "per lock to FILE instead of touching device-mapper; --test-interval-ms MS polls\n"
 "every MS milliseconds instead of poll_interval; --test-keys FILE watches\n"
 "\"NAME GROUP UID\" lines as volumes of one key each (no header read);\n"
-"--test-strategy auto|batch|naive forces how keys are asked.\n";
+"--test-strategy auto|batch|naive|locate forces how keys are asked.\n";
 
 /* ------------------------------------------------------------ timers */
 
@@ -612,8 +612,11 @@ int main(int argc, char **argv)
 				d.test_strategy = POLL_BATCH;
 			else if (!strcmp(optarg, "naive"))
 				d.test_strategy = POLL_NAIVE;
+			else if (!strcmp(optarg, "locate"))
+				d.test_strategy = POLL_LOCATE;
 			else {
-				fprintf(stderr, "kmipcryptd: --test-strategy: auto, batch or naive\n");
+				fprintf(stderr, "kmipcryptd: --test-strategy: auto, batch, naive or "
+					"locate\n");
 				return 1;
 			}
 			break;

@@ -54,6 +54,7 @@ struct pgroup {
 	int err;			/* of the last cycle */
 	unsigned cycles;		/* polled so far */
 	bool locate_off;		/* Locate refused, or its State filter ignored */
+	bool probe_due;			/* the next Locate cycle checks the State filter */
 	int64_t batch_ms;		/* the last cycle that asked every key's State: its time */
 	int64_t locate_ms;		/* the last Locate cycle's time; 0: not tried */
 };
@@ -269,12 +270,45 @@ static bool active_has(const struct active_set *a, const char *uid)
 }
 
 /*
+ * Does the server honour Locate's State filter for Object Group og?  One
+ * Locate of og's Pre-Active objects (one page): an object listed there and
+ * in active (og's Active ones, just located) shows a server that ignores
+ * the filter, as some do (KMIP-NOTES.md): the same object is not in two
+ * states.  Such a server lists revoked keys as Active too; without this a
+ * revocation would wait for the next sweep.  1 ignored (uid[len]: one such
+ * object), 0 honoured or nothing to tell by, -errno.
+ */
+static int locate_probe(struct poller *p, struct pgroup *g, const char *og,
+			const struct active_set *active, char *uid, size_t len)
+{
+	struct kmip_locate_filter f = { .state = KMIP_STATE_PRE_ACTIVE, .group = og,
+					.max_items = LOCATE_PAGE };
+	struct kmip_uid_list l;
+	size_t i;
+	int r;
+
+	r = kmip_locate(kmip_session_client(g->s), &f, &l);
+	p->n_requests++;
+	if (r < 0)
+		return r;
+	for (i = 0; i < l.n && !active_has(active, l.uids[i]); i++)
+		;
+	r = i < l.n;
+	if (r)
+		snprintf(uid, len, "%s", l.uids[i]);
+	kmip_uid_list_free(&l);
+	return r;
+}
+
+/*
  * The cheap question: for each Object Group of the group's keys, one Locate
  * of its Active objects.  A key listed there is Active (obs set); the others
  * go to *suspects (asked by Get Attributes, the answer that decides).  A
- * listed key the last Get Attributes found not Active shows a server that
- * ignores Locate's State filter: Locate is then off for the group, and every
- * key a suspect.  -errno: no usable answer (the keys are then unreachable).
+ * listed key the last Get Attributes found not Active, or (on the first
+ * Locate cycle after each sweep: locate_probe()) one listed as Pre-Active
+ * too, shows a server that ignores Locate's State filter: Locate is then off
+ * for the group, and every key a suspect.  -errno: no usable answer (the
+ * keys are then unreachable).
  */
 static int locate_pass(struct poller *p, struct pgroup *g, const size_t *idx, size_t k,
 		       size_t *suspects, size_t *m)
@@ -297,6 +331,22 @@ static int locate_pass(struct poller *p, struct pgroup *g, const size_t *idx, si
 			continue;
 		}
 		r = locate_active(p, g, pk->ogroup, &set);
+		if (r == 0 && g->probe_due) {
+			char both[KMIP_UID_SIZE];
+
+			r = locate_probe(p, g, pk->ogroup, &set, both, sizeof(both));
+			if (r > 0) {
+				log_warn("group [%s]: Locate lists key '%s' of Object Group '%s' both "
+					 "as Active and as Pre-Active: the server ignores Locate's "
+					 "State filter; asking every key's State from now on",
+					 g->name, both, pk->ogroup);
+				active_free(&set);
+				g->locate_off = true;
+				goto all;
+			}
+			if (r < 0)
+				active_free(&set);
+		}
 		if (r < 0) {
 			if (errclass_no_answer(r))
 				return r;
@@ -331,6 +381,7 @@ static int locate_pass(struct poller *p, struct pgroup *g, const size_t *idx, si
 		}
 		active_free(&set);
 	}
+	g->probe_due = false;
 	return 0;
 all:
 	for (i = 0; i < k; i++)
@@ -353,12 +404,15 @@ static bool locate_now(const struct poller *p, const struct pgroup *g, const siz
 {
 	size_t i, n = 0;
 
-	if (g->locate_off || p->strategy != POLL_AUTO || g->cycles % SWEEP_EVERY == 0)
+	if (g->locate_off || (p->strategy != POLL_AUTO && p->strategy != POLL_LOCATE) ||
+	    g->cycles % SWEEP_EVERY == 0)
 		return false;
 	for (i = 0; i < k; i++)
 		n += p->keys[idx[i]].ogroup_known && p->keys[idx[i]].ogroup[0];
 	if (n < LOCATE_MIN_KEYS)
 		return false;
+	if (p->strategy == POLL_LOCATE)
+		return true;
 	return !g->locate_ms || g->locate_ms < g->batch_ms || g->cycles % LOCATE_RETRY == 1;
 }
 
@@ -400,6 +454,7 @@ static void poll_group(struct poller *p, struct pgroup *g)
 	} else {
 		memcpy(sus, idx, k * sizeof(*idx));
 		ns = k;
+		g->probe_due = true;	/* every key's State: Locate's filter checked again next */
 	}
 	if (r < 0) {
 		for (i = 0; i < k; i++) {

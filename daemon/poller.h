@@ -48,6 +48,7 @@ enum poll_strategy {
 	POLL_AUTO = 0,
 	POLL_BATCH,		/* never Locate: every key's State, batched */
 	POLL_NAIVE,		/* one request per key: the baseline of bench/daemon.sh */
+	POLL_LOCATE,		/* Locate every cycle but the sweeps, whatever it costs */
 };
 
 struct poller_opts {

@@ -112,6 +112,9 @@ lab_wait_for 10 at_least 3 || fail "fewer than 3 cycles"
 locates() { grep -c "Processing operation: Locate" "$slog"; }
 [ "$(locates)" -ge 1 ] || fail "no Locate in PyKMIP's log after 3 cycles"
 echo "ok after the first cycle the poller asks by Locate ($(locates) so far)"
+expect_nogrep "ignores Locate's State filter" \
+	"... and finds that PyKMIP honours Locate's State filter (test-daemon-locate.sh: one that does not)" \
+	cat "$LAB_TMP/daemon.log"
 
 # Privilege separation, as the kernel sees it.
 cpid=$(pgrep -P "$dpid" | head -1)

@@ -10,7 +10,7 @@
 #    between enroll and unlock): unlock negotiates and still unlocks;
 #  - a server that answers the first batch item only, and one that refuses
 #    batches (PyKMIP's own server, changed in that one way:
-#    tests/lab/pykmip-batch1.py): still unlocks;
+#    tests/lab/pykmip-changed.py): still unlocks;
 #  - a key that is not Active: refused, nothing kept;
 #  - the client key in OpenSSL's secure heap (locked memory);
 #  - unlock --all of several volumes of one group: one connection, one
@@ -78,7 +78,7 @@ expect_rc 4 "a Deactivated key: refused" K unlock "$img_envelope" --test
 expect_out "is Deactivated \(revoked\); refusing to unlock" "... saying why"
 
 # A server that answers the first item of a batch only.
-port1=$(lab_server_start one --batch one) || fail "the one-item server did not start"
+port1=$(lab_server_start one --change batch-one) || fail "the one-item server did not start"
 conf1=$LAB_TMP/one.conf
 lab_config "$conf1" "$port1" timeout_ms=3000
 log1=$(lab_server_log one)
@@ -94,7 +94,7 @@ expect_rc 0 "one-item server: unlock --test of an envelope" "$KMIPCRYPT" -c "$co
 lab_server_stop one
 
 # A server that refuses a batch as a whole: asked one item at a time.
-port2=$(lab_server_start refuse --batch refuse) || fail "the batch-refusing server did not start"
+port2=$(lab_server_start refuse --change batch-refuse) || fail "the batch-refusing server did not start"
 conf2=$LAB_TMP/refuse.conf
 lab_config "$conf2" "$port2" timeout_ms=3000
 log2=$(lab_server_log refuse)

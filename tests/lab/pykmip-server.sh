@@ -3,7 +3,8 @@
 #
 #   pykmip-server.sh start DIR [--cert NAME] [--certs CERTDIR] [--policy PDIR]
 #                              [--host ADDR] [--port PORT] [--netns NS]
-#                              [--timeout SEC] [--batch one|refuse]
+#                              [--timeout SEC]
+#                              [--change batch-one|batch-refuse|locate-no-state]
 #       Starts /usr/bin/pykmip-server in its own session (setsid) with state
 #       in DIR: server.conf, server.log, server.out (stdout/stderr),
 #       pykmip.db, policies/ (empty unless --policy), port, pid.
@@ -106,7 +107,7 @@ CERTS='$CERTS'
 CERT='$CERT'
 POLICY='$POLICY'
 NETNS='$NETNS'
-BATCH='$BATCH'
+CHANGE='$CHANGE'
 EOF
 }
 
@@ -131,10 +132,9 @@ launch() {
         mkdir -p "$tmpd"
     fi
     echo "$tmpd" > "$dir/tmpdir"
-    # --batch one|refuse: PyKMIP's server answering the first item of a
-    # batch only, or refusing batches (tests/lab/pykmip-batch1.py).
+    # --change MODE: PyKMIP's server changed in one way (tests/lab/pykmip-changed.py).
     local prog=(/usr/bin/pykmip-server)
-    [ -n "$BATCH" ] && prog=(env "PYKMIP_BATCH=$BATCH" "$PY" "$(dirname "$0")/pykmip-batch1.py")
+    [ -n "$CHANGE" ] && prog=(env "PYKMIP_CHANGE=$CHANGE" "$PY" "$(dirname "$0")/pykmip-changed.py")
     TMPDIR=$tmpd "${ns[@]}" setsid "${prog[@]}" -f "$dir/server.conf" -l "$dir/server.log" \
         </dev/null >"$dir/server.out" 2>&1 &
     PID=$!
@@ -243,7 +243,7 @@ DIR=$(cd "$DIR" && pwd)
 
 case "$cmd" in
 start)
-    CERT=server CERTS=$DIR/certs POLICY=$DIR/policies HOST=127.0.0.1 NETNS= BATCH=
+    CERT=server CERTS=$DIR/certs POLICY=$DIR/policies HOST=127.0.0.1 NETNS= CHANGE=
     PORT='' TIMEOUT=20
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -254,7 +254,9 @@ start)
             --port) PORT=$2 ;;
             --netns) NETNS=$2 ;;
             --timeout) TIMEOUT=$2 ;;
-            --batch) BATCH=$2; case "$BATCH" in one|refuse) ;; *) die "--batch: one or refuse" ;; esac ;;
+            --change) CHANGE=$2
+                case "$CHANGE" in batch-one|batch-refuse|locate-no-state) ;;
+                    *) die "--change: batch-one, batch-refuse or locate-no-state" ;; esac ;;
             *) die "unknown option $1" ;;
         esac
         shift 2 || die "option $1 needs a value"
