@@ -179,28 +179,44 @@ static int spawn_poller(struct daemon *d)
 	return send_watch(d);
 }
 
-/* Ask the poller to stop and wait for it, at most STOP_WAIT_MS, then kill it. */
+/* Wait up to ms for the poller to end: true once it has (reaped). */
+static bool poller_gone(struct daemon *d, int64_t ms)
+{
+	int64_t end = clock_now_ms() + ms;
+	int status;
+	pid_t r;
+
+	while ((r = waitpid(d->poller, &status, WNOHANG)) == 0 && clock_now_ms() < end)
+		poll(NULL, 0, 10);
+	return r != 0;	/* ended, or not ours any more (ECHILD) */
+}
+
+/*
+ * Ask the poller to stop and wait for it, at most STOP_WAIT_MS, then kill
+ * it.  Its socket is closed first: the poller ends on that alone (the locker
+ * is gone), which needs no privilege, where a signal to a process of
+ * another user needs CAP_KILL.  Never waits without a bound: a poller that
+ * will not end is logged and left to SIGCHLD.
+ */
 static void stop_poller(struct daemon *d)
 {
-	int64_t end = clock_now_ms() + STOP_WAIT_MS;
-	int status;
-
 	if (d->poller <= 0)
 		return;
 	d->stopping_poller = true;
-	kill(d->poller, SIGTERM);
-	while (waitpid(d->poller, &status, WNOHANG) == 0) {
-		if (clock_now_ms() >= end) {
-			kill(d->poller, SIGKILL);
-			waitpid(d->poller, &status, 0);
-			break;
-		}
-		poll(NULL, 0, 10);
-	}
-	d->poller = 0;
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
+	if (kill(d->poller, SIGTERM) < 0 && errno != ESRCH)
+		log_warn("cannot signal the poller (pid %d): %m; it stops when it sees the locker's "
+			 "socket closed (does the unit lack CAP_KILL?)", (int)d->poller);
+	if (!poller_gone(d, STOP_WAIT_MS)) {
+		if (kill(d->poller, SIGKILL) < 0 && errno != ESRCH)
+			log_error("cannot kill the poller (pid %d): %m", (int)d->poller);
+		if (!poller_gone(d, STOP_WAIT_MS))
+			log_error("the poller (pid %d) did not end within %d ms; going on without it",
+				  (int)d->poller, 2 * STOP_WAIT_MS);
+	}
+	d->poller = 0;
 }
 
 /* ------------------------------------------------------------ watch list */

@@ -251,10 +251,10 @@ out:
 static void unlock_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: kmipcrypt [-c FILE] unlock DEVICE [NAME] [--test] [--token ID] [--kek-file F]\n"
-"                 [--timeout T] [--crypttab FILE]\n"
+"Usage: kmipcrypt [-c FILE] unlock DEVICE [NAME] [--test] [--token ID | --kind K]\n"
+"                 [--kek-file F] [--timeout T] [--crypttab FILE]\n"
 "       kmipcrypt [-c FILE] unlock --all [--test] [--from LIST | --crypttab FILE]\n"
-"                 [--no-blkid] [--kek-file F] [--timeout T] [--jobs N]\n\n"
+"                 [--no-blkid] [--kind K] [--kek-file F] [--timeout T] [--jobs N]\n\n"
 "Unlock a kmip-bound LUKS2 volume: check the key's State on the KMS (only Active\n"
 "unlocks), fetch or decrypt the secret, and open /dev/mapper/NAME (default: the\n"
 "name of the device's /etc/crypttab line, else luks-<UUID>).  The options of that\n"
@@ -272,6 +272,8 @@ static void unlock_usage(FILE *f)
 "                  names are used; noauto lines are skipped); one request per\n"
 "                  server group for all their secrets; the exit status is the\n"
 "                  worst of them\n"
+"  --kind K        only tokens of kind K (passphrase, envelope, volume-key, or a\n"
+"                  comma list); a volume with none is skipped (exit 0)\n"
 "  --jobs N        with --all: check and activate up to N volumes at once, each in\n"
 "                  a process of its own (default: the number of CPUs; 1: in turn)\n"
 "  --from LIST     with --all: only the volumes listed in LIST, one \"DEVICE [NAME]\"\n"
@@ -296,16 +298,37 @@ static void print_unlocked(const char *device, const char *name, enum luks_unloc
 	case LUKS_UNLOCK_RESUMED:
 		printf("%s: resumed %s (it was locked)\n", device, name);
 		break;
+	case LUKS_UNLOCK_SKIPPED:
+		printf("%s: skipped (no kmip token of the kinds asked for)\n", device);
+		break;
 	default:
 		printf("%s: unlocked as %s\n", device, name);
 		break;
 	}
 }
 
+/* "volume-key" or "passphrase,envelope": the mask of unlock_opts.kinds. */
+static int parse_kinds(const char *s, unsigned *mask)
+{
+	char buf[128], *save = NULL, *w;
+	enum kmip_secret_kind k;
+	int r = 0;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -EINVAL;
+	*mask = 0;
+	for (w = strtok_r(buf, ",", &save); w && r == 0; w = strtok_r(NULL, ",", &save)) {
+		r = kmip_kind_parse(w, &k);
+		if (r == 0)
+			*mask |= 1u << k;
+	}
+	return r < 0 || !*mask ? -EINVAL : 0;
+}
+
 int cmd_unlock(int argc, char **argv)
 {
 	enum { O_TEST = 256, O_ALL, O_FROM, O_CRYPTTAB, O_NOBLKID, O_KEK, O_TIMEOUT, O_TOKEN,
-	       O_JOBS };
+	       O_JOBS, O_KIND };
 	static const struct option opts[] = {
 		{ "test",      no_argument,       NULL, O_TEST },
 		{ "all",       no_argument,       NULL, O_ALL },
@@ -316,6 +339,7 @@ int cmd_unlock(int argc, char **argv)
 		{ "timeout",   required_argument, NULL, O_TIMEOUT },
 		{ "token",     required_argument, NULL, O_TOKEN },
 		{ "jobs",      required_argument, NULL, O_JOBS },
+		{ "kind",      required_argument, NULL, O_KIND },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -347,6 +371,12 @@ int cmd_unlock(int argc, char **argv)
 			if (parse_token_id(optarg, &uo.token_id) < 0)
 				return EXIT_USAGE;
 			break;
+		case O_KIND:
+			if (parse_kinds(optarg, &uo.kinds) < 0)
+				return usage_error("unlock", "--kind takes passphrase, envelope or "
+						   "volume-key, or a comma list of them (got '%s')",
+						   optarg);
+			break;
 		case O_JOBS:
 			if (parse_uint(optarg, 1, UNLOCK_JOBS_MAX, &jobs) < 0)
 				return usage_error("unlock", "--jobs takes a number of volumes from 1 "
@@ -360,6 +390,8 @@ int cmd_unlock(int argc, char **argv)
 			return usage_error("unlock", "unknown option");
 		}
 	}
+	if (uo.token_id >= 0 && uo.kinds)
+		return usage_error("unlock", "--token and --kind exclude each other%s", "");
 	if (all) {
 		if (argc - optind != 0)
 			return usage_error("unlock", "unlock --all takes no DEVICE (got '%s')",

@@ -113,6 +113,7 @@ enum luks_unlock_outcome {
 	LUKS_UNLOCK_VERIFIED,		/* check only: no mapping */
 	LUKS_UNLOCK_ALREADY_OPEN,	/* open as that name already: nothing fetched */
 	LUKS_UNLOCK_RESUMED,		/* it was suspended (lock): resumed */
+	LUKS_UNLOCK_SKIPPED,		/* no kmip token of the kinds asked for: nothing done */
 };
 
 #define UNLOCK_JOBS_MAX	256
@@ -123,6 +124,8 @@ struct unlock_opts {
 	int token_id;		/* -1: every kmip token of the device in turn */
 	unsigned deadline_ms;	/* the whole unlock of this device; 0: LUKS_DEADLINE_MS_DEFAULT */
 	uint32_t activate_flags;	/* CRYPT_ACTIVATE_*, e.g. crypttab's options */
+	unsigned kinds;		/* only tokens of these kinds (1 << enum kmip_secret_kind);
+				 * 0: every kind.  A volume with none of them: SKIPPED */
 	unsigned jobs;		/* luks_unlock_many: volumes proven and activated at once,
 				 * in child processes; 0: one per CPU it may run on; 1: none;
 				 * at most UNLOCK_JOBS_MAX */

@@ -262,6 +262,44 @@ static int already_open(struct crypt_device *cd, const char *device, const char 
 	return open;
 }
 
+/*
+ * The kmip tokens of cd that o lets unlock try, in order, into ids[TOKENS_MAX]:
+ * o->token_id alone (-ELUKS, logged, if it is not a kmip token), else every
+ * kmip token, of o->kinds if set.  The count (0: none).
+ */
+static int tokens_to_try(struct crypt_device *cd, const char *device, const struct unlock_opts *o,
+			 int *ids)
+{
+	struct kmip_token t;
+	int n, i, k = 0, r;
+
+	n = luks_kmip_tokens(cd, ids, TOKENS_MAX);
+	if (o->token_id >= 0) {
+		for (i = 0; i < n && ids[i] != o->token_id; i++)
+			;
+		if (i == n)
+			return log_error_errno(-ELUKS, "%s: token %d is not a kmip token", device,
+					       o->token_id);
+		ids[0] = o->token_id;
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (o->kinds) {
+			struct luks_log_tee tee = { .quiet = true };
+
+			/* An unreadable token stays: its own unlock says why. */
+			luks_log_tee_begin(&tee);
+			r = luks_token_read(cd, device, ids[i], &t);
+			luks_log_tee_end(&tee);
+			if (r == 0 && !(o->kinds & (1u << t.kind)))
+				continue;
+		}
+		ids[k++] = ids[i];
+	}
+	explicit_bzero(&t, sizeof(t));
+	return k;
+}
+
 /* One volume's unlock: its header, its kmip tokens, how far it got. */
 struct volume {
 	const char *device, *name;	/* name NULL: check only */
@@ -285,7 +323,7 @@ static void volume_done(struct volume *u, int r)
 /* Its header (loaded by the prefetch, else now), whether it is open, its tokens. */
 static void volume_begin(struct volume *u, struct prefetch *pf)
 {
-	int i, r;
+	int r;
 
 	if (pf && pf->cd) {
 		u->cd = pf->cd;	/* loaded by the prefetch */
@@ -306,15 +344,14 @@ static void volume_begin(struct volume *u, struct prefetch *pf)
 		flags_text(u->o.activate_flags, flags, sizeof(flags));
 		log_debug("%s: to be opened as %s, options %s", u->device, u->name, flags);
 	}
-	u->n = luks_kmip_tokens(u->cd, u->ids, TOKENS_MAX);
-	if (u->o.token_id >= 0) {
-		for (i = 0; i < u->n && u->ids[i] != u->o.token_id; i++)
-			;
-		if (i == u->n)
-			return volume_done(u, log_error_errno(-ELUKS, "%s: token %d is not a kmip "
-							      "token", u->device, u->o.token_id));
-		u->ids[0] = u->o.token_id;
-		u->n = 1;
+	r = tokens_to_try(u->cd, u->device, &u->o, u->ids);
+	if (r < 0)
+		return volume_done(u, r);
+	u->n = r;
+	if (u->n == 0 && u->o.kinds && luks_kmip_tokens(u->cd, u->ids, 1) > 0) {
+		log_info("%s: no kmip token of the kinds asked for; skipped", u->device);
+		u->how = LUKS_UNLOCK_SKIPPED;
+		return volume_done(u, 0);
 	}
 	if (u->n == 0)
 		volume_done(u, log_error_errno(-ELUKS, "%s: no kmip token (bind it with "
@@ -405,8 +442,8 @@ static void prefetch_prepare(const struct luks_volume *v, bool check_only, struc
 	luks_log_tee_begin(&tee);
 	if (luks_dev_open(v->device, &cd) < 0)
 		goto out;
-	n = luks_kmip_tokens(cd, ids, TOKENS_MAX);
-	id = o->token_id >= 0 ? o->token_id : n > 0 ? ids[0] : -1;
+	n = tokens_to_try(cd, v->device, o, ids);
+	id = n > 0 ? ids[0] : -1;
 	if (id < 0 || luks_token_read(cd, v->device, id, &pf->t) < 0 ||
 	    luks_token_kek_file(ss->cfg, v->device, id, &pf->t, o->kek_file, pf->kek,
 				sizeof(pf->kek), &kek_file) < 0 ||

@@ -19,7 +19,8 @@
  *   open_pin   the same; a kmip token takes no PIN, one given is ignored.
  *   buffer_free  wipes and releases that passphrase.
  *   validate   kmip_token_parse(): the same strict check as the CLI.
- *   dump       kind, UID, server group, format (never a secret) for luksDump.
+ *   dump       kind, UID, server group, Object Group, KMIP version, format
+ *              (never a secret) for luksDump.
  *   version    the kmipcrypt version.
  *
  * Rules the hooks keep, because they run inside someone else's process
@@ -597,6 +598,12 @@ void cryptsetup_token_dump(struct crypt_device *cd, const char *json)
 	dump_line(cd, "kind:", kmip_kind_name(t.kind));
 	dump_line(cd, "uid:", text_escape(t.uid, buf, sizeof(buf)));
 	dump_line(cd, "group:", text_escape(t.group, buf, sizeof(buf)));
+	/* Hints a token made before they existed does not have (the token format is the same). */
+	dump_line(cd, "object group:", t.object_group[0] ?
+		  text_escape(t.object_group, buf, sizeof(buf)) : "not recorded");
+	if (t.protocol)
+		snprintf(num, sizeof(num), "KMIP %d.%d", t.protocol >> 8, t.protocol & 0xff);
+	dump_line(cd, "protocol:", t.protocol ? num : "not recorded");
 	switch (t.kind) {
 	case KMIP_KIND_VOLUME_KEY:
 		dump_line(cd, "wrap uid:", t.wrap_uid[0] ? text_escape(t.wrap_uid, buf, sizeof(buf))

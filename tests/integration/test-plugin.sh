@@ -146,6 +146,8 @@ expect_grep "^  [0-9]+: kmip$" "luksDump lists the kmip token" cat "$LAB_TMP/dum
 expect_grep "kind: +passphrase" "luksDump shows the kind (dump hook)" cat "$LAB_TMP/dump2"
 expect_grep "uid: +$huid\$" "luksDump shows the key uid" cat "$LAB_TMP/dump2"
 expect_grep "group: +default" "luksDump shows the server group" cat "$LAB_TMP/dump2"
+expect_grep "object group: +not recorded" "... and that the hand-made token records no Object Group" cat "$LAB_TMP/dump2"
+expect_grep "protocol: +not recorded" "... nor a KMIP version" cat "$LAB_TMP/dump2"
 expect_nofixed "$(head -c 12 "$img2.b64")" "luksDump shows no secret (base64, the keyslot passphrase)" "$LAB_TMP/dump2"
 expect_nofixed "$(xxd -p -c 64 "$img2.secret" | cut -c1-16)" "luksDump shows no secret (hex)" "$LAB_TMP/dump2"
 topen "$img2" --debug >"$LAB_TMP/debug" 2>&1 || fail "open --debug"
@@ -197,6 +199,10 @@ cryptsetup luksDump "$img" >"$LAB_TMP/dump" 2>&1 || fail "luksDump"
 sed 's/^/    | /' "$LAB_TMP/dump"
 expect_grep "kind: +passphrase" "enrolled: luksDump shows the kind" cat "$LAB_TMP/dump"
 expect_grep "uid: +$uid\$" "enrolled: luksDump shows the key uid" cat "$LAB_TMP/dump"
+og=$(cryptsetup --disable-external-tokens token export --token-id 0 "$img" | lab_json object_group)
+[ -n "$og" ] || fail "the enrolled token records no Object Group"
+expect_grep "object group: +$og\$" "enrolled: luksDump shows the Object Group ($og)" cat "$LAB_TMP/dump"
+expect_grep "protocol: +KMIP [12]\.[0-9]\$" "enrolled: luksDump shows the KMIP version spoken at enroll" cat "$LAB_TMP/dump"
 secret_hex=$(K key get "$uid" --show-secret --json | lab_json material)
 [ ${#secret_hex} = 64 ] || fail "the enrolled secret is not 32 bytes: ${#secret_hex} hex digits"
 secret_b64=$(echo "$secret_hex" | xxd -r -p | base64 -w0)

@@ -11,6 +11,7 @@
 #  - a keyslot with a memory-hard PBKDF (Argon2id): proven by the parent alone;
 #  - no device-mapper here: a real unlock --all fails each volume with exit 5
 #    from its child, as it does in turn;
+#  - --kind: only the volumes with a token of that kind, the others skipped;
 #  - --jobs out of range, or without --all: a usage error.
 # Real activation at once is in the QEMU guest (tests/vm/guest-luks.sh, h).
 . "$(dirname "$0")/common.sh"
@@ -99,6 +100,17 @@ not_out "$argon: token 0 (proven|failed) in process" "... not proven in a child"
 expect_rc 5 "unlock --all (real), --jobs 3, no device-mapper: exit 5" K unlock --all --jobs 3 --from "$LAB_TMP/list"
 expect_eq "$(grep -c 'FAILED (exit 5' "$LAB_TMP/out")" "6" "... six volumes report exit 5 (the revoked one exit 4)"
 
+# --kind: only the volumes with a token of that kind (the initramfs unit's
+# volume-key volumes, which the token plugin cannot serve); the others skipped.
+expect_rc 0 "--kind volume-key: the revoked envelope volume is skipped, exit 0" \
+	K unlock --all --test --jobs 3 --kind volume-key --from "$LAB_TMP/list"
+expect_eq "$(grep -c ': verified (check only' "$LAB_TMP/out")" "2" "... the two volume-key volumes verified"
+expect_eq "$(grep -c ': skipped (no kmip token of the kinds asked for)' "$LAB_TMP/out")" "5" "... the five others skipped"
+expect_rc 0 "--kind passphrase,envelope on one volume-key volume: skipped" \
+	K unlock "$(sed -n 5p "$LAB_TMP/list")" --test --kind passphrase,envelope
+expect_out ": skipped" "... says skipped"
+expect_rc 1 "--kind tpm: usage error" K unlock --all --test --kind tpm --from "$LAB_TMP/list"
+expect_rc 1 "--kind with --token: usage error" K unlock "$v2" --test --kind passphrase --token 0
 expect_rc 1 "--jobs 0: usage error" K unlock --all --test --jobs 0 --from "$LAB_TMP/list"
 expect_out "--jobs takes a number of volumes from 1 to 256" "... says the range"
 expect_rc 1 "--jobs 257: usage error" K unlock --all --test --jobs 257 --from "$LAB_TMP/list"

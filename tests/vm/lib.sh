@@ -234,7 +234,7 @@ vm_boot() {
 	shift 2
 	append="console=ttyS0 panic=-1 quiet loglevel=1 ${VM_APPEND:-}"
 	[ "${VM_SHELL:-0}" = 1 ] && append="$append kmipvm.shell=1"
-	VM_ARGS=(qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 2 -m 512
+	VM_ARGS=(qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 2 -m "${VM_MEM:-512}"
 		-nodefaults -display none -no-reboot
 		-kernel "$VM_VMLINUZ" -initrd "$initrd" -append "$append"
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
