@@ -4,8 +4,11 @@
 #                    the token plugin and the daemon $(BUILD)/kmipcryptd
 #   make check       unit tests (also ASan/UBSan, valgrind), fuzz replay, integration
 #   make demo        the main job end to end against a local PyKMIP server
-#   make install     the programs, the plugin, the manual pages (DESTDIR, PREFIX)
+#   make install     the programs, the plugin, the manual pages, the systemd
+#                    units and generator, the udev rules, the dracut module
+#                    and the initramfs-tools scripts (DESTDIR, PREFIX)
 #   make uninstall   removes exactly the files `make install` copied
+#   make deb         the Debian package (debian/), in $(BUILD)/deb, checked by lintian
 #   make plugin      the token plugin only; `make print-plugin-dir`: where it installs
 #
 # Two libraries, so that each program links only what it uses:
@@ -178,7 +181,8 @@ demo: deps
 	$(MAKE) $(CLI) $(TTLV)
 	@./tests/lab/demo.sh $(CLI)
 
-# One list of installed files, so that uninstall removes exactly those.
+# One list of installed files, INSTALL_FILES, so that uninstall removes
+# exactly those: entries MODE:SOURCE:DESTINATION (DESTDIR not included).
 # kmipcrypt-ttlv is not a command of its own: `kmipcrypt ttlv` runs it, from
 # PREFIX/libexec/kmipcrypt (found relative to kmipcrypt itself, so that the
 # installed tree works wherever PREFIX and DESTDIR put it; src/cli/main.c).
@@ -187,42 +191,109 @@ demo: deps
 # uninstall with what it holds; so is the system user kmipcryptd that install
 # creates for the daemon's poller (as Debian packages leave theirs).
 PREFIX     ?= /usr
+SBINDIR    := $(PREFIX)/sbin
 LIBEXECDIR := $(PREFIX)/libexec/kmipcrypt
-UNITDIR    ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
-MAN8       := $(notdir $(wildcard docs/*.8))
-MAN5       := kmipcrypt.conf.5
-install: $(CLI) $(TTLV) $(DAEMON) install-plugin
-	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/sbin/kmipcrypt
-	install -D -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/kmipcryptd
-	install -D -m 0644 systemd/kmipcryptd.service $(DESTDIR)$(UNITDIR)/kmipcryptd.service
-	install -D -m 0755 $(TTLV) $(DESTDIR)$(LIBEXECDIR)/kmipcrypt-ttlv
-	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 $(addprefix docs/,$(MAN8))
-	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man5 $(addprefix docs/,$(MAN5))
+MANDIR     := $(PREFIX)/share/man
+
+# The directories systemd, udev, dracut and initramfs-tools read our files
+# from, as their pkg-config files say, or Debian 12's when a .pc file is
+# absent (dracut's is not installed with it).  They are the system's, not
+# PREFIX's: those programs look nowhere else (but /etc).  Each one can be
+# given on the command line; pkg-config runs once per directory.
+# $(call pc_dir,VAR,PC-VARIABLE,PC-PACKAGE,FALLBACK)
+pc_dir = $(if $(filter undefined,$(origin $(1))),$(eval $(1) := $(or $(shell pkg-config --variable=$(2) $(3) 2>/dev/null),$(4))))
+$(call pc_dir,UNITDIR,systemdsystemunitdir,systemd,/lib/systemd/system)
+$(call pc_dir,SYSTEMD_GENERATOR_DIR,systemdsystemgeneratordir,systemd,/lib/systemd/system-generators)
+$(call pc_dir,UDEV_DIR,udevdir,udev,/lib/udev)
+$(call pc_dir,DRACUT_MODULES_DIR,dracutmodulesdir,dracut,/usr/lib/dracut/modules.d)
+UDEV_RULES_DIR      ?= $(UDEV_DIR)/rules.d
+INITRAMFS_TOOLS_DIR ?= /usr/share/initramfs-tools
+DRACUT_MODULE       := 90kmipcrypt
+
+# $(call inst,MODE,DIRECTORY,FILES): an entry MODE:FILE:DIRECTORY/NAME per file.
+inst = $(foreach f,$(sort $(3)),$(1):$(f):$(2)/$(notdir $(f)))
+# Everything under systemd/, udev/, dracut/ and initramfs-tools/ by
+# wildcard, so that a unit, rule or script added there is installed (and
+# uninstalled) with no change here.  Scripts that dracut and initramfs-tools
+# run are executable; what they only copy is not.
+INSTALL_FILES = \
+	$(call inst,0755,$(SBINDIR),$(CLI) $(DAEMON)) \
+	$(call inst,0755,$(LIBEXECDIR),$(TTLV)) \
+	$(call inst,0644,$(PLUGIN_DIR),$(PLUGIN)) \
+	$(call inst,0644,$(MANDIR)/man8,$(wildcard docs/*.8)) \
+	$(call inst,0644,$(MANDIR)/man5,$(wildcard docs/*.5)) \
+	$(call inst,0644,$(UNITDIR),$(wildcard systemd/*.service systemd/*.target)) \
+	$(call inst,0755,$(SYSTEMD_GENERATOR_DIR),$(wildcard systemd/kmipcrypt-generator)) \
+	$(call inst,0644,$(UDEV_RULES_DIR),$(wildcard udev/*.rules)) \
+	$(call inst,0755,$(DRACUT_MODULES_DIR)/$(DRACUT_MODULE),$(wildcard dracut/$(DRACUT_MODULE)/*.sh)) \
+	$(call inst,0644,$(DRACUT_MODULES_DIR)/$(DRACUT_MODULE),$(filter-out %.sh,$(wildcard dracut/$(DRACUT_MODULE)/*))) \
+	$(call inst,0755,$(INITRAMFS_TOOLS_DIR)/hooks,$(wildcard initramfs-tools/hooks/*)) \
+	$(foreach d,$(sort $(notdir $(wildcard initramfs-tools/scripts/*))), \
+		$(call inst,0755,$(INITRAMFS_TOOLS_DIR)/scripts/$(d),$(wildcard initramfs-tools/scripts/$(d)/*))) \
+	$(call inst,0644,$(INITRAMFS_TOOLS_DIR)/conf-hooks.d,$(wildcard initramfs-tools/conf-hooks.d/*))
+# Directories that hold nothing but ours: removed by uninstall when empty.
+OWN_DIRS = $(LIBEXECDIR) $(DRACUT_MODULES_DIR)/$(DRACUT_MODULE)
+
+# Units name the programs by absolute path (/usr/sbin/kmipcrypt...): an
+# installed unit, the dracut module's included, names them where this
+# install put them.
+install: $(CLI) $(TTLV) $(DAEMON) $(PLUGIN)
+	@set -e; for e in $(INSTALL_FILES); do \
+		mode=$${e%%:*}; src=$${e#*:}; src=$${src%%:*}; dst="$(DESTDIR)$${e##*:}"; \
+		echo "install -D -m $$mode $$src $$dst"; \
+		install -D -m $$mode "$$src" "$$dst"; \
+		case $$src in *.service) sed -i 's|/usr/sbin/kmipcrypt|$(SBINDIR)/kmipcrypt|g' "$$dst" ;; esac; \
+	done
 	install -d -m 0700 $(DESTDIR)/etc/kmipcrypt
 	@# The daemon's poller runs as this user ([daemon] user); a real install only.
 	if [ -z "$(DESTDIR)" ] && ! getent passwd kmipcryptd >/dev/null; then \
 		useradd --system --no-create-home --home-dir /nonexistent \
 			--shell /usr/sbin/nologin kmipcryptd; fi
 
-# The libexec directory is ours alone: removed when empty.
-uninstall: uninstall-plugin
-	rm -f $(DESTDIR)$(PREFIX)/sbin/kmipcrypt $(DESTDIR)$(PREFIX)/sbin/kmipcryptd
-	rm -f $(DESTDIR)$(UNITDIR)/kmipcryptd.service
-	rm -f $(DESTDIR)$(LIBEXECDIR)/kmipcrypt-ttlv
-	if [ -d $(DESTDIR)$(LIBEXECDIR) ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBEXECDIR); fi
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man5/,$(MAN5))
+uninstall:
+	@for e in $(INSTALL_FILES); do \
+		echo "rm -f $(DESTDIR)$${e##*:}"; rm -f "$(DESTDIR)$${e##*:}"; done
+	@for d in $(OWN_DIRS); do \
+		if [ -d "$(DESTDIR)$$d" ]; then rmdir --ignore-fail-on-non-empty "$(DESTDIR)$$d"; fi; done
 
 # Where install-plugin puts it (tests compare it with cryptsetup --help).
 print-plugin-dir:
 	@echo $(PLUGIN_DIR)
 
+# Every file install puts in place, one path a line, without DESTDIR (for
+# checks of the documentation, which names them).
+.PHONY: print-install-files
+print-install-files:
+	@for e in $(INSTALL_FILES); do echo "$${e##*:}"; done
+
+# The plugin alone (its entry of INSTALL_FILES).
 install-plugin: $(PLUGIN)
-	install -d -m 0755 $(DESTDIR)$(PLUGIN_DIR)
-	install -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGIN_DIR)/$(PLUGIN_NAME)
+	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGIN_DIR)/$(PLUGIN_NAME)
 
 uninstall-plugin:
 	rm -f $(DESTDIR)$(PLUGIN_DIR)/$(PLUGIN_NAME)
+
+# The Debian package (debian/): dpkg-buildpackage runs in a copy of the tree
+# in $(DEB_DIR)/src, so that the tree stays clean (debhelper writes into
+# debian/, dpkg-buildpackage puts its output beside the tree); build
+# directories, logs and version control are not copied.  The packages, the
+# .changes and the .buildinfo go to $(DEB_DIR), lintian checks them (an
+# error fails the target, warnings are shown), and the .deb's path is
+# printed last.
+DEB_DIR = $(BUILD)/deb
+.PHONY: deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src/kmipcrypt
+	tar -c --exclude-vcs --exclude='./build' --exclude='./build-*' --exclude='./$(BUILD)' \
+		--exclude='./$(DEB_DIR)' --exclude='*.log' -f $(DEB_DIR)/src/tree.tar .
+	tar -x -f $(DEB_DIR)/src/tree.tar -C $(DEB_DIR)/src/kmipcrypt
+	rm -f $(DEB_DIR)/src/tree.tar
+	cd $(DEB_DIR)/src/kmipcrypt && dpkg-buildpackage -b -us -uc -jauto
+	find $(DEB_DIR)/src -maxdepth 1 -type f -exec mv -t $(DEB_DIR) {} +
+	rm -rf $(DEB_DIR)/src
+	lintian --fail-on error $(DEB_DIR)/*.changes
+	@echo "deb: $$(ls $(DEB_DIR)/kmipcrypt_*.deb)"
 
 fuzz:
 	./tests/fuzz/run.sh $(SECONDS)

@@ -40,15 +40,12 @@ install() {
 	else
 		dwarn "kmipcrypt: no token plugin in libcryptsetup's plugin directory '$dir': systemd-cryptsetup cannot unlock from the KMS"
 	fi
-	# The configuration, the credentials and KEK files it keeps beside it.
-	# (The initramfs then holds the client key: dracut writes it 0600.)
+	# The configuration, the credentials and KEK files it keeps beside it
+	# (credentials elsewhere are not found: keep them in /etc/kmipcrypt).
+	# The initramfs then holds the client key: dracut writes it 0600.
 	while IFS= read -r -d '' f; do
 		inst_simple "${f#"$dracutsysrootdir"}"
 	done < <(find "$dracutsysrootdir/etc/kmipcrypt" -type f -print0)
-	# Paths the configuration names outside /etc/kmipcrypt.
-	while read -r f; do
-		[[ -n $f && -f $dracutsysrootdir$f ]] && inst_simple "$f"
-	done < <(kmipcrypt initramfs-files 2>/dev/null)
 
 	if dracut_module_included "systemd"; then
 		inst_simple "$moddir/kmipcrypt-unlock.service" "$systemdsystemunitdir/kmipcrypt-unlock.service"
