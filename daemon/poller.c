@@ -308,7 +308,7 @@ static int locate_probe(struct poller *p, struct pgroup *g, const char *og,
  * Locate cycle after each sweep: locate_probe()) one listed as Pre-Active
  * too, shows a server that ignores Locate's State filter: Locate is then off
  * for the group, and every key a suspect.  -errno: no usable answer (the
- * keys are then unreachable).
+ * caller then asks every key).
  */
 static int locate_pass(struct poller *p, struct pgroup *g, const size_t *idx, size_t k,
 		       size_t *suspects, size_t *m)
@@ -451,19 +451,28 @@ static void poll_group(struct poller *p, struct pgroup *g)
 	located = locate_now(p, g, idx, k) && !g->open_err;
 	if (located) {
 		r = locate_pass(p, g, idx, k, sus, &ns);
-	} else {
+		if (r < 0) {
+			/*
+			 * No answer to Locate (a Locate costs a server with many
+			 * objects more than our timeout, as PyKMIP under a fleet:
+			 * bench/results/fleet-*.md): dearer than any batch until
+			 * it is timed again, and every key asked now instead.
+			 * Were the servers down, the batch finds that too.
+			 */
+			log_warn("group [%s]: no answer to Locate (%s): asking every key's State "
+				 "instead; Locate is tried again in %d cycles", g->name,
+				 strerror(-r), LOCATE_RETRY);
+			g->locate_ms = INT64_MAX / 2;
+			located = false;
+			t0 = clock_now_ms();	/* the batch's own time */
+		}
+	}
+	if (!located) {
 		memcpy(sus, idx, k * sizeof(*idx));
 		ns = k;
 		g->probe_due = true;	/* every key's State: Locate's filter checked again next */
 	}
-	if (r < 0) {
-		for (i = 0; i < k; i++) {
-			memset(&p->keys[idx[i]].obs, 0, sizeof(p->keys[idx[i]].obs));
-			p->keys[idx[i]].obs.kind = OBS_UNREACHABLE;
-			p->keys[idx[i]].obs.err = r;
-		}
-		g->err = r;
-	} else if (ns && p->strategy == POLL_NAIVE) {
+	if (ns && p->strategy == POLL_NAIVE) {
 		for (i = 0; i < ns; i++)
 			ask(p, g, &sus[i], 1);
 	} else if (ns) {
@@ -472,7 +481,7 @@ static void poll_group(struct poller *p, struct pgroup *g)
 	g->cycles++;
 	log_set_level(saved);
 	now = clock_now_ms();
-	if (located && r == 0 && g->err == 0)
+	if (located && g->err == 0)
 		g->locate_ms = now - t0 ? now - t0 : 1;
 	else if (!located && ns == k && g->err == 0)
 		g->batch_ms = now - t0 ? now - t0 : 1;

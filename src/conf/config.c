@@ -692,7 +692,11 @@ static const char *key_name(enum place p, size_t i)
 	       volume_keys[i];
 }
 
-static int unknown_key(const char *where, const char *key, enum place p)
+/*
+ * key is not one of place p's.  group: the server group's name with
+ * PLACE_GROUP ("[deamon]" is a server group to the parser: say so).
+ */
+static int unknown_key(const char *where, const char *key, enum place p, const char *group)
 {
 	static const char *const place_names[] = { " in a server group", " in [daemon]",
 						   " in a [volume NAME] section" };
@@ -703,6 +707,10 @@ static int unknown_key(const char *where, const char *key, enum place p)
 
 	if (p != PLACE_GROUP && group_key_index(key) >= 0)
 		return cfg_error(where, key, "belongs in a server group, not%s", place_names[p]);
+	if (p == PLACE_GROUP && daemon_key_index(key) >= 0 && group &&
+	    edit_distance(group, "daemon") <= 2)
+		return cfg_error(where, key, "belongs in [daemon], not in server group [%s]: did "
+				 "you mean [daemon]?", group);
 	if (p != PLACE_DAEMON && daemon_key_index(key) >= 0)
 		return cfg_error(where, key, "belongs in [daemon], not%s%s", place_names[p],
 				 p == PLACE_VOLUME ? " (only action and exec are per volume)" : "");
@@ -749,7 +757,7 @@ static int group_set(struct config_group *g, const char *key, const char *value,
 
 	idx = group_key_index(key);
 	if (idx < 0) {
-		r = unknown_key(o->where, key, PLACE_GROUP);
+		r = unknown_key(o->where, key, PLACE_GROUP, g->name);
 		goto out;
 	}
 	r = value_ok(o->where, key, value);
@@ -770,7 +778,7 @@ static int daemon_set(struct config_daemon *d, const char *key, const char *valu
 
 	idx = daemon_key_index(key);
 	if (idx < 0) {
-		r = unknown_key(o->where, key, PLACE_DAEMON);
+		r = unknown_key(o->where, key, PLACE_DAEMON, NULL);
 		goto out;
 	}
 	r = value_ok(o->where, key, value);
@@ -816,6 +824,10 @@ int config_group_validate(const struct config_group *g, const char *origin)
 	const char *where = origin ? origin : "configuration";
 	int r = 0;
 
+	/* A misspelt [daemon] with nothing in it: the one fix to say. */
+	if (!g->tls.n_servers && !g->cert && !g->key && edit_distance(g->name, "daemon") <= 2)
+		return cfg_error(where, NULL, "section [%s] is a server group without servers: did "
+				 "you mean [daemon]?", g->name);
 	/* Report every gap at once: each is a separate fix for the operator. */
 	if (g->tls.n_servers == 0)
 		r = cfg_error(where, "servers", "missing in group [%s]", g->name);
@@ -1300,7 +1312,7 @@ static int parse_assignment(struct parser *ps, char *line)
 	case SEC_VOLUME:
 		idx = volume_key_index(key);
 		if (idx < 0) {
-			r = unknown_key(ps->where, key, PLACE_VOLUME);
+			r = unknown_key(ps->where, key, PLACE_VOLUME, NULL);
 			goto out;
 		}
 		break;

@@ -11,6 +11,15 @@
 #  - the warning names the group and the server's fault;
 #  - a key revoked after that locks its volume within poll_interval + 1 s;
 #  - against the unchanged server (test-daemon.sh) no such warning comes.
+# Then a server whose Locate answers after the client's timeout (as PyKMIP's
+# own does with many objects under a fleet: bench/fleet.sh): the default
+# strategy (auto) tries Locate once, takes its silence as "dearer than a
+# batch", asks every key in the same cycle and from then on, so
+#  - at most that one cycle goes without an answer (PyKMIP does one request
+#    at a time: the batch waits behind the slow Locate), no second Locate
+#    (before, every cycle but the sweeps tried Locate again and went without
+#    an answer: a revocation waited for the next sweep);
+#  - a key revoked after that locks its volume within poll_interval + 1 s.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/luks-common.sh"
 
@@ -76,6 +85,51 @@ echo "    vol2 locked ${ms} ms after its key was revoked (poll_interval 1 s)"
 [ "$ms" -le 2000 ] || fail "vol2 locked after $ms ms, more than poll_interval + 1 s"
 echo "ok a key revoked after that: its volume locked within poll_interval + 1 s"
 expect_eq "$(grep -c '^vol1 ' "$rec" 2>/dev/null || true)" 0 "vol1 (key Active) not touched"
+kill -TERM "$dpid"
+wait "$dpid" 2>/dev/null
+dpid=""
+
+# ------------------------------------------------ a Locate slower than timeout_ms
+port=$(lab_server_start slow --change locate-slow) || fail "the slow server did not start"
+conf=$LAB_TMP/slow.conf
+lab_config "$conf" "$port" timeout_ms=1500
+slog=$(lab_server_log slow)
+: >"$vols"
+: >"$rec"
+rm -f "$state"
+for i in 4 5 6; do
+	img=$(newimg "lv$i")
+	expect_rc 0 "enroll vol$i on the slow server" K enroll "$img" --key-file "$pass"
+	echo "vol$i $img" >>"$vols"
+	eval "uid$i=\$(uid_of \"\$img\")"
+done
+cat >>"$conf" <<EOF
+
+[daemon]
+poll_interval = 1
+user = nobody
+state_file = $state
+EOF
+"$D" -c "$conf" --test-volumes "$vols" --test-record "$rec" -v >"$LAB_TMP/slow.log" 2>&1 &
+dpid=$!
+located() { [ "$(locates)" -ge 1 ]; }
+lab_wait_for 30 located || { cat "$LAB_TMP/slow.log"; fail "the default strategy never tried Locate"; }
+n=$(cycles)
+lab_wait_for 20 at_least $(( n + 3 )) || { cat "$LAB_TMP/slow.log"; fail "the daemon stopped polling after a Locate went unanswered"; }
+n=$(grep -c 'no usable answer' "$LAB_TMP/slow.log" || true)
+[ "$n" -le 1 ] || { cat "$LAB_TMP/slow.log"; fail "$n cycles without an answer after one unanswered Locate"; }
+echo "ok at most one cycle without an answer ($n)"
+t0=$(lab_now_ms)
+lab_pyclient slow revoke "$uid5" --reason cessation >/dev/null || fail "revoke $uid5"
+lab_wait_for 10 rec_has vol5 || { cat "$LAB_TMP/slow.log"; fail "vol5 not locked"; }
+ms=$(( $(lab_now_ms) - t0 ))
+echo "    vol5 locked ${ms} ms after its key was revoked (poll_interval 1 s, Locate 4 s, timeout 1.5 s)"
+[ "$ms" -le 2000 ] || fail "vol5 locked after $ms ms, more than poll_interval + 1 s"
+echo "ok a key revoked after that: its volume locked within poll_interval + 1 s"
+expect_eq "$(locates)" 1 "Locate not tried again within LOCATE_RETRY cycles"
+expect_eq "$(grep -c '^vol[46] ' "$rec" 2>/dev/null || true)" 0 "vol4 and vol6 (keys Active) not touched"
+expect_grep "group \[default\]: no answer to Locate" "a Locate without an answer: the poller says it asks every key instead" \
+	cat "$LAB_TMP/slow.log"
 kill -TERM "$dpid"
 wait "$dpid" 2>/dev/null
 dpid=""

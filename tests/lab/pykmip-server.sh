@@ -4,7 +4,7 @@
 #   pykmip-server.sh start DIR [--cert NAME] [--certs CERTDIR] [--policy PDIR]
 #                              [--host ADDR] [--port PORT] [--netns NS]
 #                              [--timeout SEC]
-#                              [--change batch-one|batch-refuse|locate-no-state]
+#                              [--change batch-one|batch-refuse|locate-no-state|locate-slow]
 #       Starts /usr/bin/pykmip-server in its own session (setsid) with state
 #       in DIR: server.conf, server.log, server.out (stdout/stderr),
 #       pykmip.db, policies/ (empty unless --policy), port, pid.
@@ -255,8 +255,8 @@ start)
             --netns) NETNS=$2 ;;
             --timeout) TIMEOUT=$2 ;;
             --change) CHANGE=$2
-                case "$CHANGE" in batch-one|batch-refuse|locate-no-state) ;;
-                    *) die "--change: batch-one, batch-refuse or locate-no-state" ;; esac ;;
+                case "$CHANGE" in batch-one|batch-refuse|locate-no-state|locate-slow) ;;
+                    *) die "--change: batch-one, batch-refuse, locate-no-state or locate-slow" ;; esac ;;
             *) die "unknown option $1" ;;
         esac
         shift 2 || die "option $1 needs a value"

@@ -414,7 +414,13 @@ static void test_error_unknown_key(void **state)
 	expect_error("[default]\n" GROUP_OK "completely_else = 1\n", 5,
 		     "key 'completely_else': unknown key; known keys in a server group: servers, ca");
 	expect_error("[default]\n" GROUP_OK "poll_interval = 30\n", 5,
-		     "key 'poll_interval': belongs in [daemon]");
+		     "key 'poll_interval': belongs in [daemon], not in a server group");
+	/* A misspelt [daemon] is a server group to the parser: its first daemon key says so. */
+	expect_error("[deamon]\npoll_interval = 30\n", 2,
+		     "key 'poll_interval': belongs in [daemon], not in server group [deamon]: "
+		     "did you mean [daemon]?");
+	expect_error("[default]\n" GROUP_OK "[deamon]\n", 5,
+		     "section [deamon] is a server group without servers: did you mean [daemon]?");
 	expect_error("[daemon]\nservers = a\n", 2,
 		     "key 'servers': belongs in a server group, not in [daemon]");
 	expect_error("[daemon]\nacton = close\n", 2,
