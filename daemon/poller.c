@@ -398,6 +398,13 @@ all:
  * time than asking every key (what a Locate costs a server grows with all
  * its objects, what a batch costs with the keys watched: measured, not
  * guessed; tried again every LOCATE_RETRY cycles, as both change).
+ *
+ * auto does not even try it while one message asks every key (k <=
+ * KMIP_BATCH_MAX): a Locate cannot save a request then, and it may cost a
+ * server far more.  PyKMIP reads every object it holds for each Locate, one
+ * request at a time: 200 hosts' first Locates of 2,000 objects kept it busy
+ * for minutes, and every host's cycle timed out meanwhile
+ * (bench/results/fleet-2026-12-05.md).
  */
 static bool locate_now(const struct poller *p, const struct pgroup *g, const size_t *idx,
 		       size_t k)
@@ -413,6 +420,8 @@ static bool locate_now(const struct poller *p, const struct pgroup *g, const siz
 		return false;
 	if (p->strategy == POLL_LOCATE)
 		return true;
+	if (k <= KMIP_BATCH_MAX)
+		return false;
 	return !g->locate_ms || g->locate_ms < g->batch_ms || g->cycles % LOCATE_RETRY == 1;
 }
 

@@ -15,7 +15,9 @@ Common options (before the verb):
 
 Verbs:
   create [--name N | --name-hex HEX] [--length 256] [--group G] [--usage LIST]
-         [--policy P]
+         [--policy P] [--count N] [--activate]
+         (--count: N keys over one connection, "uids" lists them; --activate:
+         each made Active)
   register-secret --hex HEX [--name N | --name-hex HEX] [--group G]
                   [--usage LIST] [--policy P] [--data-type password|seed]
   register-key --hex HEX [--name N | --name-hex HEX] [--group G]
@@ -181,6 +183,19 @@ def template(c, *pairs):
 
 # ------------------------------------------------------------- verbs
 def v_create(c, a):
+    if a.count < 1:
+        raise SystemExit("create: --count must be 1 or more")
+    uids = []
+    for _ in range(a.count):
+        r = create_one(c, a)
+        if a.activate:
+            c.activate(r["uid"])
+        uids.append(r["uid"])
+    r["uid"], r["uids"] = uids[0], uids
+    return r
+
+
+def create_one(c, a):
     usage = parse_usage(a.usage or "encrypt,decrypt")
     if not a.group:
         uid = c.create(enums.CryptographicAlgorithm.AES, a.length,
@@ -393,6 +408,8 @@ def build_parser():
     q.add_argument("--group")
     q.add_argument("--usage")
     q.add_argument("--policy")
+    q.add_argument("--count", type=int, default=1)
+    q.add_argument("--activate", action="store_true")
 
     for verb in ("register-secret", "register-key"):
         q = sub.add_parser(verb)
