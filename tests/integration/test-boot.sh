@@ -6,14 +6,21 @@
 # from Debian's packages (mmdebstrap, cached outside the clone); tests/vm/
 # guest-boot.sh reports from inside it.
 #
-# Scenario 1, dracut + systemd: kmipcrypt installed into the guest, its
-# configuration and client credentials in /etc/kmipcrypt, the initramfs made
-# inside the guest by its own dracut with the kmipcrypt module; the root is
-# bound (enroll, passphrase kind) on the host.  Boot 1: systemd-cryptsetup in
+# Scenario 1, dracut + systemd: the product's Debian package (make deb)
+# installed in the guest with dpkg -i after its configuration and client
+# credentials are in /etc/kmipcrypt; the package's update-initramfs trigger
+# makes the guest's own dracut rebuild the initramfs with the kmipcrypt
+# module; the root is bound (enroll, passphrase kind) on the host.  Boot 1: systemd-cryptsetup in
 # the initramfs unlocks the root through the token plugin once the network is
 # up (no passphrase prompt on the console; PyKMIP served the root's key), the
 # system reaches multi-user.target and writes a nonce to the root.  Boot 2:
 # the same, and the nonce written by boot 1 is read back.
+#
+# Scenarios 4 and 5: boot 3 with the KMS down (its port refuses), boot 4 with
+# the root's key revoked on the host: each time the passphrase prompt comes
+# within a bound of systemd-cryptsetup's start (measured), the test types the
+# passphrase on the serial console, the system boots with its data; boot 4's
+# journal says the key is revoked.
 #
 # QEMU is killed by its PID on every exit path.  LAB_KEEP=1 keeps the work
 # dir ($LAB_TMP/boot: root tree, disk, initramfs, serial logs, boot.sh).
@@ -35,44 +42,36 @@ debian_root "$r" dracut || fail "no Debian guest base (see above)"
 t_base=$(lab_now_ms)
 echo "ok the Debian guest's root tree ($(( (t_base - t_start) / 1000 )) s, cache $DEBIAN_CACHE)"
 
-# ------------------------------------------------ the product, installed in the guest
-make -s -C "$repo" install DESTDIR="$r" PREFIX=/usr >"$w/install.log" 2>&1 ||
-	{ cat "$w/install.log"; fail "make install into the guest's tree"; }
-if [ ! -f "$r/usr/lib/dracut/modules.d/90kmipcrypt/module-setup.sh" ]; then
-	mkdir -p "$r/usr/lib/dracut/modules.d"
-	cp -a "$repo/dracut/90kmipcrypt" "$r/usr/lib/dracut/modules.d/"
-fi
-install -d -m 0700 "$r/etc/kmipcrypt"
-lab_config "$r/etc/kmipcrypt/kmipcrypt.conf" "10.0.2.2:$port" ca=/etc/kmipcrypt/ca.crt \
-	cert=/etc/kmipcrypt/client.crt key=/etc/kmipcrypt/client.key timeout_ms=10000
-install -m 0644 "$LAB_CERTS/ca.crt" "$LAB_CERTS/client.crt" "$r/etc/kmipcrypt/"
-install -m 0600 "$LAB_CERTS/client.key" "$r/etc/kmipcrypt/"
-install -m 0755 "$VM_HOME/guest-boot.sh" "$r/usr/local/sbin/kmipvm-report"
-cat >"$r/etc/systemd/system/kmipvm-report.service" <<'EOF'
-[Unit]
-Description=Report to the test on the host (tests/vm/guest-boot.sh)
-After=multi-user.target
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/kmipvm-report
-[Install]
-WantedBy=multi-user.target
-EOF
-ln -sf /etc/systemd/system/kmipvm-report.service "$r/etc/systemd/system/multi-user.target.wants/"
-# No login prompt on the serial console: its getty hangs up the console's
-# other users (the report) when it starts.
-ln -sf /dev/null "$r/etc/systemd/system/serial-getty@ttyS0.service"
-echo kmipguest >"$r/etc/hostname"
-
-# ------------------------------------------------ the initramfs, by the guest's own dracut
+# ------------------------------------------------ the product's package, installed in the guest
+# As a dracut user sets it up: the configuration and credentials in
+# /etc/kmipcrypt, the module asked for in dracut.conf.d (hostonly off: dracut
+# runs in a chroot on this host, whose devices are not the guest's), then
+# dpkg -i of the package `make deb` builds from this tree: its
+# update-initramfs trigger makes dracut rebuild /boot/initrd.img-KVER, the
+# image booted below.  What is tested is what users install.
+guest_timeout_ms=10000
+debian_guest "$r" "10.0.2.2:$port" "$guest_timeout_ms" || fail "cannot set up the guest's configuration"
+mkdir -p "$r/etc/dracut.conf.d"
+printf '%s\n' 'hostonly="no"' 'add_dracutmodules+=" kmipcrypt "' >"$r/etc/dracut.conf.d/90-kmipvm.conf"
 kver=$(ls "$r/lib/modules" | head -n 1)
 [ -n "$kver" ] || fail "no kernel in the guest"
+initrd=/boot/initrd.img-$kver
+# make deb in the build dir of the binary under test (as test-deb.sh does).
+bin=$(realpath "$KMIPCRYPT")
+case $bin in
+"$repo"/*/kmipcrypt) build=${bin#"$repo"/}; build=${build%/kmipcrypt} ;;
+*) build=$w/build ;;
+esac
 t0=$(lab_now_ms)
-debian_chroot "$r" dracut --force --no-hostonly --add kmipcrypt --kver "$kver" \
-	/boot/initrd.img-kmipcrypt >"$w/dracut.log" 2>&1 || { tail -n 30 "$w/dracut.log"; fail "dracut in the guest"; }
+debian_deb "$build" "$w/deb" || fail "make deb"
+t1=$(lab_now_ms)
+debian_install_deb "$r" "$DEBIAN_DEB" "$w/dpkg.log" || fail "dpkg -i $(basename "$DEBIAN_DEB") in the guest"
+echo "ok the guest installs the product's package $(basename "$DEBIAN_DEB") with dpkg -i (make deb $(( (t1 - t0) / 1000 )) s; dpkg -i, initramfs included, $(( ($(lab_now_ms) - t1) / 1000 )) s)"
+expect_grep "^dracut: Generating $initrd" "the package's update-initramfs trigger made dracut rebuild $initrd" \
+	cat "$w/dpkg.log"
 expect_grep "kmipcrypt" "dracut included the kmipcrypt module" \
-	debian_chroot "$r" lsinitrd -m /boot/initrd.img-kmipcrypt
-debian_chroot "$r" lsinitrd /boot/initrd.img-kmipcrypt >"$w/lsinitrd.txt" 2>&1
+	debian_chroot "$r" lsinitrd -m "$initrd"
+debian_chroot "$r" lsinitrd "$initrd" >"$w/lsinitrd.txt" 2>&1
 for f in usr/sbin/kmipcrypt etc/kmipcrypt/kmipcrypt.conf etc/kmipcrypt/client.key \
 	 libcryptsetup-token-kmip.so systemd-cryptsetup@.service.d/kmipcrypt-network.conf \
 	 kmipcrypt-unlock.service; do
@@ -80,9 +79,10 @@ for f in usr/sbin/kmipcrypt etc/kmipcrypt/kmipcrypt.conf etc/kmipcrypt/client.ke
 done
 echo "ok the initramfs holds kmipcrypt, the token plugin, the configuration and credentials, the network drop-in"
 expect_grep "^-rw-------" "the initramfs file is not readable by others (it holds the client key)" \
-	ls -l "$r/boot/initrd.img-kmipcrypt"
-echo "    dracut: $(( ($(lab_now_ms) - t0) / 1000 )) s, $(du -h "$r/boot/initrd.img-kmipcrypt" | cut -f1)"
-cp "$r/boot/initrd.img-kmipcrypt" "$r/boot/vmlinuz-$kver" "$w/"
+	ls -l "$r$initrd"
+echo "    initramfs: $(du -h "$r$initrd" | cut -f1)"
+cp "$r$initrd" "$w/initrd.img"
+cp "$r/boot/vmlinuz-$kver" "$w/"
 
 # ------------------------------------------------ the root disk: LUKS2, bound on the host
 t0=$(lab_now_ms)
@@ -100,7 +100,7 @@ for boot in 1 2; do
 	b=$w/b$boot
 	mkdir -p "$b"
 	m=$(wc -l <"$slog")
-	debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img-kmipcrypt" "$append kmipvm.boot=$boot" \
+	debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" "$append kmipvm.boot=$boot" \
 		"root=$w/disk.img"
 	timed_out=
 	vm_wait "${VM_TIMEOUT:-400}" || timed_out="no end within ${VM_TIMEOUT:-400} s: "
@@ -113,5 +113,87 @@ for boot in 1 2; do
 done
 expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot 2 read back the nonce boot 1 wrote to the encrypted root" \
 	cat "$w/b2/serial.txt"
+
+# prompted_boot N WHAT: boot N, where the KMS will not give the key: the
+# passphrase prompt must come within PROMPT_BOUND_S of systemd-cryptsetup's
+# start (measured here, on the console as it comes), the test types the
+# passphrase, and the guest boots with its data.  Sets b (the boot's dir),
+# t_prompt (ms, when the prompt was seen) and log_at_prompt (server log lines
+# by then).
+#
+# The bound, from the configuration: the token plugin gives up on the KMS
+# within its deadline for one whole `cryptsetup open`, every server, request
+# and token of the volume included (PLUGIN_DEADLINE_MS in
+# src/plugin/token_kmip.c = LUKS_DEADLINE_MS_DEFAULT in src/luks/luks.h,
+# read from there below); each connect, handshake, write and read is bounded
+# by the guest's timeout_ms too, lowered to fit in what is left of the
+# deadline, so the deadline is the bound whatever timeout_ms says; then
+# systemd-cryptsetup asks for the passphrase.  PROMPT_SLACK_S is the rest,
+# not the KMS: systemd-cryptsetup, libcryptsetup and the plugin starting
+# under TCG on a shared 2-core machine, and this script polling the console.
+guest_deadline_ms=$(sed -n 's/^#define LUKS_DEADLINE_MS_DEFAULT[[:space:]]*\([0-9]*\).*/\1/p' "$repo/src/luks/luks.h")
+[ -n "$guest_deadline_ms" ] || fail "no LUKS_DEADLINE_MS_DEFAULT in src/luks/luks.h"
+PROMPT_SLACK_S=20
+PROMPT_BOUND_S=$(( guest_deadline_ms / 1000 + PROMPT_SLACK_S ))
+serial_has() { tr -d '\r' <"$1/serial.log" 2>/dev/null | grep -q "$2"; }
+prompted_boot() {
+	local boot=$1 what=$2 t_cs
+	b=$w/b$boot
+	mkdir -p "$b"
+	VM_SERIAL_IN=1 debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" \
+		"$append kmipvm.boot=$boot" "root=$w/disk.img"
+	# The console line is cut by systemd's status width: "Starting systemd-cryptsetu…".
+	lab_wait_for 400 serial_has "$b" "Starting.*systemd-cryptsetu" ||
+		{ vm_stop; tail -n 30 "$b/serial.log"; fail "boot $boot ($what): systemd-cryptsetup never started"; }
+	t_cs=$(lab_now_ms)
+	lab_wait_for "$(( PROMPT_BOUND_S + 60 ))" serial_has "$b" "Please enter passphrase for disk" ||
+		{ vm_stop; tail -n 30 "$b/serial.log"; fail "boot $boot ($what): no passphrase prompt"; }
+	t_prompt=$(lab_now_ms)
+	log_at_prompt=$(wc -l <"$slog")
+	echo "    boot $boot: the prompt came $(( (t_prompt - t_cs) / 100 / 10 )).$(( (t_prompt - t_cs) / 100 % 10 )) s after systemd-cryptsetup started (bound $PROMPT_BOUND_S s: the plugin's deadline $(( guest_deadline_ms / 1000 )) s, timeout_ms $guest_timeout_ms, + $PROMPT_SLACK_S s)"
+	[ $(( t_prompt - t_cs )) -le $(( PROMPT_BOUND_S * 1000 )) ] ||
+		fail "boot $boot ($what): the prompt came more than $PROMPT_BOUND_S s after systemd-cryptsetup started"
+	echo "ok boot $boot ($what): the passphrase prompt, within $PROMPT_BOUND_S s of systemd-cryptsetup's start"
+	vm_type "$(cat "$pass")" || fail "boot $boot: cannot type on the guest's console"
+	timed_out=
+	vm_wait "${VM_TIMEOUT:-400}" || timed_out="no end within ${VM_TIMEOUT:-400} s: "
+	vm_results || fail "${timed_out}boot $boot ($what): the guest's checks failed (console above)"
+	echo "ok boot $boot ($what): the passphrase typed on the console, the guest booted (${VM_SECS:-?} s)"
+	expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot $boot ($what): the data on the root is intact" \
+		cat "$b/serial.txt"
+}
+# plugin_tries: how many times the guest's journal says the token plugin
+# gave up (its one error line per try, as guest-boot.sh shows the journal).
+plugin_tries() { grep -cE "^KMIPVM \| .*token [0-9]+.*(no usable answer from the KMS|the KMS refuses key)" "$b/serial.txt"; }
+
+# Boot 3, the KMS down (its port refuses): the prompt within the bound, no
+# hang, and the plugin tried once, not in a loop (its journal: PyKMIP is
+# down and sees nothing).
+lab_server_stop main
+prompted_boot 3 "KMS down"
+grep -E "^KMIPVM \| .*(token [0-9]|kmip|KMS)" "$b/serial.txt" | sed 's/^KMIPVM | /    journal| /'
+n=$(plugin_tries)
+[ "$n" = 1 ] || fail "boot 3 (KMS down): the journal shows $n failed tries of the token plugin, want 1"
+echo "ok boot 3 (KMS down): the token plugin tried once and gave up (no retry loop)"
+
+# Boot 4, the key revoked on the host before the boot: the prompt, the
+# guest's journal says the key is revoked, and PyKMIP is asked about the key
+# before the prompt and not after it (no retry of a refused key).
+lab_server_restart main || fail "PyKMIP did not come back"
+lab_pyclient main revoke "$uid" --reason cessation >/dev/null || fail "revoke the root's key '$uid'"
+m=$(wc -l <"$slog")
+prompted_boot 4 "key revoked"
+grep -E "^KMIPVM \| .*(token [0-9]|kmip|KMS)" "$b/serial.txt" | sed 's/^KMIPVM | /    journal| /'
+expect_grep "^KMIPVM \| .*key '$uid' is Deactivated \(revoked\)" \
+	"boot 4 (key revoked): the journal of the unlock says the key is revoked" cat "$b/serial.txt"
+n=$(plugin_tries)
+[ "$n" = 1 ] || fail "boot 4 (key revoked): the journal shows $n failed tries of the token plugin, want 1"
+sessions() { sed -n "$1,${2}p" "$slog" | grep -c "Starting session"; }
+before=$(sessions "$((m + 1))" "$log_at_prompt")
+after=$(sessions "$((log_at_prompt + 1))" '$')
+echo "    boot 4: PyKMIP sessions: $before before the prompt, $after from the prompt to the guest's power-off"
+[ "$before" -ge 1 ] || fail "boot 4 (key revoked): the guest never asked PyKMIP"
+[ "$after" = 0 ] || fail "boot 4 (key revoked): the guest asked PyKMIP again after the prompt ($after sessions)"
+echo "ok boot 4 (key revoked): PyKMIP was asked before the prompt and never after it (no retry of a refused key)"
 echo "ok timings: whole test $(( ($(lab_now_ms) - t_start) / 1000 )) s"
 pass

@@ -1,18 +1,30 @@
 # tests/vm/debian.sh: a real Debian 12 guest for the boot tests (issue 10),
 # built from Debian's own packages with mmdebstrap, its root file system on
-# LUKS2, its initramfs made inside it by its own dracut.  Sourced by bash
+# LUKS2, its initramfs made inside it by its own dracut or initramfs-tools,
+# the product installed in it from its Debian package.  Sourced by bash
 # after tests/lab/lib.sh (lab_init) and tests/vm/lib.sh (vm_boot, vm_wait,
 # vm_stop, vm_results).
 #
 #   debian_require || fail ...        mmdebstrap, mkfs.ext4, cryptsetup, QEMU
 #   debian_base KIND                  the cached base tarball's path (built if
-#                                     missing); KIND: dracut
+#                                     missing); KIND: dracut, initramfs_tools
 #   debian_root DIR KIND              DIR: the base unpacked
 #   debian_chroot DIR CMD...          CMD inside DIR (/proc /sys /dev bound,
 #                                     unbound on every path)
+#   debian_deb BUILD OUTDIR           the product's package (make deb, as
+#                                     test-deb.sh checks it) from the tree's
+#                                     build dir BUILD; sets DEBIAN_DEB
+#   debian_install_deb DIR DEB LOG    dpkg -i DEB in DIR (its Depends must be
+#                                     in the base: nothing is fetched)
+#   debian_guest DIR SERVER TIMEOUT_MS  /etc/kmipcrypt for the lab's PyKMIP
+#                                     (client credentials), the report unit
+#                                     (tests/vm/guest-boot.sh), no serial getty
+#   debian_ids DIR                    picks DEBIAN_FS_UUID, DEBIAN_LUKS_UUID
+#                                     and writes DIR/etc/fstab (before the
+#                                     initramfs is made when crypttab names it)
 #   debian_disk DIR IMG PASSFILE      IMG: DIR as an ext4 root file system in
-#                                     LUKS2 (keyslot 0: PASSFILE); sets
-#                                     DEBIAN_FS_UUID and DEBIAN_LUKS_UUID
+#                                     LUKS2 (keyslot 0: PASSFILE), with the
+#                                     UUIDs of debian_ids (called if not yet)
 #   debian_boot WORK KERNEL INITRD APPEND SERIAL=IMAGE...
 #                                     vm_boot with the guest's own kernel, 1 GiB
 #
@@ -25,10 +37,17 @@
 
 DEBIAN_CACHE=${KMIPCRYPT_TEST_CACHE:-/var/cache/kmipcrypt-tests}
 DEBIAN_SUITE=bookworm
-DEBIAN_RECIPE=1
+DEBIAN_RECIPE=2
 # dbus: dracut's network module needs it (LAB.md); isc-dhcp-client: ip=dhcp
-# without systemd-networkd; e2fsprogs: fsck of the root.
-DEBIAN_PKGS_dracut=systemd,systemd-sysv,dbus,udev,kmod,iproute2,e2fsprogs,cryptsetup,dracut,dracut-network,isc-dhcp-client,linux-image-amd64
+# without systemd-networkd; e2fsprogs: fsck of the root.  adduser, libxml2:
+# the product's package depends on them (its postinst makes a system user,
+# kmipcrypt-ttlv links libxml2) and dpkg -i fetches nothing.
+DEBIAN_PKGS_dracut=systemd,systemd-sysv,dbus,udev,kmod,iproute2,e2fsprogs,cryptsetup,dracut,dracut-network,isc-dhcp-client,linux-image-amd64,adduser,libxml2
+# Debian's default initramfs: initramfs-tools with cryptsetup-initramfs (its
+# hook and cryptroot), busybox (cryptsetup-initramfs sets BUSYBOX=y), no
+# dracut.  The network comes from klibc's ipconfig (ip=), iproute2 gives
+# ip(8) for the local-bottom teardown.
+DEBIAN_PKGS_initramfs_tools=systemd,systemd-sysv,udev,kmod,iproute2,e2fsprogs,cryptsetup,cryptsetup-initramfs,initramfs-tools,busybox,linux-image-amd64,adduser,libxml2
 
 debian_require() {
 	local missing=() c
@@ -55,15 +74,16 @@ debian_base() {
 	lock=$DEBIAN_CACHE/.lock
 	(
 		flock 9 || exit 1
-		[ -s "$tar" ] && exit 0
+		[ -f "$tar" ] && [ -s "$tar" ] && exit 0
 		vm_log "building the Debian $DEBIAN_SUITE guest base ($kind) with mmdebstrap: a few minutes, once"
-		rm -f "$DEBIAN_CACHE/debian-$kind-"*.tar "$tar.tmp"
-		mmdebstrap --variant=minbase --include="$pkgs" "$DEBIAN_SUITE" "$tar.tmp" \
+		rm -rf "$DEBIAN_CACHE/debian-$kind-"*.tar "$tar.tmp"
+		# --format: the name "*.tar.tmp" would make mmdebstrap write a directory.
+		mmdebstrap --variant=minbase --format=tar --include="$pkgs" "$DEBIAN_SUITE" "$tar.tmp" \
 			>"$DEBIAN_CACHE/build-$kind.log" 2>&1
 		rc=$?
 		if [ $rc != 0 ]; then
 			tail -n 20 "$DEBIAN_CACHE/build-$kind.log" >&2
-			rm -f "$tar.tmp"
+			rm -rf "$tar.tmp"
 			exit 1
 		fi
 		mv -f "$tar.tmp" "$tar"
@@ -93,20 +113,83 @@ debian_chroot() {
 	return $rc
 }
 
+# debian_ids DIR: the root file system's and the LUKS2 volume's UUIDs,
+# chosen now (DEBIAN_FS_UUID, DEBIAN_LUKS_UUID), and DIR/etc/fstab for them,
+# so that crypttab and the initramfs can name them before the disk exists.
+debian_ids() {
+	DEBIAN_FS_UUID=$(cat /proc/sys/kernel/random/uuid)
+	DEBIAN_LUKS_UUID=$(cat /proc/sys/kernel/random/uuid)
+	echo "UUID=$DEBIAN_FS_UUID / ext4 defaults 0 1" >"$1/etc/fstab"
+}
+
 # debian_disk DIR IMG PASSFILE: DIR as ext4 (4096-byte blocks, as LUKS2 on a
-# file wants) in LUKS2, encrypted in place offline (no device-mapper needed).
+# file wants) in LUKS2, encrypted in place offline (no device-mapper needed),
+# with the UUIDs of debian_ids.
 debian_disk() {
 	local dir=$1 img=$2 pass=$3 mb
+	[ -n "${DEBIAN_FS_UUID:-}" ] && [ -n "${DEBIAN_LUKS_UUID:-}" ] || debian_ids "$dir"
 	mb=$(( $(du -sm "$dir" | cut -f1) * 3 / 2 + 256 ))
-	DEBIAN_FS_UUID=$(cat /proc/sys/kernel/random/uuid)
-	echo "UUID=$DEBIAN_FS_UUID / ext4 defaults 0 1" >"$dir/etc/fstab"
 	rm -f "$img"
 	truncate -s "$((mb + 32))M" "$img" &&
 		mkfs.ext4 -q -b 4096 -U "$DEBIAN_FS_UUID" -d "$dir" "$img" "${mb}M" &&
 		cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M \
-			--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode \
-			--key-file "$pass" "$img" >/dev/null || return 1
-	DEBIAN_LUKS_UUID=$(cryptsetup luksUUID "$img")
+			--uuid "$DEBIAN_LUKS_UUID" --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+			--batch-mode --key-file "$pass" "$img" >/dev/null || return 1
+	[ "$(cryptsetup luksUUID "$img")" = "$DEBIAN_LUKS_UUID" ] ||
+		{ vm_log "debian_disk: the LUKS2 UUID of $img is not $DEBIAN_LUKS_UUID"; return 1; }
+}
+
+# debian_deb BUILD OUTDIR: the product's Debian package, built by `make deb`
+# from this tree (as users build it, checked by test-deb.sh) with the build
+# dir BUILD, into OUTDIR; DEBIAN_DEB: its path.
+debian_deb() {
+	local build=$1 out=$2
+	make -s --no-print-directory -C "$VM_REPO" BUILD="$build" deb DEB_DIR="$out" \
+		>"$out.log" 2>&1 || { tail -n 30 "$out.log" >&2; vm_log "make deb failed (log $out.log)"; return 1; }
+	DEBIAN_DEB=$(sed -n 's/^deb: //p' "$out.log" | tail -n 1)
+	[ -n "$DEBIAN_DEB" ] && [ -f "$DEBIAN_DEB" ] || { vm_log "make deb named no package"; return 1; }
+}
+
+# debian_install_deb DIR DEB LOG: dpkg -i in DIR, as a user installs it: its
+# maintainer scripts run, its update-initramfs trigger too (dracut and
+# initramfs-tools each take it and rebuild /boot/initrd.img-*).  Nothing is
+# fetched: a Depends the base lacks fails here (add it to the base's list).
+debian_install_deb() {
+	local dir=$1 deb=$2 log=$3 rc
+	cp "$deb" "$dir/tmp/kmipcrypt.deb" || return 1
+	debian_chroot "$dir" env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/kmipcrypt.deb >"$log" 2>&1
+	rc=$?
+	rm -f "$dir/tmp/kmipcrypt.deb"
+	[ $rc = 0 ] || { tail -n 30 "$log" >&2; vm_log "dpkg -i of the product's package failed in the guest"; }
+	return $rc
+}
+
+# debian_guest DIR SERVER TIMEOUT_MS: the guest's /etc/kmipcrypt for the
+# lab's PyKMIP at SERVER (as the guest reaches it: 10.0.2.2:PORT) with the
+# lab's client credentials, guest-boot.sh as kmipvm-report.service after
+# multi-user.target, and no getty on the serial console (it hangs up the
+# console's other users, the report, when it starts).
+debian_guest() {
+	local r=$1 server=$2 timeout_ms=$3
+	install -d -m 0700 "$r/etc/kmipcrypt" &&
+		lab_config "$r/etc/kmipcrypt/kmipcrypt.conf" "$server" ca=/etc/kmipcrypt/ca.crt \
+			cert=/etc/kmipcrypt/client.crt key=/etc/kmipcrypt/client.key timeout_ms="$timeout_ms" &&
+		install -m 0644 "$LAB_CERTS/ca.crt" "$LAB_CERTS/client.crt" "$r/etc/kmipcrypt/" &&
+		install -m 0600 "$LAB_CERTS/client.key" "$r/etc/kmipcrypt/" &&
+		install -m 0755 "$VM_HOME/guest-boot.sh" "$r/usr/local/sbin/kmipvm-report" || return 1
+	cat >"$r/etc/systemd/system/kmipvm-report.service" <<'EOF'
+[Unit]
+Description=Report to the test on the host (tests/vm/guest-boot.sh)
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/kmipvm-report
+[Install]
+WantedBy=multi-user.target
+EOF
+	ln -sf /etc/systemd/system/kmipvm-report.service "$r/etc/systemd/system/multi-user.target.wants/" &&
+		ln -sf /dev/null "$r/etc/systemd/system/serial-getty@ttyS0.service" &&
+		echo kmipguest >"$r/etc/hostname"
 }
 
 # debian_boot WORK KERNEL INITRD APPEND SERIAL=IMAGE...

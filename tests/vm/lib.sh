@@ -12,6 +12,7 @@
 #   vm_boot WORKDIR INITRD SERIAL=IMAGE...   # starts QEMU, sets VM_PID
 #   vm_wait SECONDS                  # until the guest says KMIPVM DONE or QEMU ends
 #   vm_stop                          # kill QEMU (by PID, our own child) and reap it
+#   vm_type TEXT                     # type on the console (VM_SERIAL_IN=1 at vm_boot)
 #   vm_results                       # serial console -> "ok vm: ..." lines; 1 on FAIL
 #
 # Everything except the kernel cache lives under the caller's work dir (in
@@ -259,9 +260,38 @@ vm_boot() {
 		return 0
 	fi
 	VM_BOOT_MS=$(lab_now_ms)
-	"${VM_ARGS[@]}" -monitor none -serial "file:$w/serial.log" </dev/null >"$w/qemu.log" 2>&1 &
+	# VM_SERIAL_IN=1: the console also takes input, from WORKDIR/serial.sock
+	# (vm_type); its output still goes to serial.log.
+	local serial=(-serial "file:$w/serial.log")
+	[ "${VM_SERIAL_IN:-0}" = 1 ] &&
+		serial=(-chardev "socket,id=s0,path=$w/serial.sock,server=on,wait=off,logfile=$w/serial.log"
+			-serial chardev:s0)
+	"${VM_ARGS[@]}" -monitor none "${serial[@]}" </dev/null >"$w/qemu.log" 2>&1 &
 	VM_PID=$!
 	echo "$VM_PID" >"$w/qemu.pid"
+}
+
+# vm_type TEXT: type TEXT and Enter on the guest's console (VM_SERIAL_IN=1).
+# The connection is half-closed after the text and held until QEMU closes
+# it: QEMU feeds the guest's UART only as fast as the guest drains its FIFO,
+# and a client that closes at once makes QEMU drop what it had not read yet
+# (it disconnects on the hang-up).  After the half-close QEMU reads the rest,
+# then end-of-file, then closes (bounded: 120 s).  What the guest prints
+# meanwhile is also sent to this client: read and dropped (serial.log has it).
+vm_type() {
+	"$LAB_PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(120)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\r")
+s.shutdown(socket.SHUT_WR)
+try:
+    while s.recv(65536):
+        pass
+except socket.timeout:
+    sys.exit("vm_type: QEMU did not take the whole text within 120 s")
+s.close()' "$VM_DIR/serial.sock" "$1"
 }
 
 _vm_done() {
