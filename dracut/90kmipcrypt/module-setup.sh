@@ -34,8 +34,16 @@ install() {
 	local dir f
 
 	inst_multiple kmipcrypt cryptsetup
+	# The token plugin only for systemd-cryptsetup.  Without systemd the
+	# crypt module opens a volume with cryptsetup and a typed passphrase,
+	# and cryptsetup 2.6 tries the volume's tokens first: with the plugin
+	# each passphrase typed would ask the KMS again (a revoked key once
+	# more, an unreachable KMS waited on for the plugin's deadline).  The
+	# initqueue hook is the one bounded KMS attempt there.
 	dir=$(_kmipcrypt_plugin_dir)
-	if [[ -n $dir && -f $dracutsysrootdir$dir/libcryptsetup-token-kmip.so ]]; then
+	if ! dracut_module_included "systemd"; then
+		:
+	elif [[ -n $dir && -f $dracutsysrootdir$dir/libcryptsetup-token-kmip.so ]]; then
 		inst_library "$dir/libcryptsetup-token-kmip.so"
 	else
 		dwarn "kmipcrypt: no token plugin in libcryptsetup's plugin directory '$dir': systemd-cryptsetup cannot unlock from the KMS"
