@@ -14,8 +14,9 @@
 # for CYCLES cycles (default 12: the first cycle of "auto" asks every key
 # and learns its Object Group, nine Locate cycles follow, the tenth is a
 # sweep again), per strategy (--test-strategy):
-#   auto    one Locate of the Object Group's Active objects, every key's
-#           State only on the first cycle and every tenth (the default)
+#   auto    the default: the batch up to 128 keys; above, one Locate of
+#           the Object Group's Active objects where that is quicker, every
+#           key's State on the first cycle and every tenth
 #   batch   every key's State, batched Get Attributes (128 items a message)
 #   naive   one Get Attributes request per key: the baseline
 # Per row, over the cycles after the first (the steady state; "auto"
