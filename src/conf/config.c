@@ -692,6 +692,12 @@ static const char *key_name(enum place p, size_t i)
 	       volume_keys[i];
 }
 
+/* A server group named like "[deamon]": a misspelt [daemon] if a daemon key or nothing is in it. */
+static bool daemon_typo(const char *group)
+{
+	return group && edit_distance(group, "daemon") <= 2;
+}
+
 /*
  * key is not one of place p's.  group: the server group's name with
  * PLACE_GROUP ("[deamon]" is a server group to the parser: say so).
@@ -707,8 +713,7 @@ static int unknown_key(const char *where, const char *key, enum place p, const c
 
 	if (p != PLACE_GROUP && group_key_index(key) >= 0)
 		return cfg_error(where, key, "belongs in a server group, not%s", place_names[p]);
-	if (p == PLACE_GROUP && daemon_key_index(key) >= 0 && group &&
-	    edit_distance(group, "daemon") <= 2)
+	if (p == PLACE_GROUP && daemon_key_index(key) >= 0 && daemon_typo(group))
 		return cfg_error(where, key, "belongs in [daemon], not in server group [%s]: did "
 				 "you mean [daemon]?", group);
 	if (p != PLACE_DAEMON && daemon_key_index(key) >= 0)
@@ -825,7 +830,7 @@ int config_group_validate(const struct config_group *g, const char *origin)
 	int r = 0;
 
 	/* A misspelt [daemon] with nothing in it: the one fix to say. */
-	if (!g->tls.n_servers && !g->cert && !g->key && edit_distance(g->name, "daemon") <= 2)
+	if (!g->tls.n_servers && !g->cert && !g->key && daemon_typo(g->name))
 		return cfg_error(where, NULL, "section [%s] is a server group without servers: did "
 				 "you mean [daemon]?", g->name);
 	/* Report every gap at once: each is a separate fix for the operator. */

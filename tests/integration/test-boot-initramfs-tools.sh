@@ -52,16 +52,7 @@ debian_guest "$r" "10.0.2.2:$port" 10000 || fail "cannot set up the guest's conf
 kver=$(ls "$r/lib/modules" | head -n 1)
 [ -n "$kver" ] || fail "no kernel in the guest"
 initrd=/boot/initrd.img-$kver
-bin=$(realpath "$KMIPCRYPT")
-case $bin in
-"$repo"/*/kmipcrypt) build=${bin#"$repo"/}; build=${build%/kmipcrypt} ;;
-*) build=$w/build ;;
-esac
-t0=$(lab_now_ms)
-debian_deb "$build" "$w/deb" || fail "make deb"
-t1=$(lab_now_ms)
-debian_install_deb "$r" "$DEBIAN_DEB" "$w/dpkg.log" || fail "dpkg -i $(basename "$DEBIAN_DEB") in the guest"
-echo "ok the guest installs the product's package $(basename "$DEBIAN_DEB") with dpkg -i (make deb $(( (t1 - t0) / 1000 )) s; dpkg -i, initramfs included, $(( ($(lab_now_ms) - t1) / 1000 )) s)"
+debian_product "$r" "$w"
 expect_grep "^update-initramfs: Generating $initrd" \
 	"the package's update-initramfs trigger made initramfs-tools rebuild $initrd" cat "$w/dpkg.log"
 grep -E "^(W|E): " "$w/dpkg.log" | sed 's/^/    | /'
@@ -115,10 +106,7 @@ for boot in 1 2; do
 	mkdir -p "$b"
 	m=$(wc -l <"$slog")
 	debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" "$append kmipvm.boot=$boot" "root=$w/disk.img"
-	timed_out=
-	vm_wait "${VM_TIMEOUT:-400}" || timed_out="no end within ${VM_TIMEOUT:-400} s: "
-	vm_results || fail "${timed_out}boot $boot: the guest's checks failed (console above; LAB_KEEP=1 keeps $w)"
-	echo "ok boot $boot: the guest booted from its encrypted root and powered off (${VM_SECS:-?} s)"
+	debian_booted "boot $boot"
 	expect_grep "unlocked as $name" "boot $boot: kmipcrypt unlocked the root in the initramfs under its crypttab name" \
 		cat "$b/serial.txt"
 	expect_nogrep "Please unlock disk|Please enter passphrase" "boot $boot: no passphrase prompt on the console" \
@@ -132,8 +120,8 @@ expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot 2 read back the nonce bo
 # prompted_boot N WHAT: boot N, where the KMS will not give the key: cryptroot's
 # passphrase prompt must come within PROMPT_BOUND_S of kmipcrypt's first
 # message on the console (measured here, as the console comes), the test types
-# the passphrase, and the guest boots with its data.  Sets b, t_prompt (ms)
-# and log_at_prompt (server log lines by then).
+# the passphrase, and the guest boots with its data (debian_prompted).  Sets
+# b and log_at_prompt (server log lines by then).
 #
 # The bound, from the configuration: local-top gives up when
 # kmipcrypt.timeout= (TIMEOUT_S, on this boot's command line) has passed since
@@ -144,29 +132,16 @@ expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot 2 read back the nonce bo
 TIMEOUT_S=5
 PROMPT_SLACK_S=20
 PROMPT_BOUND_S=$(( TIMEOUT_S + PROMPT_SLACK_S ))
-serial_has() { tr -d '\r' <"$1/serial.log" 2>/dev/null | grep -q "$2"; }
+echo "    prompt bound $PROMPT_BOUND_S s: kmipcrypt.timeout=$TIMEOUT_S + $PROMPT_SLACK_S s"
 prompted_boot() {
-	local boot=$1 what=$2 t_first
+	local boot=$1 what=$2
 	b=$w/b$boot
 	mkdir -p "$b"
 	VM_SERIAL_IN=1 debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" \
 		"$append kmipvm.boot=$boot kmipcrypt.timeout=$TIMEOUT_S" "root=$w/disk.img"
-	lab_wait_for 400 serial_has "$b" "^kmipcrypt: " ||
-		{ vm_stop; tail -n 30 "$b/serial.log"; fail "boot $boot ($what): no message from kmipcrypt in the initramfs"; }
-	t_first=$(lab_now_ms)
-	lab_wait_for "$(( PROMPT_BOUND_S + 60 ))" serial_has "$b" "Please unlock disk $name" ||
-		{ vm_stop; tail -n 30 "$b/serial.log"; fail "boot $boot ($what): no passphrase prompt from cryptroot"; }
-	t_prompt=$(lab_now_ms)
-	log_at_prompt=$(wc -l <"$slog")
-	echo "    boot $boot: the prompt came $(( (t_prompt - t_first) / 100 / 10 )).$(( (t_prompt - t_first) / 100 % 10 )) s after kmipcrypt's first message (bound $PROMPT_BOUND_S s: kmipcrypt.timeout=$TIMEOUT_S + $PROMPT_SLACK_S s)"
-	[ $(( t_prompt - t_first )) -le $(( PROMPT_BOUND_S * 1000 )) ] ||
-		fail "boot $boot ($what): the prompt came more than $PROMPT_BOUND_S s after kmipcrypt's first message"
-	echo "ok boot $boot ($what): cryptroot's passphrase prompt, within $PROMPT_BOUND_S s"
-	vm_type "$(cat "$pass")" || fail "boot $boot: cannot type on the guest's console"
-	timed_out=
-	vm_wait "${VM_TIMEOUT:-400}" || timed_out="no end within ${VM_TIMEOUT:-400} s: "
-	vm_results || fail "${timed_out}boot $boot ($what): the guest's checks failed (console above)"
-	echo "ok boot $boot ($what): the passphrase typed on the console, the guest booted (${VM_SECS:-?} s)"
+	debian_prompted "$b" "boot $boot ($what)" "^kmipcrypt: " "Please unlock disk $name" \
+		"$PROMPT_BOUND_S" "$pass" "$slog"
+	log_at_prompt=$DEBIAN_LOG_AT_PROMPT
 	expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot $boot ($what): the data on the root is intact" \
 		cat "$b/serial.txt"
 	grep -a "FAILED (exit" "$b/serial.txt" | sed 's/^/    console| /'
@@ -195,9 +170,8 @@ expect_grep "^kmipcrypt: key '$uid' is Deactivated \(revoked\)" \
 	"boot 4 (key revoked): the console says the key is revoked" cat "$b/serial.txt"
 [ "$(tries 4)" = 1 ] && [ "$(tries 2)" = 0 ] ||
 	fail "boot 4 (key revoked): $(tries 4) attempts with exit 4 and $(tries 2) with exit 2 (want one, exit 4)"
-sessions() { sed -n "$1,${2}p" "$slog" | grep -c "Starting session"; }
-before=$(sessions "$((m + 1))" "$log_at_prompt")
-after=$(sessions "$((log_at_prompt + 1))" '$')
+before=$(debian_sessions "$slog" "$((m + 1))" "$log_at_prompt")
+after=$(debian_sessions "$slog" "$((log_at_prompt + 1))" '$')
 echo "    boot 4: PyKMIP sessions: $before before the prompt, $after from the prompt to the guest's power-off"
 [ "$before" -ge 1 ] && [ "$after" = 0 ] ||
 	fail "boot 4 (key revoked): PyKMIP sessions $before before the prompt and $after after (want >= 1, 0)"

@@ -56,17 +56,7 @@ printf '%s\n' 'hostonly="no"' 'add_dracutmodules+=" kmipcrypt "' >"$r/etc/dracut
 kver=$(ls "$r/lib/modules" | head -n 1)
 [ -n "$kver" ] || fail "no kernel in the guest"
 initrd=/boot/initrd.img-$kver
-# make deb in the build dir of the binary under test (as test-deb.sh does).
-bin=$(realpath "$KMIPCRYPT")
-case $bin in
-"$repo"/*/kmipcrypt) build=${bin#"$repo"/}; build=${build%/kmipcrypt} ;;
-*) build=$w/build ;;
-esac
-t0=$(lab_now_ms)
-debian_deb "$build" "$w/deb" || fail "make deb"
-t1=$(lab_now_ms)
-debian_install_deb "$r" "$DEBIAN_DEB" "$w/dpkg.log" || fail "dpkg -i $(basename "$DEBIAN_DEB") in the guest"
-echo "ok the guest installs the product's package $(basename "$DEBIAN_DEB") with dpkg -i (make deb $(( (t1 - t0) / 1000 )) s; dpkg -i, initramfs included, $(( ($(lab_now_ms) - t1) / 1000 )) s)"
+debian_product "$r" "$w"
 expect_grep "^dracut: Generating $initrd" "the package's update-initramfs trigger made dracut rebuild $initrd" \
 	cat "$w/dpkg.log"
 expect_grep "kmipcrypt" "dracut included the kmipcrypt module" \
@@ -102,10 +92,7 @@ for boot in 1 2; do
 	m=$(wc -l <"$slog")
 	debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" "$append kmipvm.boot=$boot" \
 		"root=$w/disk.img"
-	timed_out=
-	vm_wait "${VM_TIMEOUT:-400}" || timed_out="no end within ${VM_TIMEOUT:-400} s: "
-	vm_results || fail "${timed_out}boot $boot: the guest's checks failed (console above; LAB_KEEP=1 keeps $w)"
-	echo "ok boot $boot: the guest booted from its encrypted root and powered off (${VM_SECS:-?} s)"
+	debian_booted "boot $boot"
 	expect_nogrep "Please enter passphrase" "boot $boot: no passphrase prompt on the console" \
 		cat "$b/serial.txt"
 	[ "$(gets "$m")" -ge 1 ] || fail "boot $boot: PyKMIP did not serve the root's key '$uid'"
@@ -117,9 +104,8 @@ expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot 2 read back the nonce bo
 # prompted_boot N WHAT: boot N, where the KMS will not give the key: the
 # passphrase prompt must come within PROMPT_BOUND_S of systemd-cryptsetup's
 # start (measured here, on the console as it comes), the test types the
-# passphrase, and the guest boots with its data.  Sets b (the boot's dir),
-# t_prompt (ms, when the prompt was seen) and log_at_prompt (server log lines
-# by then).
+# passphrase, and the guest boots with its data (debian_prompted).  Sets b
+# (the boot's dir) and log_at_prompt (server log lines by then).
 #
 # The bound, from the configuration: the token plugin gives up on the KMS
 # within its deadline for one whole `cryptsetup open`, every server, request
@@ -135,30 +121,17 @@ guest_deadline_ms=$(sed -n 's/^#define LUKS_DEADLINE_MS_DEFAULT[[:space:]]*\([0-
 [ -n "$guest_deadline_ms" ] || fail "no LUKS_DEADLINE_MS_DEFAULT in src/luks/luks.h"
 PROMPT_SLACK_S=20
 PROMPT_BOUND_S=$(( guest_deadline_ms / 1000 + PROMPT_SLACK_S ))
-serial_has() { tr -d '\r' <"$1/serial.log" 2>/dev/null | grep -q "$2"; }
+echo "    prompt bound $PROMPT_BOUND_S s: the plugin's deadline $(( guest_deadline_ms / 1000 )) s (timeout_ms $guest_timeout_ms) + $PROMPT_SLACK_S s"
 prompted_boot() {
-	local boot=$1 what=$2 t_cs
+	local boot=$1 what=$2
 	b=$w/b$boot
 	mkdir -p "$b"
 	VM_SERIAL_IN=1 debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" \
 		"$append kmipvm.boot=$boot" "root=$w/disk.img"
 	# The console line is cut by systemd's status width: "Starting systemd-cryptsetu…".
-	lab_wait_for 400 serial_has "$b" "Starting.*systemd-cryptsetu" ||
-		{ vm_stop; tail -n 30 "$b/serial.log"; fail "boot $boot ($what): systemd-cryptsetup never started"; }
-	t_cs=$(lab_now_ms)
-	lab_wait_for "$(( PROMPT_BOUND_S + 60 ))" serial_has "$b" "Please enter passphrase for disk" ||
-		{ vm_stop; tail -n 30 "$b/serial.log"; fail "boot $boot ($what): no passphrase prompt"; }
-	t_prompt=$(lab_now_ms)
-	log_at_prompt=$(wc -l <"$slog")
-	echo "    boot $boot: the prompt came $(( (t_prompt - t_cs) / 100 / 10 )).$(( (t_prompt - t_cs) / 100 % 10 )) s after systemd-cryptsetup started (bound $PROMPT_BOUND_S s: the plugin's deadline $(( guest_deadline_ms / 1000 )) s, timeout_ms $guest_timeout_ms, + $PROMPT_SLACK_S s)"
-	[ $(( t_prompt - t_cs )) -le $(( PROMPT_BOUND_S * 1000 )) ] ||
-		fail "boot $boot ($what): the prompt came more than $PROMPT_BOUND_S s after systemd-cryptsetup started"
-	echo "ok boot $boot ($what): the passphrase prompt, within $PROMPT_BOUND_S s of systemd-cryptsetup's start"
-	vm_type "$(cat "$pass")" || fail "boot $boot: cannot type on the guest's console"
-	timed_out=
-	vm_wait "${VM_TIMEOUT:-400}" || timed_out="no end within ${VM_TIMEOUT:-400} s: "
-	vm_results || fail "${timed_out}boot $boot ($what): the guest's checks failed (console above)"
-	echo "ok boot $boot ($what): the passphrase typed on the console, the guest booted (${VM_SECS:-?} s)"
+	debian_prompted "$b" "boot $boot ($what)" "Starting.*systemd-cryptsetu" \
+		"Please enter passphrase for disk" "$PROMPT_BOUND_S" "$pass" "$slog"
+	log_at_prompt=$DEBIAN_LOG_AT_PROMPT
 	expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot $boot ($what): the data on the root is intact" \
 		cat "$b/serial.txt"
 }
@@ -188,9 +161,8 @@ expect_grep "^KMIPVM \| .*key '$uid' is Deactivated \(revoked\)" \
 	"boot 4 (key revoked): the journal of the unlock says the key is revoked" cat "$b/serial.txt"
 n=$(plugin_tries)
 [ "$n" = 1 ] || fail "boot 4 (key revoked): the journal shows $n failed tries of the token plugin, want 1"
-sessions() { sed -n "$1,${2}p" "$slog" | grep -c "Starting session"; }
-before=$(sessions "$((m + 1))" "$log_at_prompt")
-after=$(sessions "$((log_at_prompt + 1))" '$')
+before=$(debian_sessions "$slog" "$((m + 1))" "$log_at_prompt")
+after=$(debian_sessions "$slog" "$((log_at_prompt + 1))" '$')
 echo "    boot 4: PyKMIP sessions: $before before the prompt, $after from the prompt to the guest's power-off"
 [ "$before" -ge 1 ] || fail "boot 4 (key revoked): the guest never asked PyKMIP"
 [ "$after" = 0 ] || fail "boot 4 (key revoked): the guest asked PyKMIP again after the prompt ($after sessions)"

@@ -25,8 +25,18 @@
 #   debian_disk DIR IMG PASSFILE      IMG: DIR as an ext4 root file system in
 #                                     LUKS2 (keyslot 0: PASSFILE), with the
 #                                     UUIDs of debian_ids (called if not yet)
+#   debian_product DIR WORK           debian_deb from $KMIPCRYPT's build dir,
+#                                     then debian_install_deb (WORK/dpkg.log)
 #   debian_boot WORK KERNEL INITRD APPEND SERIAL=IMAGE...
 #                                     vm_boot with the guest's own kernel, 1 GiB
+#   debian_booted WHAT                vm_wait, vm_results: fail or "ok WHAT"
+#   debian_prompted WORK WHAT START PROMPT BOUND_S PASSFILE SLOG
+#                                     the prompt within BOUND_S of START, the
+#                                     passphrase typed, debian_booted
+#   debian_sessions SLOG FROM TO      PyKMIP's sessions in lines FROM..TO
+#
+# debian_product, debian_booted and debian_prompted are for the tests: they
+# print "ok" lines and call fail (tests/integration/common.sh).
 #
 # The base (minbase, systemd, cryptsetup, dracut, the kernel: ~700 MB) takes
 # about three minutes to build and is cached outside the clone, in
@@ -198,3 +208,59 @@ debian_boot() {
 	shift 4
 	VM_VMLINUZ=$kernel VM_MEM=1024 VM_APPEND="$append" vm_boot "$w" "$initrd" "$@"
 }
+
+# debian_product DIR WORK: the product's package built from this tree in the
+# build dir of the binary under test ($KMIPCRYPT, as test-deb.sh does; else
+# WORK/build) and installed in DIR with dpkg -i (its log: WORK/dpkg.log).
+debian_product() {
+	local r=$1 w=$2 bin build t0 t1
+	bin=$(realpath "$KMIPCRYPT")
+	case $bin in
+	"$VM_REPO"/*/kmipcrypt) build=${bin#"$VM_REPO"/}; build=${build%/kmipcrypt} ;;
+	*) build=$w/build ;;
+	esac
+	t0=$(lab_now_ms)
+	debian_deb "$build" "$w/deb" || fail "make deb"
+	t1=$(lab_now_ms)
+	debian_install_deb "$r" "$DEBIAN_DEB" "$w/dpkg.log" ||
+		fail "dpkg -i $(basename "$DEBIAN_DEB") in the guest"
+	echo "ok the guest installs the product's package $(basename "$DEBIAN_DEB") with dpkg -i (make deb $(( (t1 - t0) / 1000 )) s; dpkg -i, initramfs included, $(( ($(lab_now_ms) - t1) / 1000 )) s)"
+}
+
+# debian_booted WHAT: the guest started by debian_boot ends (VM_TIMEOUT,
+# default 400 s) and its report (tests/vm/guest-boot.sh) has no failure.
+debian_booted() {
+	local timed_out=
+	vm_wait "${VM_TIMEOUT:-400}" || timed_out="no end within ${VM_TIMEOUT:-400} s: "
+	vm_results || fail "${timed_out}$1: the guest's checks failed (console above; LAB_KEEP=1 keeps the work dir)"
+	echo "ok $1: the guest booted from its encrypted root and powered off (${VM_SECS:-?} s)"
+}
+
+_debian_console_has() { tr -d '\r' <"$1/serial.log" 2>/dev/null | grep -q "$2"; }
+
+# debian_prompted WORK WHAT START PROMPT BOUND_S PASSFILE SLOG: the guest
+# booting in WORK (debian_boot with VM_SERIAL_IN=1), where the KMS will not
+# give the key: START (a grep pattern) on its console, then PROMPT within
+# BOUND_S seconds of it, measured here as the console comes; the passphrase
+# in PASSFILE typed on the console; debian_booted.  DEBIAN_LOG_AT_PROMPT:
+# the lines of PyKMIP's log SLOG when the prompt came.
+debian_prompted() {
+	local b=$1 what=$2 start=$3 prompt=$4 bound=$5 pass=$6 slog=$7 t0 t1
+	lab_wait_for 400 _debian_console_has "$b" "$start" ||
+		{ vm_stop; tail -n 30 "$b/serial.log"; fail "$what: no '$start' on the console"; }
+	t0=$(lab_now_ms)
+	lab_wait_for "$(( bound + 60 ))" _debian_console_has "$b" "$prompt" ||
+		{ vm_stop; tail -n 30 "$b/serial.log"; fail "$what: no passphrase prompt ('$prompt')"; }
+	t1=$(lab_now_ms)
+	DEBIAN_LOG_AT_PROMPT=$(wc -l <"$slog")
+	echo "    $what: the prompt came $(( (t1 - t0) / 100 / 10 )).$(( (t1 - t0) / 100 % 10 )) s after '$start'"
+	[ $(( t1 - t0 )) -le $(( bound * 1000 )) ] ||
+		fail "$what: the prompt came more than $bound s after '$start'"
+	echo "ok $what: the passphrase prompt, within $bound s"
+	vm_type "$(cat "$pass")" || fail "$what: cannot type on the guest's console"
+	debian_booted "$what, the passphrase typed on the console"
+}
+
+# debian_sessions SLOG FROM TO: the TLS sessions PyKMIP started in lines
+# FROM..TO of its log SLOG (TO '$': to the end).
+debian_sessions() { sed -n "$2,${3}p" "$1" | grep -c "Starting session"; }
