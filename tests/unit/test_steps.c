@@ -299,9 +299,25 @@ static void test_interrupt_in_prepare(void **state)
 				"done before it"), 1);
 }
 
+/* A signal ignored when the process started (nohup) stays ignored: it is not ours to catch. */
+static void test_ignored_signal_stays_ignored(void **state)
+{
+	struct sigaction sa;
+
+	signal(SIGHUP, SIG_IGN);
+	assert_int_equal(interrupt_catch(), 0);
+	assert_int_equal(sigaction(SIGHUP, NULL, &sa), 0);
+	assert_ptr_equal(sa.sa_handler, SIG_IGN);
+	assert_int_equal(sigaction(SIGINT, NULL, &sa), 0);
+	assert_ptr_not_equal(sa.sa_handler, SIG_DFL);	/* the others are caught */
+	interrupt_release(false);
+	signal(SIGHUP, SIG_DFL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ignored_signal_stays_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_and_variant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_undoes_in_reverse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_step_fails, setup, teardown),
@@ -316,5 +332,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interrupt_in_prepare, setup, teardown),
 	};
 
+	/*
+	 * The tests raise SIGINT, SIGTERM and SIGHUP: whatever the run inherited
+	 * (under nohup SIGHUP is ignored, and interrupt_catch() leaves an
+	 * ignored signal alone), they start from the default dispositions.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
