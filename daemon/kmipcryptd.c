@@ -63,6 +63,7 @@ struct daemon {
 	int sfd, rescan_tfd, respawn_tfd, dog_tfd;
 	struct udev *udev;
 	struct udev_monitor *mon;
+	char udev_why[64];		/* the udev event that armed the rescan, "" if none */
 	struct group_view groups[CONFIG_GROUPS_MAX];
 	size_t n_groups;
 	unsigned cycles, respawn_s;
@@ -233,7 +234,12 @@ static bool same_list(const struct watch_list *a, const struct watch_list *b)
 	return true;
 }
 
-static int rescan(struct daemon *d, bool force_send)
+/*
+ * The open volumes again; why (the start, a udev event, SIGHUP, the
+ * periodic rescan) is logged with each volume added or dropped: an
+ * operator sees whether a volume was picked up at its event.
+ */
+static int rescan(struct daemon *d, bool force_send, const char *why)
 {
 	struct watch_list nl;
 	bool same;
@@ -249,11 +255,11 @@ static int rescan(struct daemon *d, bool force_send)
 	same = same_list(&nl, &d->wl);
 	for (i = 0; !same && i < nl.n; i++)
 		if (!watch_find(&d->wl, nl.v[i].name))
-			log_info("%s (%s): watched, %zu kmip key(s)", nl.v[i].name, nl.v[i].device,
-				 nl.v[i].nkeys);
+			log_info("%s (%s): watched, %zu kmip key(s) (%s)", nl.v[i].name,
+				 nl.v[i].device, nl.v[i].nkeys, why);
 	for (i = 0; !same && i < d->wl.n; i++)
 		if (!watch_find(&nl, d->wl.v[i].name))
-			log_info("%s: no longer open; not watched", d->wl.v[i].name);
+			log_info("%s: no longer open; not watched (%s)", d->wl.v[i].name, why);
 	watch_list_free(&d->wl);
 	d->wl = nl;
 	if ((!same || force_send) && d->fd >= 0)
@@ -479,7 +485,7 @@ static void reload(struct daemon *d)
 	d->cfg = n;
 	log_info("SIGHUP: configuration reloaded; restarting the poller, rescanning");
 	stop_poller(d);
-	rescan(d, false);
+	rescan(d, false, "SIGHUP");
 	spawn_poller(d);
 	arm(d->rescan_tfd, interval_ms(d), interval_ms(d));
 }
@@ -505,12 +511,16 @@ static void udev_open(struct daemon *d)
 static void udev_event(struct daemon *d)
 {
 	struct udev_device *dev;
-	const char *name;
+	const char *name, *action;
 
 	while ((dev = udev_monitor_receive_device(d->mon))) {
 		name = udev_device_get_sysname(dev);
-		if (name && !strncmp(name, "dm-", 3))
+		action = udev_device_get_action(dev);
+		if (name && !strncmp(name, "dm-", 3)) {
+			snprintf(d->udev_why, sizeof(d->udev_why), "udev: %s %s",
+				 action ? action : "event", name);
 			arm(d->rescan_tfd, RESCAN_DEBOUNCE_MS, interval_ms(d));
+		}
 		udev_device_unref(dev);
 	}
 }
@@ -521,7 +531,7 @@ static int run(struct daemon *d)
 	uint64_t usec = 0;
 	int r;
 
-	r = rescan(d, false);
+	r = rescan(d, false, "start");
 	if (r < 0)
 		return r;
 	r = spawn_poller(d);
@@ -566,7 +576,8 @@ static int run(struct daemon *d)
 		}
 		if (fds[2].revents & POLLIN) {
 			drain(d->rescan_tfd);
-			rescan(d, false);
+			rescan(d, false, d->udev_why[0] ? d->udev_why : "periodic rescan");
+			d->udev_why[0] = '\0';
 		}
 		if (fds[3].revents & POLLIN) {
 			drain(d->respawn_tfd);

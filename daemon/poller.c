@@ -73,6 +73,7 @@ struct poller {
 	struct pgroup g[CONFIG_GROUPS_MAX];
 	size_t ng;
 	unsigned n_requests;		/* of the cycle */
+	unsigned n_cycles;		/* started, this one included */
 	unsigned interval_ms;		/* of the cycles */
 	enum poll_strategy strategy;
 };
@@ -153,8 +154,8 @@ static void take_attrs(void *ctx, size_t i, int err, const struct kmip_attrs *a)
 static void ask(struct poller *p, struct pgroup *g, const size_t *idx, size_t k)
 {
 	struct ask_ctx x = { p, idx };
+	size_t i, answered = 0;
 	const char **uids;
-	size_t i;
 	int r;
 
 	uids = calloc(k, sizeof(*uids));
@@ -166,17 +167,21 @@ static void ask(struct poller *p, struct pgroup *g, const size_t *idx, size_t k)
 			uids[i] = p->keys[idx[i]].uid;
 		r = kmip_get_attrs_each(kmip_session_client(g->s), uids, k,
 					KMIP_ATTR_STATE | KMIP_ATTR_OBJECT_GROUP, take_attrs, &x);
-		p->n_requests += (unsigned)((k + KMIP_BATCH_MAX - 1) / KMIP_BATCH_MAX);
 	}
 	for (i = 0; i < k; i++) {
 		struct key_obs *o = &p->keys[idx[i]].obs;
 
-		if (o->kind != OBS_KIND_MAX)
+		if (o->kind != OBS_KIND_MAX) {
+			answered++;
 			continue;
+		}
 		memset(o, 0, sizeof(*o));
 		o->kind = errclass_no_answer(r) || r == -ENOMEM ? OBS_UNREACHABLE : OBS_OTHER;
 		o->err = r < 0 ? r : -ENOMSG;
 	}
+	/* The messages sent: those answered, and the one that failed (if sent at all). */
+	p->n_requests += (unsigned)((answered + KMIP_BATCH_MAX - 1) / KMIP_BATCH_MAX) +
+			 (r < 0 && uids && !g->open_err);
 	g->err = r;
 	free(uids);
 }
@@ -494,6 +499,10 @@ static void poll_group(struct poller *p, struct pgroup *g)
 		g->locate_ms = now - t0 ? now - t0 : 1;
 	else if (!located && ns == k && g->err == 0)
 		g->batch_ms = now - t0 ? now - t0 : 1;
+	log_debug("group [%s]: cycle %u: by %s, %zu key(s), %zu asked by Get Attributes, %lld ms "
+		  "(last Locate cycle %lld ms, last batch %lld ms)", g->name, p->n_cycles,
+		  located ? "Locate" : "batch", k, ns, (long long)(now - t0),
+		  (long long)g->locate_ms, (long long)g->batch_ms);
 	if (g->err < 0 && p->keys[ns ? sus[0] : idx[0]].obs.kind == OBS_UNREACHABLE) {
 		if (!g->unreachable_since)
 			g->unreachable_since = now;
@@ -623,11 +632,6 @@ static bool has_keys(const struct poller *p, const struct pgroup *g)
 	return false;
 }
 
-/*
- * One cycle: the groups that answered last time first, those that did not
- * (and may now cost their whole timeout) after them; each volume's verdict
- * as soon as its groups are done.
- */
 static int64_t cpu_us(void)
 {
 	struct rusage ru;
@@ -638,9 +642,15 @@ static int64_t cpu_us(void)
 	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
+/*
+ * One cycle: the groups that answered last time first, those that did not
+ * (and may now cost their whole timeout) after them, each group once (one
+ * that stops answering in the first pass is not asked again in the
+ * second); each volume's verdict as soon as its groups are done.
+ */
 static int cycle(struct poller *p)
 {
-	bool polled[CONFIG_GROUPS_MAX] = { false }, *sent;
+	bool polled[CONFIG_GROUPS_MAX] = { false }, late[CONFIG_GROUPS_MAX], *sent;
 	int64_t t0 = clock_now_ms(), c0 = cpu_us();
 	struct msg m;
 	size_t i, pass;
@@ -650,11 +660,14 @@ static int cycle(struct poller *p)
 	if (!sent)
 		return -ENOMEM;
 	p->n_requests = 0;
+	p->n_cycles++;
+	for (i = 0; i < p->ng; i++)
+		late[i] = p->g[i].unreachable_since != 0;
 	for (pass = 0; pass < 2 && r == 0; pass++)
 		for (i = 0; i < p->ng && r == 0; i++) {
 			struct pgroup *g = &p->g[i];
 
-			if ((pass == 0) != (g->unreachable_since == 0) || !has_keys(p, g))
+			if ((pass == 0) == late[i] || !has_keys(p, g))
 				continue;
 			poll_group(p, g);
 			polled[i] = true;

@@ -202,6 +202,7 @@ expect_eq "$(tr '\n' ' ' <"$envout")" \
 
 # The server killed: vol1 (still Active) only after offline_grace.
 t0=$(lab_now_ms)
+m=$(wc -l <"$LAB_TMP/daemon.log")
 lab_server_stop main
 lab_wait_for 20 rec_has vol1 || fail "vol1 not locked after offline_grace"
 ms=$(( $(lab_now_ms) - t0 ))
@@ -211,6 +212,14 @@ expect_grep "^vol1 suspend $uid1 unreachable offline-grace\$" \
 	"the server unreachable: no action before offline_grace, the action after" cat "$rec"
 expect_grep "group \[default\]: no usable answer" "... the group's change logged" \
 	cat "$LAB_TMP/daemon.log"
+# Each group once a cycle, also in the cycle it stopped answering (it was
+# asked again at once in the cycle's second pass, for the groups that did not
+# answer: twice the requests, twice the timeout, to a server in trouble).
+dup=$(tail -n +"$m" "$LAB_TMP/daemon.log" |
+	sed -n 's/.*group \[default\]: cycle \([0-9]*\): by .*/\1/p' | sort | uniq -d | head -n 1)
+[ -z "$dup" ] || fail "group [default] was asked twice in cycle $dup (the poller's -v lines)"
+grep -q "group \[default\]: cycle [0-9]*: by" "$LAB_TMP/daemon.log" || fail "no poller cycle lines in the -v log"
+echo "ok each group asked once a cycle, also in the cycle its server stopped answering"
 lab_server_restart main || fail "PyKMIP did not restart"
 answering() { grep -q "group \[default\]: its servers answer again" "$LAB_TMP/daemon.log"; }
 lab_wait_for 15 answering || fail "polling did not resume after the server came back"
