@@ -16,6 +16,20 @@
 # system reaches multi-user.target and writes a nonce to the root.  Boot 2:
 # the same, and the nonce written by boot 1 is read back.
 #
+# Boot 2 also runs scenarios 3, 6 and 7 (tests/vm/guest-boot.sh,
+# kill_checks): a data disk of kind volume-key, wrapped by a KEK whose host
+# copy is in /etc/kmipcrypt/kek, is opened by the initramfs's
+# kmipcrypt-unlock.service; kmipcryptd runs, enabled like an administrator
+# enables it, polling every 2 s, the root left alone by its [volume] section
+# (action = none: the root of a running system is not frozen here); a bound
+# disk is plugged in through QEMU's monitor and unlocked by the udev rule
+# (/etc/kmipcrypt/hotplug), kmipcryptd watches it from its udev event; a
+# second one, the opt-in file removed, is left alone; the test revokes the
+# data volume's and the hot disk's keys on PyKMIP and both are suspended
+# within a bound (measured here), the journal has the locks with their
+# MESSAGE_ID, systemctl status shows them.  The guest disables kmipcryptd
+# at the end of boot 2: boot 4 counts the unlock's sessions on the KMS.
+#
 # Scenarios 4 and 5: boot 3 with the KMS down (its port refuses), boot 4 with
 # the root's key revoked on the host: each time the passphrase prompt comes
 # within a bound of systemd-cryptsetup's start (measured), the test types the
@@ -51,12 +65,26 @@ echo "ok the Debian guest's root tree ($(( (t_base - t_start) / 1000 )) s, cache
 # image booted below.  What is tested is what users install.
 guest_timeout_ms=10000
 debian_guest "$r" "10.0.2.2:$port" "$guest_timeout_ms" || fail "cannot set up the guest's configuration"
+# kmipcryptd's settings, the hot-plug opt-in, the KEK's host copy: in
+# /etc/kmipcrypt before the package makes the initramfs, which copies that
+# directory.  The root's mapping name (dracut's luks-UUID) is known now.
+debian_ids "$r"
+POLL_S=2
+printf '\n[daemon]\npoll_interval = %ss\n\n[volume luks-%s]\naction = none\n' \
+	"$POLL_S" "$DEBIAN_LUKS_UUID" >>"$r/etc/kmipcrypt/kmipcrypt.conf"
+: >"$r/etc/kmipcrypt/hotplug"
+(umask 077; head -c 32 /dev/urandom >"$w/kek.bin")
+kek=$(K key register --type aes --secret-file "$w/kek.bin" --name "kmipvm-kek-$DEBIAN_LUKS_UUID" \
+	--activate) || fail "register the KEK"
+install -d -m 0700 "$r/etc/kmipcrypt/kek" && install -m 0600 "$w/kek.bin" "$r/etc/kmipcrypt/kek/$kek" ||
+	fail "the KEK's host copy in the guest"
 mkdir -p "$r/etc/dracut.conf.d"
 printf '%s\n' 'hostonly="no"' 'add_dracutmodules+=" kmipcrypt "' >"$r/etc/dracut.conf.d/90-kmipvm.conf"
 kver=$(ls "$r/lib/modules" | head -n 1)
 [ -n "$kver" ] || fail "no kernel in the guest"
 initrd=/boot/initrd.img-$kver
 debian_product "$r" "$w"
+debian_chroot "$r" systemctl enable kmipcryptd.service >/dev/null 2>&1 || fail "systemctl enable kmipcryptd"
 expect_grep "^dracut: Generating $initrd" "the package's update-initramfs trigger made dracut rebuild $initrd" \
 	cat "$w/dpkg.log"
 expect_grep "kmipcrypt" "dracut included the kmipcrypt module" \
@@ -81,23 +109,78 @@ expect_rc 0 "the root disk bound to the KMS (enroll on the host)" K enroll "$w/d
 uid=$(uid_of "$w/disk.img")
 echo "    disk: $(( ($(lab_now_ms) - t0) / 1000 )) s, LUKS2 $DEBIAN_LUKS_UUID, key '$uid'"
 
+# The data disk (volume-key, wrapped by the KEK), and two disks to plug in
+# (passphrase kind): boot 2's.
+datanonce=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
+mkdir -p "$w/datatree" && echo "$datanonce" >"$w/datatree/kmipvm-data"
+data_uuid=$(cat /proc/sys/kernel/random/uuid)
+debian_volume "$w/datatree" "$w/data.img" "$pass" "$(cat /proc/sys/kernel/random/uuid)" "$data_uuid" 16 ||
+	fail "cannot make the data disk"
+expect_rc 0 "the data disk bound to the KMS (enroll --kind volume-key --wrap-key)" K enroll "$w/data.img" \
+	--kind volume-key --wrap-key "$kek" --kek-file "$w/kek.bin" --key-file "$pass"
+data_uid=$(uid_of "$w/data.img")
+for h in hot hot2; do
+	truncate -s 32M "$w/$h.img" &&
+		cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode \
+			"$w/$h.img" "$pass" || fail "luksFormat $h.img"
+	K enroll "$w/$h.img" --key-file "$pass" >/dev/null 2>&1 || fail "enroll $h.img"
+done
+hot_uuid=$(cryptsetup luksUUID "$w/hot.img")
+hot_uid=$(uid_of "$w/hot.img")
+echo "ok the data disk (key '$data_uid', KEK '$kek') and two disks to plug in, bound"
+
 # ------------------------------------------------ two boots
 nonce=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
 append="root=UUID=$DEBIAN_FS_UUID rd.luks.uuid=$DEBIAN_LUKS_UUID rd.neednet=1 ip=dhcp net.ifnames=0"
 append="$append systemd.show_status=1 kmipvm.nonce=$nonce"
+# The bound of a lock after a revocation: one poll_interval (with its 10 %
+# jitter), then the poller's confirmation and the locker's suspend; the
+# slack is TCG on a shared 2-core machine and the guest's 0.2 s look.
+LOCK_SLACK_S=15
 gets() { tail -n +"$(( $1 + 1 ))" "$slog" | grep -c "Getting a SecretData with ID: $uid\$"; }
+# console_wait B SECONDS PATTERN WHAT: until PATTERN is on boot B's console.
+console_wait() {
+	lab_wait_for "$2" _debian_console_has "$1" "$3" ||
+		{ vm_stop; tail -n 40 "$1/serial.log"; fail "$4: no '$3' on the guest's console within $2 s"; }
+}
 for boot in 1 2; do
 	b=$w/b$boot
 	mkdir -p "$b"
 	m=$(wc -l <"$slog")
-	debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" "$append kmipvm.boot=$boot" \
-		"root=$w/disk.img"
+	if [ "$boot" = 1 ]; then
+		debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" "$append kmipvm.boot=$boot" \
+			"root=$w/disk.img"
+	else
+		VM_HOTPLUG=2 debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" \
+			"$append kmipvm.boot=$boot kmipvm.kill=1 kmipvm.data=luks-$data_uuid kmipvm.hot=luks-$hot_uuid" \
+			"root=$w/disk.img" "data=$w/data.img"
+		console_wait "$b" 400 "^KMIPVM | hotplug-wanted hot$" "boot 2"
+		vm_hotplug 0 hot "$w/hot.img" || fail "boot 2: QEMU did not plug hot.img in"
+		echo "ok boot 2: hot.img plugged into the running guest (QEMU monitor, device_add)"
+		console_wait "$b" 300 "^KMIPVM | hotplug-wanted hot2$" "boot 2"
+		vm_hotplug 1 hot2 "$w/hot2.img" || fail "boot 2: QEMU did not plug hot2.img in"
+		console_wait "$b" 300 "^KMIPVM | revoke-wanted$" "boot 2"
+		t0=$(lab_now_ms)
+		for u in "$data_uid" "$hot_uid"; do
+			lab_pyclient main revoke "$u" --reason compromise >/dev/null || fail "revoke '$u'"
+		done
+		for v in "luks-$data_uuid" "luks-$hot_uuid"; do
+			console_wait "$b" 150 "^KMIPVM | locked $v$" "boot 2"
+			t1=$(lab_now_ms)
+			echo "    boot 2: $v locked $(( (t1 - t0) / 100 / 10 )).$(( (t1 - t0) / 100 % 10 )) s after the revocation (poll_interval ${POLL_S} s)"
+			[ $(( t1 - t0 )) -le $(( (POLL_S + LOCK_SLACK_S) * 1000 )) ] ||
+				fail "boot 2: $v locked more than poll_interval + $LOCK_SLACK_S s after the revocation"
+		done
+		echo "ok boot 2: both volumes locked within poll_interval + $LOCK_SLACK_S s of the revocation"
+	fi
 	debian_booted "boot $boot"
 	expect_nogrep "Please enter passphrase" "boot $boot: no passphrase prompt on the console" \
 		cat "$b/serial.txt"
 	[ "$(gets "$m")" -ge 1 ] || fail "boot $boot: PyKMIP did not serve the root's key '$uid'"
 	echo "ok boot $boot: PyKMIP served the root's key '$uid' to the guest"
 done
+expect_grep "^KMIPVM \| data volume: $datanonce" "boot 2: the data volume's content, read in the guest" \
+	cat "$w/b2/serial.txt"
 expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot 2 read back the nonce boot 1 wrote to the encrypted root" \
 	cat "$w/b2/serial.txt"
 

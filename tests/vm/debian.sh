@@ -25,6 +25,8 @@
 #   debian_disk DIR IMG PASSFILE      IMG: DIR as an ext4 root file system in
 #                                     LUKS2 (keyslot 0: PASSFILE), with the
 #                                     UUIDs of debian_ids (called if not yet)
+#   debian_volume DIR IMG PASSFILE FS_UUID LUKS_UUID [SPARE_MB]
+#                                     the same for any tree DIR (a data volume)
 #   debian_product DIR WORK           debian_deb from $KMIPCRYPT's build dir,
 #                                     then debian_install_deb (WORK/dpkg.log)
 #   debian_boot WORK KERNEL INITRD APPEND SERIAL=IMAGE...
@@ -136,17 +138,23 @@ debian_ids() {
 # file wants) in LUKS2, encrypted in place offline (no device-mapper needed),
 # with the UUIDs of debian_ids.
 debian_disk() {
-	local dir=$1 img=$2 pass=$3 mb
-	[ -n "${DEBIAN_FS_UUID:-}" ] && [ -n "${DEBIAN_LUKS_UUID:-}" ] || debian_ids "$dir"
-	mb=$(( $(du -sm "$dir" | cut -f1) * 3 / 2 + 256 ))
+	[ -n "${DEBIAN_FS_UUID:-}" ] && [ -n "${DEBIAN_LUKS_UUID:-}" ] || debian_ids "$1"
+	debian_volume "$1" "$2" "$3" "$DEBIAN_FS_UUID" "$DEBIAN_LUKS_UUID"
+}
+
+# debian_volume DIR IMG PASSFILE FS_UUID LUKS_UUID [SPARE_MB]: DIR as ext4
+# in LUKS2, with SPARE_MB (default 256) free.
+debian_volume() {
+	local dir=$1 img=$2 pass=$3 fs=$4 luks=$5 mb
+	mb=$(( $(du -sm "$dir" | cut -f1) * 3 / 2 + ${6:-256} ))
 	rm -f "$img"
 	truncate -s "$((mb + 32))M" "$img" &&
-		mkfs.ext4 -q -b 4096 -U "$DEBIAN_FS_UUID" -d "$dir" "$img" "${mb}M" &&
+		mkfs.ext4 -q -b 4096 -U "$fs" -d "$dir" "$img" "${mb}M" &&
 		cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M \
-			--uuid "$DEBIAN_LUKS_UUID" --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+			--uuid "$luks" --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
 			--batch-mode --key-file "$pass" "$img" >/dev/null || return 1
-	[ "$(cryptsetup luksUUID "$img")" = "$DEBIAN_LUKS_UUID" ] ||
-		{ vm_log "debian_disk: the LUKS2 UUID of $img is not $DEBIAN_LUKS_UUID"; return 1; }
+	[ "$(cryptsetup luksUUID "$img")" = "$luks" ] ||
+		{ vm_log "debian_volume: the LUKS2 UUID of $img is not $luks"; return 1; }
 }
 
 # debian_deb BUILD OUTDIR: the product's Debian package, built by `make deb`

@@ -10,6 +10,14 @@
 #   kmipvm.netdown=1  no address left on any interface from the initramfs
 #                   (/run/net-*.conf gone): nothing in this guest brings the
 #                   network up, so what is up came from the initramfs
+#   kmipvm.kill=1   boot integration after the root (kill_checks below):
+#                   kmipvm.data=NAME the data volume (kind volume-key,
+#                   wrapped) the initramfs opened, kmipvm.hot=NAME the name
+#                   the hot-plugged disk "hot" gets; the host plugs disks in
+#                   and revokes keys when this script asks for it on the
+#                   console ("KMIPVM | hotplug-wanted SERIAL", "KMIPVM |
+#                   revoke-wanted"), and measures the locks from the
+#                   "KMIPVM | locked NAME" lines
 exec >/dev/ttyS0 2>&1
 M=KMIPVM
 N_OK=0
@@ -20,6 +28,94 @@ bad() { N_FAIL=$((N_FAIL + 1)); say "FAIL $*"; }
 show() { sed "s/^/$M | /"; }
 check() { what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
+ucs() { awk '{ split($1, a, "."); print a[1] * 100 + a[2] }' /proc/uptime; }
+# wait_for SECONDS CMD...: until CMD succeeds (looked at every 0.2 s); 1 on time out.
+wait_for() {
+	lim=$(( $1 * 100 )) w0=$(ucs)
+	shift
+	until "$@"; do
+		[ $(( $(ucs) - w0 )) -lt "$lim" ] || return 1
+		sleep 0.2
+	done
+}
+# dm_sys NAME: /sys/block/dm-N of mapping NAME
+dm_sys() {
+	for n in /sys/block/dm-*/dm/name; do
+		[ -e "$n" ] && [ "$(cat "$n")" = "$1" ] && { echo "${n%/dm/name}"; return 0; }
+	done
+	return 1
+}
+suspended() { s=$(dm_sys "$1") && [ "$(cat "$s/dm/suspended")" = 1 ]; }
+not_suspended() { s=$(dm_sys "$1") && [ "$(cat "$s/dm/suspended")" = 0 ]; }
+# by_serial SERIAL: /dev/vdX of the virtio disk with that serial number
+by_serial() {
+	for d in /sys/block/vd*; do
+		[ "$(cat "$d/serial" 2>/dev/null)" = "$1" ] && { echo "/dev/${d##*/}"; return 0; }
+	done
+	return 1
+}
+daemon_log() { journalctl -b -o cat -u kmipcryptd.service --no-pager; }
+# Journal entries of kmipcryptd's locks (kmipcryptd(8), daemon/audit.h).
+MSG_LOCKED=20e6105e20d14e17a50d86c8d1e13390
+
+# kill_checks: scenario 3 (a data volume of kind volume-key, wrapped,
+# opened at boot by the initramfs's kmipcrypt-unlock.service), scenario 7
+# (a bound disk plugged in while the system runs: unlocked through the udev
+# rule while /etc/kmipcrypt/hotplug exists, left alone once it is gone;
+# kmipcryptd watches the new mapping from its udev event), scenario 6
+# (kmipcryptd, started by its unit, suspends both when the host revokes
+# their keys; the journal has the locks with their MESSAGE_ID; the root,
+# [volume] action = none, stays as it is).
+kill_checks() {
+	data=$(arg kmipvm.data) hot=$(arg kmipvm.hot)
+	check "the data volume (volume-key, wrapped) was opened at boot: /dev/mapper/$data" \
+		test -b "/dev/mapper/$data"
+	mkdir -p /mnt/data && mount -o ro "/dev/mapper/$data" /mnt/data &&
+		say "| data volume: $(cat /mnt/data/kmipvm-data 2>&1)" && umount /mnt/data
+	check "kmipcryptd is active (started by kmipcryptd.service)" \
+		wait_for 120 systemctl -q is-active kmipcryptd.service
+	check "... it watches the data volume" \
+		wait_for 30 sh -c "journalctl -b -o cat -u kmipcryptd.service | grep -q ': $data (.*): watched'"
+	say "| hotplug-wanted hot"
+	check "the hot-plugged bound disk was unlocked through the udev rule: /dev/mapper/$hot" \
+		wait_for 240 test -b "/dev/mapper/$hot"
+	hd=$(by_serial hot)
+	check "... the rule wanted kmipcrypt-unlock@${hd#/dev/}.service for $hd" \
+		sh -c "udevadm info -q property '$hd' | grep -q '^SYSTEMD_WANTS=.*kmipcrypt-unlock@${hd#/dev/}'"
+	journalctl -b -o cat -u "kmipcrypt-unlock@${hd#/dev/}.service" --no-pager | show
+	check "... kmipcryptd watches it from its udev event" \
+		wait_for 30 sh -c "journalctl -b -o cat -u kmipcryptd.service | grep -q ': $hot (.*): watched, .* (udev: '"
+	rm -f /etc/kmipcrypt/hotplug
+	say "| hotplug-wanted hot2"
+	check "a second bound disk plugged in with /etc/kmipcrypt/hotplug gone" wait_for 240 by_serial hot2
+	h2=$(by_serial hot2)
+	udevadm settle --timeout=60
+	check "... the udev rule leaves $h2 alone (no SYSTEMD_WANTS)" \
+		sh -c "! udevadm info -q property '$h2' | grep -q kmipcrypt-unlock"
+	check "... and nothing holds it" sh -c "[ -z \"\$(ls -A /sys/block/${h2#/dev/}/holders)\" ]"
+	say "| revoke-wanted"
+	for v in "$data" "$hot"; do
+		if wait_for 120 suspended "$v"; then
+			say "| locked $v"
+			ok "kmipcryptd suspended $v after its key was revoked"
+		else
+			bad "kmipcryptd suspended $v after its key was revoked"
+		fi
+	done
+	check "the root ([volume] action = none) is not suspended" not_suspended "$name"
+	daemon_log | show
+	check "the journal has each lock with MESSAGE_ID=$MSG_LOCKED" sh -c \
+		"journalctl -b -o cat -u kmipcryptd.service MESSAGE_ID=$MSG_LOCKED | grep -q '$data' &&
+		 journalctl -b -o cat -u kmipcryptd.service MESSAGE_ID=$MSG_LOCKED | grep -q '$hot'"
+	systemctl status --no-pager -n 6 kmipcryptd.service 2>&1 | show
+	check "systemctl status kmipcryptd shows the lock" \
+		sh -c "systemctl status --no-pager -n 20 kmipcryptd.service | grep -q '$hot'"
+	# Their keys are gone and nothing will resume them: removed before the poweroff.
+	for v in "$data" "$hot"; do dmsetup remove --force "$v" 2>&1 | show; done
+	# The later boots are about the boot path: the KMS's log must show the
+	# unlock's sessions alone (test-boot.sh counts them).
+	systemctl -q disable kmipcryptd.service 2>&1 | show
+}
 
 boot=$(arg kmipvm.boot)
 luks=$(arg rd.luks.uuid)
@@ -40,6 +136,7 @@ if [ "$(arg kmipvm.netdown)" = 1 ]; then
 	check "boot $boot: ... and no /run/net-*.conf left" sh -c "! ls /run/net-*.conf >/dev/null 2>&1"
 fi
 journalctl -b -o cat -u 'systemd-cryptsetup@*' -u kmipcrypt-unlock.service --no-pager 2>&1 | show
+[ "$(arg kmipvm.kill)" = 1 ] && kill_checks
 if [ "$boot" = 1 ]; then
 	mkdir -p /var/lib/kmipvm && arg kmipvm.nonce >/var/lib/kmipvm/nonce && sync
 	check "boot 1: wrote the nonce to the encrypted root" test -s /var/lib/kmipvm/nonce

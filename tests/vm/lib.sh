@@ -13,6 +13,7 @@
 #   vm_wait SECONDS                  # until the guest says KMIPVM DONE or QEMU ends
 #   vm_stop                          # kill QEMU (by PID, our own child) and reap it
 #   vm_type TEXT                     # type on the console (VM_SERIAL_IN=1 at vm_boot)
+#   vm_hotplug PORT SERIAL IMAGE     # plug a virtio disk in (VM_HOTPLUG=N at vm_boot)
 #   vm_results                       # serial console -> "ok vm: ..." lines; 1 on FAIL
 #
 # Everything except the kernel cache lives under the caller's work dir (in
@@ -260,13 +261,22 @@ vm_boot() {
 		return 0
 	fi
 	VM_BOOT_MS=$(lab_now_ms)
+	# VM_HOTPLUG=N: N empty PCIe root ports hp0.. for vm_hotplug (q35's own
+	# bus takes no hot-plugged device), and the monitor on WORKDIR/monitor.sock.
+	local monitor=(-monitor none) i
+	if [ "${VM_HOTPLUG:-0}" -gt 0 ]; then
+		monitor=(-monitor "unix:$w/monitor.sock,server=on,wait=off")
+		for i in $(seq 0 $(( VM_HOTPLUG - 1 ))); do
+			monitor+=(-device "pcie-root-port,id=hp$i,chassis=$(( i + 1 )),slot=$(( i + 1 ))")
+		done
+	fi
 	# VM_SERIAL_IN=1: the console also takes input, from WORKDIR/serial.sock
 	# (vm_type); its output still goes to serial.log.
 	local serial=(-serial "file:$w/serial.log")
 	[ "${VM_SERIAL_IN:-0}" = 1 ] &&
 		serial=(-chardev "socket,id=s0,path=$w/serial.sock,server=on,wait=off,logfile=$w/serial.log"
 			-serial chardev:s0)
-	"${VM_ARGS[@]}" -monitor none "${serial[@]}" </dev/null >"$w/qemu.log" 2>&1 &
+	"${VM_ARGS[@]}" "${monitor[@]}" "${serial[@]}" </dev/null >"$w/qemu.log" 2>&1 &
 	VM_PID=$!
 	echo "$VM_PID" >"$w/qemu.pid"
 }
@@ -292,6 +302,38 @@ try:
 except socket.timeout:
     sys.exit("vm_type: QEMU did not take the whole text within 120 s")
 s.close()' "$VM_DIR/serial.sock" "$1"
+}
+
+# vm_monitor CMD: one command on QEMU's human monitor (VM_HOTPLUG); its
+# answer on stdout; 1 if QEMU answers with an error or not within 30 s.
+vm_monitor() {
+	"$LAB_PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(sys.argv[1])
+def until_prompt():
+    b = b""
+    while not b.endswith(b"(qemu) "):
+        d = s.recv(4096)
+        if not d:
+            break
+        b += d
+    return b.decode(errors="replace")
+until_prompt()
+s.sendall(sys.argv[2].encode() + b"\n")
+out = until_prompt().replace("\r", "")
+out = "\n".join(l for l in out.split("\n")[1:] if l != "(qemu) ")
+print(out)
+sys.exit(1 if "rror" in out else 0)' "$VM_DIR/monitor.sock" "$1"
+}
+
+# vm_hotplug PORT SERIAL IMAGE: a virtio disk with serial number SERIAL on
+# IMAGE plugged into root port hpPORT of the running guest (its PCIe hot-plug:
+# the guest's kernel sees a new disk, udev an "add" event).
+vm_hotplug() {
+	vm_monitor "drive_add 0 file=$3,format=raw,if=none,id=hot$1,cache=unsafe" >/dev/null &&
+		vm_monitor "device_add virtio-blk-pci,drive=hot$1,serial=$2,bus=hp$1,id=hotdev$1" >/dev/null
 }
 
 _vm_done() {
