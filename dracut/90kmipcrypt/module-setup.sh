@@ -31,7 +31,7 @@ _kmipcrypt_plugin_dir() {
 
 # called by dracut
 install() {
-	local dir f
+	local dir f conf files
 
 	inst_multiple kmipcrypt cryptsetup
 	# The token plugin only for systemd-cryptsetup.  Without systemd the
@@ -48,12 +48,29 @@ install() {
 	else
 		dwarn "kmipcrypt: no token plugin in libcryptsetup's plugin directory '$dir': systemd-cryptsetup cannot unlock from the KMS"
 	fi
-	# The configuration, the credentials and KEK files it keeps beside it
-	# (credentials elsewhere are not found: keep them in /etc/kmipcrypt).
+	# The configuration and every file it needs, wherever it is: each
+	# group's CA, certificate, key and key password file, the KEK files
+	# (`kmipcrypt config files`, kmipcrypt-config(8)).  Checked first: a
+	# configuration that cannot work at boot is said now, loudly, not at the
+	# next boot (the image is still made: a kernel update is not held up).
 	# The initramfs then holds the client key: dracut writes it 0600.
-	while IFS= read -r -d '' f; do
-		inst_simple "${f#"$dracutsysrootdir"}"
-	done < <(find "$dracutsysrootdir/etc/kmipcrypt" -type f -print0)
+	conf=$dracutsysrootdir/etc/kmipcrypt/kmipcrypt.conf
+	if ! kmipcrypt -q -c "$conf" config check >/dev/null 2>"${DRACUT_TMPDIR:-/tmp}/kmipcrypt-check.$$"; then
+		while IFS= read -r f; do dwarn "$f"; done <"${DRACUT_TMPDIR:-/tmp}/kmipcrypt-check.$$"
+		dwarn "kmipcrypt: $conf is not usable (above): volumes will not unlock from the KMS at boot; fix it, then rebuild the initramfs"
+	fi
+	rm -f "${DRACUT_TMPDIR:-/tmp}/kmipcrypt-check.$$"
+	if files=$(kmipcrypt -q -c "$conf" config files); then
+		while IFS= read -r f; do
+			[[ -e $f ]] || { dwarn "kmipcrypt: $f (named by $conf) does not exist"; continue; }
+			inst_simple "${f#"$dracutsysrootdir"}"
+		done <<<"$files"
+	else
+		dwarn "kmipcrypt: cannot list the files $conf needs: copying $dracutsysrootdir/etc/kmipcrypt as it is"
+		while IFS= read -r -d '' f; do
+			inst_simple "${f#"$dracutsysrootdir"}"
+		done < <(find "$dracutsysrootdir/etc/kmipcrypt" -type f -print0)
+	fi
 
 	if dracut_module_included "systemd"; then
 		inst_simple "$moddir/kmipcrypt-unlock.service" "$systemdsystemunitdir/kmipcrypt-unlock.service"

@@ -45,20 +45,6 @@ static void no_token_plugins(void)
 }
 
 /* A usage error: what is wrong, and where the help is (not the whole help). */
-static int usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *verb, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_error("%s; see 'kmipcrypt %s --help'", msg, verb);
-	return EXIT_USAGE;
-}
-
 static int worst(int a, int b)
 {
 	return a > b ? a : b;
@@ -179,7 +165,7 @@ int cmd_enroll(int argc, char **argv)
 		switch (c) {
 		case O_KIND:
 			if (kmip_kind_parse(optarg, &o.kind) < 0)
-				return usage_error("enroll", "unknown --kind '%s' (passphrase, "
+				return cli_usage_error("enroll", "unknown --kind '%s' (passphrase, "
 						   "volume-key, envelope)", optarg);
 			break;
 		case O_NAME: o.name = optarg; break;
@@ -191,11 +177,11 @@ int cmd_enroll(int argc, char **argv)
 			enroll_usage(stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("enroll", "unknown option");
+			return cli_usage_error("enroll", "unknown option");
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error("enroll", "enroll takes one DEVICE");
+		return cli_usage_error("enroll", "enroll takes one DEVICE");
 	device = argv[optind];
 	o.group = g_opts.group;
 	if (luks_enroll_check(&o) < 0)
@@ -373,13 +359,13 @@ int cmd_unlock(int argc, char **argv)
 			break;
 		case O_KIND:
 			if (parse_kinds(optarg, &uo.kinds) < 0)
-				return usage_error("unlock", "--kind takes passphrase, envelope or "
+				return cli_usage_error("unlock", "--kind takes passphrase, envelope or "
 						   "volume-key, or a comma list of them (got '%s')",
 						   optarg);
 			break;
 		case O_JOBS:
 			if (parse_uint(optarg, 1, UNLOCK_JOBS_MAX, &jobs) < 0)
-				return usage_error("unlock", "--jobs takes a number of volumes from 1 "
+				return cli_usage_error("unlock", "--jobs takes a number of volumes from 1 "
 						   "to %d (got '%s')", UNLOCK_JOBS_MAX, optarg);
 			uo.jobs = (unsigned)jobs;
 			break;
@@ -387,24 +373,24 @@ int cmd_unlock(int argc, char **argv)
 			unlock_usage(stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("unlock", "unknown option");
+			return cli_usage_error("unlock", "unknown option");
 		}
 	}
 	if (uo.token_id >= 0 && uo.kinds)
-		return usage_error("unlock", "--token and --kind exclude each other%s", "");
+		return cli_usage_error("unlock", "--token and --kind exclude each other%s", "");
 	if (all) {
 		if (argc - optind != 0)
-			return usage_error("unlock", "unlock --all takes no DEVICE (got '%s')",
+			return cli_usage_error("unlock", "unlock --all takes no DEVICE (got '%s')",
 					   argv[optind]);
 		if (uo.token_id >= 0)
-			return usage_error("unlock", "--token is for one DEVICE");
+			return cli_usage_error("unlock", "--token is for one DEVICE");
 	} else {
 		if (argc - optind < 1 || argc - optind > 2)
-			return usage_error("unlock", "unlock takes DEVICE [NAME], or --all");
+			return cli_usage_error("unlock", "unlock takes DEVICE [NAME], or --all");
 		if (dopt.list_file || dopt.no_blkid || uo.jobs)
-			return usage_error("unlock", "--from, --no-blkid and --jobs go with --all%s", "");
+			return cli_usage_error("unlock", "--from, --no-blkid and --jobs go with --all%s", "");
 		if (test && argc - optind == 2)
-			return usage_error("unlock", "--test creates no mapping: no NAME");
+			return cli_usage_error("unlock", "--test creates no mapping: no NAME");
 	}
 	no_token_plugins();
 	r = cli_load_config_file(&cfg);
@@ -786,12 +772,12 @@ int cmd_status(int argc, char **argv)
 			status_usage(stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("status", "unknown option");
+			return cli_usage_error("status", "unknown option");
 		}
 	}
 	given = argc > optind;
 	if (given && (dopt.list_file || dopt.crypttab || dopt.no_blkid))
-		return usage_error("status", "--from, --crypttab and --no-blkid are for finding "
+		return cli_usage_error("status", "--from, --crypttab and --no-blkid are for finding "
 				   "volumes: not with DEVICEs%s", "");
 	no_token_plugins();
 	r = cli_load_config_file(&cfg);
@@ -911,18 +897,18 @@ int cmd_lock(int argc, char **argv)
 			else if (!strcmp(optarg, "close"))
 				a = LOCK_CLOSE;
 			else
-				return usage_error("lock", "unknown --action '%s' (suspend, close)",
+				return cli_usage_error("lock", "unknown --action '%s' (suspend, close)",
 						   optarg);
 			break;
 		case 'h':
 			lock_usage(stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("lock", "unknown option");
+			return cli_usage_error("lock", "unknown option");
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error("lock", "lock takes one mapping NAME");
+		return cli_usage_error("lock", "lock takes one mapping NAME");
 	no_token_plugins();
 	r = luks_lock(argv[optind], a);
 	if (r == 0)
@@ -990,11 +976,11 @@ int cmd_unbind(int argc, char **argv)
 			unbind_usage(stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("unbind", "unknown option");
+			return cli_usage_error("unbind", "unknown option");
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error("unbind", "unbind takes one DEVICE");
+		return cli_usage_error("unbind", "unbind takes one DEVICE");
 	no_token_plugins();
 	/* The proof needs the server: the configuration always. */
 	r = cli_load_config_file(&cfg);

@@ -24,6 +24,7 @@ extern struct global_opts g_opts;
 int exit_code_from_errno(int r);
 
 int cmd_key(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_ttlv(int argc, char **argv);
 /* cmd_luks.c: binding LUKS2 volumes to KMIP keys */
 int cmd_enroll(int argc, char **argv);

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <time.h>
@@ -233,4 +235,16 @@ int cli_read_secret(const char *path, size_t max, uint8_t **out, size_t *len)
 	*out = (uint8_t *)buf;
 	*len = n;
 	return 0;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s; see 'kmipcrypt %s --help'", msg, verb);
+	return EXIT_USAGE;
 }

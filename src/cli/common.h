@@ -35,6 +35,12 @@ void cli_close_session(struct config *cfg, struct kmip_session *s);
  */
 int cli_fail(int r, struct kmip_client *c, const char *what, const char *uid);
 
+/*
+ * Log "MESSAGE; see 'kmipcrypt VERB --help'" and return EXIT_USAGE: every
+ * verb's answer to a command line it cannot take.
+ */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* "2026-11-23T10:55:42Z" into buf; "-" for 0. */
 const char *cli_time(int64_t t, char *buf, size_t len);
 

@@ -34,6 +34,7 @@ static const struct verb {
 	{ "lock",   cmd_lock,   "suspend or close an open mapping by hand (key revoked, host lost)" },
 	{ "unbind", cmd_unbind, "remove a kmip token and its keyslot (--destroy-key: and the key)" },
 	{ "key",  cmd_key,  "administer keys on the KMIP server (list, create, get, revoke, ...)" },
+	{ "config", cmd_config, "check the configuration and its credentials; list the files it needs" },
 	{ "ttlv", run_ttlv_tool, "decode, encode and convert KMIP messages (TTLV, hex, XML)" },
 };
 

@@ -137,11 +137,29 @@ int luks_read_kek(const char *path, uint8_t **kek, size_t *len)
 	return 0;
 }
 
-int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *buf, size_t len)
+int luks_kek_dir(const struct config *cfg, char *buf, size_t len)
 {
 	const char *dir = "/etc/kmipcrypt", *slash;
-	size_t dlen, i;
+	size_t dlen = strlen(dir);
 	int n;
+
+	if (cfg && cfg->path && (slash = strrchr(cfg->path, '/'))) {
+		dir = cfg->path;
+		dlen = (size_t)(slash - cfg->path);
+		if (dlen == 0)
+			dir = "/", dlen = 1;
+	} else if (cfg && cfg->path) {
+		dir = ".";
+		dlen = 1;
+	}
+	n = snprintf(buf, len, "%.*s/kek", (int)dlen, dir);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *buf, size_t len)
+{
+	size_t i, dlen;
+	int r, n;
 
 	if (!wrap_uid || !*wrap_uid || wrap_uid[0] == '.')
 		return -EINVAL;
@@ -152,18 +170,12 @@ int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *
 		      ch == '.' || ch == '_' || ch == ':' || ch == '-'))
 			return -EINVAL;
 	}
-	dlen = strlen(dir);
-	if (cfg && cfg->path && (slash = strrchr(cfg->path, '/'))) {
-		dir = cfg->path;
-		dlen = (size_t)(slash - cfg->path);
-		if (dlen == 0)
-			dir = "/", dlen = 1;
-	} else if (cfg && cfg->path) {
-		dir = ".";
-		dlen = 1;
-	}
-	n = snprintf(buf, len, "%.*s/kek/%s", (int)dlen, dir, wrap_uid);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	r = luks_kek_dir(cfg, buf, len);
+	if (r < 0)
+		return r;
+	dlen = strlen(buf);
+	n = snprintf(buf + dlen, len - dlen, "/%s", wrap_uid);
+	return n < 0 || (size_t)n >= len - dlen ? -ENAMETOOLONG : 0;
 }
 
 /* The host copy of the KEK of a wrapped volume-key token, into wrap (locked memory). */

@@ -149,6 +149,8 @@ int luks_default_name(const char *device, char *buf, size_t len);
  * '.') has no default: -EINVAL, pass the file explicitly.
  */
 int luks_kek_default_path(const struct config *cfg, const char *wrap_uid, char *buf, size_t len);
+/* That directory, <directory of the configuration file>/kek.  0 or -ENAMETOOLONG. */
+int luks_kek_dir(const struct config *cfg, char *buf, size_t len);
 
 /*
  * Read the host copy of a key-encryption key, the one reader of KEK files

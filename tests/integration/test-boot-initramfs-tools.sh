@@ -62,12 +62,12 @@ debian_chroot "$r" lsinitramfs "$initrd" >"$w/lsinitramfs.txt" 2>&1 || fail "lsi
 plugin_dir=$(debian_chroot "$r" cryptsetup --help | sed -n 's/^LUKS2 external token plugin path: \(.*\)\.$/\1/p')
 [ -n "$plugin_dir" ] || fail "the guest's cryptsetup --help names no token plugin path"
 for f in usr/sbin/kmipcrypt \
-	etc/kmipcrypt/kmipcrypt.conf etc/kmipcrypt/ca.crt etc/kmipcrypt/client.crt etc/kmipcrypt/client.key \
+	etc/kmipcrypt/kmipcrypt.conf "${DEBIAN_CA_DIR#/}/ca.crt" etc/kmipcrypt/client.crt etc/kmipcrypt/client.key \
 	scripts/local-top/kmipcrypt scripts/local-bottom/kmipcrypt scripts/local-top/cryptroot cryptroot/crypttab; do
 	# usr-merged images keep lib/ as a link to usr/lib/
 	grep -qxE "(usr/)?${f#usr/}" "$w/lsinitramfs.txt" || fail "the initramfs has no $f"
 done
-echo "ok the initramfs holds kmipcrypt, the configuration and credentials, the local-top and local-bottom scripts, cryptroot and its crypttab"
+echo "ok the initramfs holds kmipcrypt, the configuration and credentials (the CA from $DEBIAN_CA_DIR, named by the configuration), the local-top and local-bottom scripts, cryptroot and its crypttab"
 # Not the token plugin: cryptroot's cryptsetup would ask the KMS again at
 # every passphrase typed (hooks/kmipcrypt says why; boot 4 checks it).
 ! grep -q "libcryptsetup-token-kmip.so" "$w/lsinitramfs.txt" ||

@@ -90,12 +90,12 @@ expect_grep "^dracut: Generating $initrd" "the package's update-initramfs trigge
 expect_grep "kmipcrypt" "dracut included the kmipcrypt module" \
 	debian_chroot "$r" lsinitrd -m "$initrd"
 debian_chroot "$r" lsinitrd "$initrd" >"$w/lsinitrd.txt" 2>&1
-for f in usr/sbin/kmipcrypt etc/kmipcrypt/kmipcrypt.conf etc/kmipcrypt/client.key \
+for f in usr/sbin/kmipcrypt etc/kmipcrypt/kmipcrypt.conf etc/kmipcrypt/client.key "${DEBIAN_CA_DIR#/}/ca.crt" "etc/kmipcrypt/kek/$kek" \
 	 libcryptsetup-token-kmip.so systemd-cryptsetup@.service.d/kmipcrypt-network.conf \
 	 kmipcrypt-unlock.service; do
 	grep -q -- "$f" "$w/lsinitrd.txt" || fail "the initramfs has no $f"
 done
-echo "ok the initramfs holds kmipcrypt, the token plugin, the configuration and credentials, the network drop-in"
+echo "ok the initramfs holds kmipcrypt, the token plugin, the configuration and credentials (the CA from $DEBIAN_CA_DIR, named by the configuration), the KEK, the network drop-in"
 expect_grep "^-rw-------" "the initramfs file is not readable by others (it holds the client key)" \
 	ls -l "$r$initrd"
 echo "    initramfs: $(du -h "$r$initrd" | cut -f1)"

@@ -37,7 +37,7 @@ for p in $pages; do
 	echo "ok $(basename "$p"): no trailing white space"
 done
 
-for verb in enroll unlock status lock unbind; do
+for verb in enroll unlock status lock unbind config; do
 	page=$docs/kmipcrypt-$verb.8
 	[ -f "$page" ] || fail "no page for $verb: $page"
 	for sh in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do
@@ -107,7 +107,7 @@ system_path() {
 	/etc/ssl/certs/ca-certificates.crt | /usr/lib/ssl/cert.pem) return 0 ;;	# system trust store
 	/kek/ | /kek/*) return 0 ;;		# CONFDIR/kek/UID
 	# examples: a user's devices and files
-	/dev/sd[a-z] | /dev/sd[a-z][0-9]*) return 0 ;;
+	/dev/sd[a-z] | /dev/sd[a-z][0-9]* | /dev/dm-[0-9]*) return 0 ;;
 	/root/* | /srv/* | /tmp/* | /etc/pki/* | /path/to/* | /usr/local/sbin/kms-alert) return 0 ;;
 	esac
 	return 1

@@ -48,6 +48,7 @@
 # removed.  Concurrent runs wait for each other (flock).
 
 DEBIAN_CACHE=${KMIPCRYPT_TEST_CACHE:-/var/cache/kmipcrypt-tests}
+DEBIAN_CA_DIR=/etc/ssl/kmip
 DEBIAN_SUITE=bookworm
 DEBIAN_RECIPE=2
 # dbus: dracut's network module needs it (LAB.md); isc-dhcp-client: ip=dhcp
@@ -184,15 +185,18 @@ debian_install_deb() {
 
 # debian_guest DIR SERVER TIMEOUT_MS: the guest's /etc/kmipcrypt for the
 # lab's PyKMIP at SERVER (as the guest reaches it: 10.0.2.2:PORT) with the
-# lab's client credentials, guest-boot.sh as kmipvm-report.service after
+# lab's client credentials (the CA outside /etc/kmipcrypt, in
+# DEBIAN_CA_DIR: the initramfs hooks must find it through the
+# configuration), guest-boot.sh as kmipvm-report.service after
 # multi-user.target, and no getty on the serial console (it hangs up the
 # console's other users, the report, when it starts).
 debian_guest() {
 	local r=$1 server=$2 timeout_ms=$3
-	install -d -m 0700 "$r/etc/kmipcrypt" &&
-		lab_config "$r/etc/kmipcrypt/kmipcrypt.conf" "$server" ca=/etc/kmipcrypt/ca.crt \
+	install -d -m 0700 "$r/etc/kmipcrypt" && install -d -m 0755 "$r$DEBIAN_CA_DIR" &&
+		lab_config "$r/etc/kmipcrypt/kmipcrypt.conf" "$server" ca="$DEBIAN_CA_DIR/ca.crt" \
 			cert=/etc/kmipcrypt/client.crt key=/etc/kmipcrypt/client.key timeout_ms="$timeout_ms" &&
-		install -m 0644 "$LAB_CERTS/ca.crt" "$LAB_CERTS/client.crt" "$r/etc/kmipcrypt/" &&
+		install -m 0644 "$LAB_CERTS/ca.crt" "$r$DEBIAN_CA_DIR/" &&
+		install -m 0644 "$LAB_CERTS/client.crt" "$r/etc/kmipcrypt/" &&
 		install -m 0600 "$LAB_CERTS/client.key" "$r/etc/kmipcrypt/" &&
 		install -m 0755 "$VM_HOME/guest-boot.sh" "$r/usr/local/sbin/kmipvm-report" || return 1
 	cat >"$r/etc/systemd/system/kmipvm-report.service" <<'EOF'

@@ -136,6 +136,7 @@ if [ "$(arg kmipvm.netdown)" = 1 ]; then
 	check "boot $boot: ... and no /run/net-*.conf left" sh -c "! ls /run/net-*.conf >/dev/null 2>&1"
 fi
 journalctl -b -o cat -u 'systemd-cryptsetup@*' -u kmipcrypt-unlock.service --no-pager 2>&1 | show
+say "| network: $(ip -o -4 addr show 2>&1 | awk '{ printf "%s %s; ", $2, $4 }')run/systemd/network: $(ls /run/systemd/network 2>&1 | tr '\n' ' ')"
 [ "$(arg kmipvm.kill)" = 1 ] && kill_checks
 if [ "$boot" = 1 ]; then
 	mkdir -p /var/lib/kmipvm && arg kmipvm.nonce >/var/lib/kmipvm/nonce && sync
