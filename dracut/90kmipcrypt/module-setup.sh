@@ -81,5 +81,9 @@ install() {
 	else
 		inst_hook initqueue/settled 30 "$moddir/kmipcrypt-unlock.sh"
 	fi
+	# The network the KMS needed, taken down before switch_root (after
+	# dracut's own kill-dhclient, cleanup 10); rd.kmipcrypt.keepnet=1 keeps it.
+	inst_multiple -o ip systemctl
+	inst_hook cleanup 90 "$moddir/kmipcrypt-netdown.sh"
 	dracut_need_initqueue
 }

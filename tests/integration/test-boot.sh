@@ -13,8 +13,11 @@
 # module; the root is bound (enroll, passphrase kind) on the host.  Boot 1: systemd-cryptsetup in
 # the initramfs unlocks the root through the token plugin once the network is
 # up (no passphrase prompt on the console; PyKMIP served the root's key), the
-# system reaches multi-user.target and writes a nonce to the root.  Boot 2:
-# the same, and the nonce written by boot 1 is read back.
+# system reaches multi-user.target and writes a nonce to the root; the
+# network the initramfs brought up is down in the real system (its own,
+# systemd-networkd, masked for this boot: no address left).  Boot 2: the
+# same, and the nonce written by boot 1 is read back; the network is the
+# real system's own (networkctl).
 #
 # Boot 2 also runs scenarios 3, 6 and 7 (tests/vm/guest-boot.sh,
 # kill_checks): a data disk of kind volume-key, wrapped by a KEK whose host
@@ -83,8 +86,13 @@ printf '%s\n' 'hostonly="no"' 'add_dracutmodules+=" kmipcrypt "' >"$r/etc/dracut
 kver=$(ls "$r/lib/modules" | head -n 1)
 [ -n "$kver" ] || fail "no kernel in the guest"
 initrd=/boot/initrd.img-$kver
+# The real system's own network (systemd-networkd, DHCP on eth0): the
+# initramfs takes its network down before switch_root (kmipcrypt-netdown.sh).
+netfile=/etc/systemd/network/50-kmipvm.network
+printf '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n' >"$r$netfile"
 debian_product "$r" "$w"
-debian_chroot "$r" systemctl enable kmipcryptd.service >/dev/null 2>&1 || fail "systemctl enable kmipcryptd"
+debian_chroot "$r" systemctl enable kmipcryptd.service systemd-networkd.service >/dev/null 2>&1 ||
+	fail "systemctl enable kmipcryptd systemd-networkd"
 expect_grep "^dracut: Generating $initrd" "the package's update-initramfs trigger made dracut rebuild $initrd" \
 	cat "$w/dpkg.log"
 expect_grep "kmipcrypt" "dracut included the kmipcrypt module" \
@@ -137,6 +145,7 @@ append="$append systemd.show_status=1 kmipvm.nonce=$nonce"
 # jitter), then the poller's confirmation and the locker's suspend; the
 # slack is TCG on a shared 2-core machine and the guest's 0.2 s look.
 LOCK_SLACK_S=15
+realnet_off="systemd.mask=systemd-networkd.service systemd.mask=systemd-networkd.socket systemd.mask=systemd-networkd-wait-online.service"
 gets() { tail -n +"$(( $1 + 1 ))" "$slog" | grep -c "Getting a SecretData with ID: $uid\$"; }
 # console_wait B SECONDS PATTERN WHAT: until PATTERN is on boot B's console.
 console_wait() {
@@ -148,11 +157,14 @@ for boot in 1 2; do
 	mkdir -p "$b"
 	m=$(wc -l <"$slog")
 	if [ "$boot" = 1 ]; then
-		debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" "$append kmipvm.boot=$boot" \
+		# The real system's network off (masked in it, not in the
+		# initramfs): what is up came from the initramfs, which must
+		# have taken it down.
+		debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" "$append kmipvm.boot=$boot kmipvm.netdown=1 $realnet_off" \
 			"root=$w/disk.img"
 	else
 		VM_HOTPLUG=2 debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" \
-			"$append kmipvm.boot=$boot kmipvm.kill=1 kmipvm.data=luks-$data_uuid kmipvm.hot=luks-$hot_uuid" \
+			"$append kmipvm.boot=$boot kmipvm.kill=1 kmipvm.data=luks-$data_uuid kmipvm.hot=luks-$hot_uuid kmipvm.netfile=$netfile" \
 			"root=$w/disk.img" "data=$w/data.img"
 		console_wait "$b" 400 "^KMIPVM | hotplug-wanted hot$" "boot 2"
 		vm_hotplug 0 hot "$w/hot.img" || fail "boot 2: QEMU did not plug hot.img in"

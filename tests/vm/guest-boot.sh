@@ -8,8 +8,13 @@
 #   rd.luks.uuid=U  the root must be on /dev/mapper/luks-U (dracut's name)
 #   kmipvm.root=N   ... on /dev/mapper/N instead (crypttab's name)
 #   kmipvm.netdown=1  no address left on any interface from the initramfs
-#                   (/run/net-*.conf gone): nothing in this guest brings the
-#                   network up, so what is up came from the initramfs
+#                   (/run/net-*.conf of initramfs-tools gone): nothing in
+#                   this guest brings the network up then, so what is up
+#                   came from the initramfs.  (/run/systemd/network may hold
+#                   a file of the real system's systemd-network-generator,
+#                   which makes one of ip= again: its own configuration.)
+#   kmipvm.netfile=F  the network is up, configured by the real system's
+#                   own systemd-networkd file F (networkctl status)
 #   kmipvm.kill=1   boot integration after the root (kill_checks below):
 #                   kmipvm.data=NAME the data volume (kind volume-key,
 #                   wrapped) the initramfs opened, kmipvm.hot=NAME the name
@@ -134,6 +139,11 @@ if [ "$(arg kmipvm.netdown)" = 1 ]; then
 	check "boot $boot: the initramfs network was taken down (no IPv4 address but loopback's)" \
 		sh -c "! ip -4 -o addr show | grep -v ' lo ' | grep -q inet"
 	check "boot $boot: ... and no /run/net-*.conf left" sh -c "! ls /run/net-*.conf >/dev/null 2>&1"
+fi
+nf=$(arg kmipvm.netfile)
+if [ -n "$nf" ]; then
+	check "boot $boot: the network is the real system's own (systemd-networkd, $nf)" \
+		wait_for 60 sh -c "networkctl status eth0 2>/dev/null | grep -q 'Network File: $nf'"
 fi
 journalctl -b -o cat -u 'systemd-cryptsetup@*' -u kmipcrypt-unlock.service --no-pager 2>&1 | show
 say "| network: $(ip -o -4 addr show 2>&1 | awk '{ printf "%s %s; ", $2, $4 }')run/systemd/network: $(ls /run/systemd/network 2>&1 | tr '\n' ' ')"
