@@ -63,10 +63,11 @@ CLI        := $(BUILD)/kmipcrypt
 TTLV       := $(BUILD)/kmipcrypt-ttlv
 
 # The revocation daemon (daemon/): the core, libsystemd (sd_notify, the
-# journal) and libudev (device events); --gc-sections drops every function
+# journal), libudev (device events) and libseccomp (the poller's filter,
+# daemon/sandbox.h); --gc-sections drops every function
 # it does not call, and tests/integration/test-daemon.sh checks with nm that
 # no Get, Decrypt or enroll code is left in it.
-DAEMON_PKGS := libsystemd libudev
+DAEMON_PKGS := libsystemd libudev libseccomp
 DAEMON_LIBS  = $(shell pkg-config --libs $(DAEMON_PKGS) $(CORE_PKGS) 2>/dev/null)
 DAEMON_SRCS := $(sort $(wildcard daemon/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)

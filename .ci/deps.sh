@@ -5,7 +5,7 @@ set -eu
 pkgs="gcc make pkg-config libcryptsetup-dev libssl-dev libdevmapper-dev
 libjson-c-dev libxml2-dev libblkid-dev libcmocka-dev cryptsetup-bin python3-pykmip
 openssl iproute2 nftables valgrind xxd clang libclang-rt-14-dev groff-base
-qemu-system-x86 busybox-static kmod cpio dmsetup libsystemd-dev libudev-dev mmdebstrap e2fsprogs udev strace
+qemu-system-x86 busybox-static kmod cpio dmsetup libsystemd-dev libudev-dev libseccomp-dev mmdebstrap e2fsprogs udev strace
 debhelper lintian"
 missing=""
 for p in $pkgs; do

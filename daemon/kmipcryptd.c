@@ -54,6 +54,7 @@ struct daemon {
 	bool once;
 	unsigned test_interval_ms;	/* 0: poll_interval */
 	enum poll_strategy test_strategy;
+	bool test_violate;
 	const char *test_keys;
 	struct config *cfg;
 	struct watch_list wl;
@@ -86,7 +87,8 @@ static const char usage[] =
 "per lock to FILE instead of touching device-mapper; --test-interval-ms MS polls\n"
 "every MS milliseconds instead of poll_interval; --test-keys FILE watches\n"
 "\"NAME GROUP UID\" lines as volumes of one key each (no header read);\n"
-"--test-strategy auto|batch|naive|locate forces how keys are asked.\n";
+"--test-strategy auto|batch|naive|locate forces how keys are asked;\n"
+"--test-sandbox-violate makes the poller break its seccomp filter once started.\n";
 
 /* ------------------------------------------------------------ timers */
 
@@ -170,7 +172,8 @@ static int spawn_poller(struct daemon *d)
 		close_range(4, ~0U, 0);
 		_exit(poller_main(&(struct poller_opts){ .config_path = d->config_path, .fd = 3,
 							 .interval_ms = d->test_interval_ms,
-							 .strategy = d->test_strategy }));
+							 .strategy = d->test_strategy,
+							 .test_violate = d->test_violate }));
 	}
 	close(sv[1]);
 	d->fd = sv[0];
@@ -456,10 +459,16 @@ static void reap(struct daemon *d)
 			d->respawn_s = d->respawn_s ? d->respawn_s * 2 : 1;
 			if (d->respawn_s > RESPAWN_MAX_S)
 				d->respawn_s = RESPAWN_MAX_S;
-			log_error("the poller ended (%s %d); restarting it in %us",
-				  WIFSIGNALED(status) ? "signal" : "status",
-				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
-				  d->respawn_s);
+			if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+				log_error("the poller was killed by its seccomp filter (SIGSYS: a "
+					  "system call it may not make; kmipcryptd(8), SANDBOX): a "
+					  "bug, please report it with the output of 'kmipcryptd -v'; "
+					  "restarting it in %us", d->respawn_s);
+			else
+				log_error("the poller ended (%s %d); restarting it in %us",
+					  WIFSIGNALED(status) ? "signal" : "status",
+					  WIFSIGNALED(status) ? WTERMSIG(status) :
+					  WEXITSTATUS(status), d->respawn_s);
 			arm(d->respawn_tfd, (int64_t)d->respawn_s * 1000, 0);
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 			log_warn("exec command (pid %d) ended with %s %d", (int)pid,
@@ -609,6 +618,7 @@ int main(int argc, char **argv)
 		{ "test-interval-ms", required_argument, NULL, 'i' },
 		{ "test-strategy", required_argument, NULL, 's' },
 		{ "test-keys", required_argument, NULL, 'k' },
+		{ "test-sandbox-violate", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .config_path = KMIPCRYPT_CONF_PATH, .fd = -1, .sfd = -1,
@@ -648,6 +658,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'k': d.test_keys = optarg; break;
+		case 'x': d.test_violate = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("kmipcryptd " KMIPCRYPT_VERSION); return 0;
 		default: fputs(usage, stderr); return 1;

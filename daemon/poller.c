@@ -17,6 +17,7 @@
 #include "daemon/poller.h"
 #include "daemon/privdrop.h"
 #include "daemon/proto.h"
+#include "daemon/sandbox.h"
 #include "daemon/watch.h"
 #include "net/transport.h"
 #include "util/clock.h"
@@ -849,6 +850,9 @@ int poller_main(const struct poller_opts *o)
 	p.interval_ms = o->interval_ms ? o->interval_ms : p.cfg->daemon.poll_interval_s * 1000;
 	open_sessions(&p);
 	r = privdrop(p.cfg->daemon.user);
+	if (r < 0)
+		goto out;
+	r = sandbox_poller(o->test_violate);	/* before anything is read from the network */
 	if (r < 0)
 		goto out;
 	r = loop(&p);

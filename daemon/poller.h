@@ -56,6 +56,7 @@ struct poller_opts {
 	int fd;				/* its end of the socketpair */
 	unsigned interval_ms;		/* 0: the configuration's poll_interval (a test seam) */
 	enum poll_strategy strategy;
+	bool test_violate;		/* a forbidden system call after the filter (a test seam) */
 };
 
 int poller_main(const struct poller_opts *o);
