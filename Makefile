@@ -223,7 +223,7 @@ INSTALL_FILES = \
 	$(call inst,0644,$(PLUGIN_DIR),$(PLUGIN)) \
 	$(call inst,0644,$(MANDIR)/man8,$(wildcard docs/*.8)) \
 	$(call inst,0644,$(MANDIR)/man5,$(wildcard docs/*.5)) \
-	$(call inst,0644,$(UNITDIR),$(wildcard systemd/*.service systemd/*.target)) \
+	$(call inst,0644,$(UNITDIR),$(wildcard systemd/*.service systemd/*.target systemd/*.path)) \
 	$(call inst,0755,$(SYSTEMD_GENERATOR_DIR),$(wildcard systemd/kmipcrypt-generator)) \
 	$(call inst,0644,$(UDEV_RULES_DIR),$(wildcard udev/*.rules)) \
 	$(call inst,0755,$(DRACUT_MODULES_DIR)/$(DRACUT_MODULE),$(wildcard dracut/$(DRACUT_MODULE)/*.sh)) \

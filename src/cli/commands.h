@@ -32,5 +32,7 @@ int cmd_unlock(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_unbind(int argc, char **argv);
+/* cmd_askpass.c: the systemd password agent (boot) */
+int cmd_askpass(int argc, char **argv);
 
 #endif

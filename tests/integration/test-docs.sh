@@ -37,7 +37,7 @@ for p in $pages; do
 	echo "ok $(basename "$p"): no trailing white space"
 done
 
-for verb in enroll unlock status lock unbind config; do
+for verb in enroll unlock status lock unbind askpass config; do
 	page=$docs/kmipcrypt-$verb.8
 	[ -f "$page" ] || fail "no page for $verb: $page"
 	for sh in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do
@@ -104,6 +104,7 @@ system_path() {
 	/lib/x86_64-linux-gnu/cryptsetup | /lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-kmip.so) return 0 ;;
 	/usr | /usr/local | /usr/sbin/kmipcrypt | /usr/sbin/kmipcryptd) return 0 ;;	# PREFIX, make install
 	/run/kmipcryptd | /run/kmipcryptd/state.json) return 0 ;;	# the daemon's state file
+	/run/systemd/ask-password) return 0 ;;	# systemd's password requests (kmipcrypt askpass)
 	/etc/ssl/certs/ca-certificates.crt | /usr/lib/ssl/cert.pem) return 0 ;;	# system trust store
 	/kek/ | /kek/*) return 0 ;;		# CONFDIR/kek/UID
 	# examples: a user's devices and files
