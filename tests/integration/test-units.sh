@@ -77,7 +77,11 @@ subst() {	# subst FILE FROM TO OUT
 subst "$daemon_unit" "=/usr/sbin/kmipcryptd" "=$D" "$T/kmipcryptd.service"
 subst "$unlock_unit" "/usr/sbin/kmipcrypt " "$KMIPCRYPT " "$T/kmipcrypt-unlock@.service"
 cp "$T/kmipcrypt-unlock@.service" "$T/kmipcrypt-unlock@sdb.service"
-for u in kmipcryptd.service kmipcrypt-unlock@.service kmipcrypt-unlock@sdb.service; do
+# The password agent's pair (kmipcrypt-askpass(8)): the path unit names its service.
+subst "$U/kmipcrypt-askpass.service" "/usr/sbin/kmipcrypt " "$KMIPCRYPT " "$T/kmipcrypt-askpass.service"
+cp "$U/kmipcrypt-askpass.path" "$T/"
+for u in kmipcryptd.service kmipcrypt-unlock@.service kmipcrypt-unlock@sdb.service \
+	 kmipcrypt-askpass.service kmipcrypt-askpass.path; do
 	out=$(cd "$T" && systemd-analyze verify --man=no "./$u" 2>&1)
 	rc=$?
 	[ $rc = 0 ] && [ -z "$out" ] ||
