@@ -29,7 +29,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -75,14 +74,6 @@ struct agent {
 	struct dev devs[ASK_DEVICES_MAX];
 	size_t n;
 };
-
-static uint64_t monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static struct dev *dev_of(struct agent *a, const char *device)
 {
@@ -144,10 +135,7 @@ out:
 	return r;
 }
 
-/*
- * Send "+" and the passphrase to the asker's socket: an AF_UNIX socket of
- * this user (the secret goes to no one else).  0 or a negative errno (logged).
- */
+/* Is sock an AF_UNIX socket of this user (the secret goes to no one else)? */
 static bool sock_ok(const char *sock)
 {
 	struct stat st;
@@ -155,6 +143,7 @@ static bool sock_ok(const char *sock)
 	return lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == geteuid();
 }
 
+/* Send "+" and the passphrase to the asker's socket.  0 or a negative errno (logged). */
 static int ask_answer(const char *device, const char *sock, const char *pass, size_t pass_len)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -357,7 +346,7 @@ static int scan(struct agent *a, int64_t *wake)
 		device = askfile_cryptsetup_device(&q);
 		if (!device)
 			continue;
-		if (askfile_expired(&q, monotonic_us())) {
+		if (askfile_expired(&q, (uint64_t)clock_now_ms() * 1000u)) {
 			log_debug("askpass: %s: request %s has expired", device, e->d_name);
 			continue;
 		}

@@ -108,3 +108,18 @@ preactive_binding() {
 		"$pre" >"$LAB_TMP/pre.json"
 	CS token import --json-file "$LAB_TMP/pre.json" --key-slot 3 "$img" || fail "token import"
 }
+
+# revoke_locks SERVER UID NAME REC LOG WHAT: revoke UID on lab server SERVER
+# with PyKMIP's own client; the daemon (poll_interval 1 s) must record NAME's
+# lock in REC within poll_interval + 1 s of it (LOG shown when it does not):
+# prints the time it took and "ok WHAT".
+revoke_locks() {
+	local server=$1 uid=$2 name=$3 rec=$4 log=$5 what=$6 t0 ms
+	t0=$(lab_now_ms)
+	lab_pyclient "$server" revoke "$uid" --reason cessation >/dev/null || fail "revoke $uid"
+	lab_wait_for 10 grep -q "^$name " "$rec" || { cat "$log"; fail "$name not locked"; }
+	ms=$(( $(lab_now_ms) - t0 ))
+	echo "    $name locked ${ms} ms after its key was revoked (poll_interval 1 s)"
+	[ "$ms" -le 2000 ] || fail "$name locked after $ms ms, more than poll_interval + 1 s"
+	echo "ok $what"
+}
