@@ -10,11 +10,27 @@
 # opened by kmipcrypt-unlock.service before cryptsetup.target.  Without
 # systemd, an initqueue hook runs `kmipcrypt unlock --all`.
 
+# _kmipcrypt_bound DEV FSTYPE: DEV is a LUKS2 volume with a kmip token.
+# The header only (no KMS, no network at image build time): the JSON
+# metadata as cryptsetup prints it, a token whose type is exactly "kmip".
+_kmipcrypt_bound() {
+	[[ $2 == crypto_LUKS ]] || return 1
+	cryptsetup luksDump --dump-json-metadata "$1" 2>/dev/null |
+		grep -Eq '"type"[[:space:]]*:[[:space:]]*"kmip"'
+}
+
 # called by dracut
 check() {
 	require_binaries kmipcrypt cryptsetup || return 1
 	[[ -f $dracutsysrootdir/etc/kmipcrypt/kmipcrypt.conf ]] || return 1
-	# Included when asked for (--add kmipcrypt) or when the host has a bound volume.
+	# hostonly: included (with the network it depends on) when a volume the
+	# initramfs opens is bound to the KMS, as dracut's crypt module is when
+	# one is LUKS; otherwise only when asked for (--add kmipcrypt), so that
+	# a host without a bound volume does not get the network in its
+	# initramfs.  Not hostonly: only when asked for.
+	if [[ $hostonly ]] || [[ $mount_needs ]]; then
+		for_each_host_dev_fs _kmipcrypt_bound && return 0
+	fi
 	return 255
 }
 
@@ -78,6 +94,16 @@ install() {
 		# systemd-cryptsetup asks the KMS through the plugin: after the network.
 		inst_simple "$moddir/cryptsetup-network.conf" \
 			"$systemdsystemunitdir/systemd-cryptsetup@.service.d/kmipcrypt-network.conf"
+		# The password agent beside the prompt (kmipcrypt-askpass(8)): answers
+		# the prompt from the KMS when the plugin's one try came too early
+		# (network late, KMS briefly down).  Installed by `make install`.
+		if [[ -f $dracutsysrootdir$systemdsystemunitdir/kmipcrypt-askpass.path ]]; then
+			inst_multiple "$systemdsystemunitdir/kmipcrypt-askpass.path" \
+				"$systemdsystemunitdir/kmipcrypt-askpass.service"
+			$SYSTEMCTL -q --root "$initdir" add-wants cryptsetup.target kmipcrypt-askpass.path
+		else
+			dwarn "kmipcrypt: no kmipcrypt-askpass.path in $systemdsystemunitdir: the KMS is tried once, before the prompt"
+		fi
 	else
 		inst_hook initqueue/settled 30 "$moddir/kmipcrypt-unlock.sh"
 	fi

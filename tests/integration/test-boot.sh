@@ -31,13 +31,17 @@
 # data volume's and the hot disk's keys on PyKMIP and both are suspended
 # within a bound (measured here), the journal has the locks with their
 # MESSAGE_ID, systemctl status shows them.  The guest disables kmipcryptd
-# at the end of boot 2: boot 4 counts the unlock's sessions on the KMS.
+# at the end of boot 2: boot 5 counts the unlock's sessions on the KMS.
 #
-# Scenarios 4 and 5: boot 3 with the KMS down (its port refuses), boot 4 with
+# Scenarios 4 and 5: boot 3 with the KMS down (its port refuses), boot 5 with
 # the root's key revoked on the host: each time the passphrase prompt comes
 # within a bound of systemd-cryptsetup's start (measured), the test types the
-# passphrase on the serial console, the system boots with its data; boot 4's
-# journal says the key is revoked.
+# passphrase on the serial console, the system boots with its data; boot 5's
+# journal says the key is revoked, and neither the token plugin nor the
+# password agent (kmipcrypt-askpass.service, beside the prompt) asks again.
+# Boot 4, the prompt not held hostage by the network: the KMS down at boot,
+# the prompt comes, the test starts the KMS, and the password agent answers
+# the prompt from it: the system boots with nothing typed.
 #
 # QEMU is killed by its PID on every exit path.  LAB_KEEP=1 keeps the work
 # dir ($LAB_TMP/boot: root tree, disk, initramfs, serial logs, boot.sh).
@@ -100,10 +104,11 @@ expect_grep "kmipcrypt" "dracut included the kmipcrypt module" \
 debian_chroot "$r" lsinitrd "$initrd" >"$w/lsinitrd.txt" 2>&1
 for f in usr/sbin/kmipcrypt etc/kmipcrypt/kmipcrypt.conf etc/kmipcrypt/client.key "${DEBIAN_CA_DIR#/}/ca.crt" "etc/kmipcrypt/kek/$kek" \
 	 libcryptsetup-token-kmip.so systemd-cryptsetup@.service.d/kmipcrypt-network.conf \
-	 kmipcrypt-unlock.service; do
+	 kmipcrypt-unlock.service kmipcrypt-askpass.path kmipcrypt-askpass.service \
+	 cryptsetup.target.wants/kmipcrypt-askpass.path; do
 	grep -q -- "$f" "$w/lsinitrd.txt" || fail "the initramfs has no $f"
 done
-echo "ok the initramfs holds kmipcrypt, the token plugin, the configuration and credentials (the CA from $DEBIAN_CA_DIR, named by the configuration), the KEK, the network drop-in"
+echo "ok the initramfs holds kmipcrypt, the token plugin, the configuration and credentials (the CA from $DEBIAN_CA_DIR, named by the configuration), the KEK, the network drop-in, the password agent's units"
 expect_grep "^-rw-------" "the initramfs file is not readable by others (it holds the client key)" \
 	ls -l "$r$initrd"
 echo "    initramfs: $(du -h "$r$initrd" | cut -f1)"
@@ -199,8 +204,9 @@ expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot 2 read back the nonce bo
 # prompted_boot N WHAT: boot N, where the KMS will not give the key: the
 # passphrase prompt must come within PROMPT_BOUND_S of systemd-cryptsetup's
 # start (measured here, on the console as it comes), the test types the
-# passphrase, and the guest boots with its data (debian_prompted).  Sets b
-# (the boot's dir) and log_at_prompt (server log lines by then).
+# passphrase (PASS, default the root's; empty: nothing typed, AT_PROMPT runs
+# at the prompt), and the guest boots with its data (debian_prompted).  Sets
+# b (the boot's dir) and log_at_prompt (server log lines by then).
 #
 # The bound, from the configuration: the token plugin gives up on the KMS
 # within its deadline for one whole `cryptsetup open`, every server, request
@@ -224,8 +230,8 @@ prompted_boot() {
 	VM_SERIAL_IN=1 debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" \
 		"$append kmipvm.boot=$boot" "root=$w/disk.img"
 	# The console line is cut by systemd's status width: "Starting systemd-cryptsetu…".
-	debian_prompted "$b" "boot $boot ($what)" "Starting.*systemd-cryptsetu" \
-		"Please enter passphrase for disk" "$PROMPT_BOUND_S" "$pass" "$slog"
+	DEBIAN_AT_PROMPT=${AT_PROMPT:-} debian_prompted "$b" "boot $boot ($what)" "Starting.*systemd-cryptsetu" \
+		"Please enter passphrase for disk" "$PROMPT_BOUND_S" "${PASS-$pass}" "$slog"
 	log_at_prompt=$DEBIAN_LOG_AT_PROMPT
 	expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot $boot ($what): the data on the root is intact" \
 		cat "$b/serial.txt"
@@ -233,34 +239,56 @@ prompted_boot() {
 # plugin_tries: how many times the guest's journal says the token plugin
 # gave up (its one error line per try, as guest-boot.sh shows the journal).
 plugin_tries() { grep -cE "^KMIPVM \| .*token [0-9]+.*(no usable answer from the KMS|the KMS refuses key)" "$b/serial.txt"; }
+# agent_lines PATTERN: the password agent's journal lines matching PATTERN.
+agent_lines() { grep -cE "^KMIPVM \| .*$1" "$b/serial.txt"; }
 
 # Boot 3, the KMS down (its port refuses): the prompt within the bound, no
 # hang, and the plugin tried once, not in a loop (its journal: PyKMIP is
 # down and sees nothing).
 lab_server_stop main
 prompted_boot 3 "KMS down"
-grep -E "^KMIPVM \| .*(token [0-9]|kmip|KMS)" "$b/serial.txt" | sed 's/^KMIPVM | /    journal| /'
+grep -E "^KMIPVM \| .*(token [0-9]|kmip|KMS|askpass)" "$b/serial.txt" | sed 's/^KMIPVM | /    journal| /'
 n=$(plugin_tries)
 [ "$n" = 1 ] || fail "boot 3 (KMS down): the journal shows $n failed tries of the token plugin, want 1"
 echo "ok boot 3 (KMS down): the token plugin tried once and gave up (no retry loop)"
+n=$(agent_lines "askpass: /dev/.*: no usable answer from server group \\[default\\] for key '$uid'.*trying again")
+[ "$n" -ge 1 ] || fail "boot 3 (KMS down): the password agent did not try the KMS beside the prompt"
+[ "$(agent_lines "answered with the secret")" = 0 ] || fail "boot 3 (KMS down): the agent says it answered"
+echo "ok boot 3 (KMS down): the password agent tried the KMS beside the prompt (failed attempts: $n) until the passphrase was typed"
 
-# Boot 4, the key revoked on the host before the boot: the prompt, the
-# guest's journal says the key is revoked, and PyKMIP is asked about the key
-# before the prompt and not after it (no retry of a refused key).
-lab_server_restart main || fail "PyKMIP did not come back"
+# Boot 4, the KMS down at boot and started once the prompt is there:
+# the password agent, trying beside the prompt, answers it from the KMS and
+# the system boots with nothing typed.
+# (PyKMIP starts a new log: gets 0 counts from its start.)
+kms_back() { lab_server_restart main; }
+AT_PROMPT=kms_back PASS= prompted_boot 4 "KMS down, then back"
+grep -E "^KMIPVM \| .*(token [0-9]|kmip|KMS|askpass)" "$b/serial.txt" | sed 's/^KMIPVM | /    journal| /'
+expect_grep "^KMIPVM \| /dev/.*: answered with the secret of key '$uid'" \
+	"boot 4 (KMS down, then back): the password agent answered the prompt from the KMS" cat "$b/serial.txt"
+[ "$(gets 0)" -ge 1 ] || fail "boot 4: PyKMIP did not serve the root's key after it came back"
+echo "ok boot 4 (KMS down, then back): PyKMIP served the root's key once it was back; nothing typed"
+
+# Boot 5, the key revoked on the host before the boot: the prompt, the
+# guest's journal says the key is revoked, and PyKMIP is asked twice in all:
+# once by the token plugin before the prompt, once by the password agent at
+# the prompt, which says the key is revoked and does not ask again (no retry
+# of a refused key, from either).
 lab_pyclient main revoke "$uid" --reason cessation >/dev/null || fail "revoke the root's key '$uid'"
 m=$(wc -l <"$slog")
-prompted_boot 4 "key revoked"
-grep -E "^KMIPVM \| .*(token [0-9]|kmip|KMS)" "$b/serial.txt" | sed 's/^KMIPVM | /    journal| /'
+prompted_boot 5 "key revoked"
+grep -E "^KMIPVM \| .*(token [0-9]|kmip|KMS|askpass)" "$b/serial.txt" | sed 's/^KMIPVM | /    journal| /'
 expect_grep "^KMIPVM \| .*key '$uid' is Deactivated \(revoked\)" \
-	"boot 4 (key revoked): the journal of the unlock says the key is revoked" cat "$b/serial.txt"
+	"boot 5 (key revoked): the journal of the unlock says the key is revoked" cat "$b/serial.txt"
 n=$(plugin_tries)
-[ "$n" = 1 ] || fail "boot 4 (key revoked): the journal shows $n failed tries of the token plugin, want 1"
+[ "$n" = 1 ] || fail "boot 5 (key revoked): the journal shows $n failed tries of the token plugin, want 1"
+n=$(agent_lines "askpass: /dev/.*: key '$uid' on server group \\[default\\]: Deactivated \\(revoked\\) or Compromised: not retrying")
+[ "$n" = 1 ] || fail "boot 5 (key revoked): the password agent said $n times that the key is revoked, want 1"
+echo "ok boot 5 (key revoked): the password agent said once that the key is revoked and did not retry"
 before=$(debian_sessions "$slog" "$((m + 1))" "$log_at_prompt")
-after=$(debian_sessions "$slog" "$((log_at_prompt + 1))" '$')
-echo "    boot 4: PyKMIP sessions: $before before the prompt, $after from the prompt to the guest's power-off"
-[ "$before" -ge 1 ] || fail "boot 4 (key revoked): the guest never asked PyKMIP"
-[ "$after" = 0 ] || fail "boot 4 (key revoked): the guest asked PyKMIP again after the prompt ($after sessions)"
-echo "ok boot 4 (key revoked): PyKMIP was asked before the prompt and never after it (no retry of a refused key)"
+all=$(debian_sessions "$slog" "$((m + 1))" '$')
+echo "    boot 5: PyKMIP sessions: $before before the prompt was seen here, $all to the guest's power-off"
+[ "$before" -ge 1 ] || fail "boot 5 (key revoked): the guest never asked PyKMIP"
+[ "$all" -le 2 ] || fail "boot 5 (key revoked): the guest asked PyKMIP $all times, want 2 at most (the plugin, the agent)"
+echo "ok boot 5 (key revoked): PyKMIP was asked by the plugin and once by the agent, never again"
 echo "ok timings: whole test $(( ($(lab_now_ms) - t_start) / 1000 )) s"
 pass

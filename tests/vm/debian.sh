@@ -34,7 +34,8 @@
 #   debian_booted WHAT                vm_wait, vm_results: fail or "ok WHAT"
 #   debian_prompted WORK WHAT START PROMPT BOUND_S PASSFILE SLOG
 #                                     the prompt within BOUND_S of START, the
-#                                     passphrase typed, debian_booted
+#                                     passphrase typed (none if PASSFILE is
+#                                     empty), debian_booted
 #   debian_sessions SLOG FROM TO      PyKMIP's sessions in lines FROM..TO
 #
 # debian_product, debian_booted and debian_prompted are for the tests: they
@@ -254,8 +255,10 @@ _debian_console_has() { tr -d '\r' <"$1/serial.log" 2>/dev/null | grep -q "$2"; 
 # booting in WORK (debian_boot with VM_SERIAL_IN=1), where the KMS will not
 # give the key: START (a grep pattern) on its console, then PROMPT within
 # BOUND_S seconds of it, measured here as the console comes; the passphrase
-# in PASSFILE typed on the console; debian_booted.  DEBIAN_LOG_AT_PROMPT:
-# the lines of PyKMIP's log SLOG when the prompt came.
+# in PASSFILE typed on the console; debian_booted.  With PASSFILE empty,
+# nothing is typed: DEBIAN_AT_PROMPT runs at the prompt (a command: the KMS
+# comes back), and the guest must boot without a passphrase.
+# DEBIAN_LOG_AT_PROMPT: the lines of PyKMIP's log SLOG when the prompt came.
 debian_prompted() {
 	local b=$1 what=$2 start=$3 prompt=$4 bound=$5 pass=$6 slog=$7 t0 t1
 	lab_wait_for 400 _debian_console_has "$b" "$start" ||
@@ -269,6 +272,11 @@ debian_prompted() {
 	[ $(( t1 - t0 )) -le $(( bound * 1000 )) ] ||
 		fail "$what: the prompt came more than $bound s after '$start'"
 	echo "ok $what: the passphrase prompt, within $bound s"
+	if [ -z "$pass" ]; then
+		${DEBIAN_AT_PROMPT:-:} || fail "$what: '$DEBIAN_AT_PROMPT' at the prompt failed"
+		debian_booted "$what, nothing typed"
+		return
+	fi
 	vm_type "$(cat "$pass")" || fail "$what: cannot type on the guest's console"
 	debian_booted "$what, the passphrase typed on the console"
 }

@@ -145,7 +145,8 @@ if [ -n "$nf" ]; then
 	check "boot $boot: the network is the real system's own (systemd-networkd, $nf)" \
 		wait_for 60 sh -c "networkctl status eth0 2>/dev/null | grep -q 'Network File: $nf'"
 fi
-journalctl -b -o cat -u 'systemd-cryptsetup@*' -u kmipcrypt-unlock.service --no-pager 2>&1 | show
+journalctl -b -o cat -u 'systemd-cryptsetup@*' -u kmipcrypt-unlock.service -u kmipcrypt-askpass.service \
+	--no-pager 2>&1 | show
 say "| network: $(ip -o -4 addr show 2>&1 | awk '{ printf "%s %s; ", $2, $4 }')run/systemd/network: $(ls /run/systemd/network 2>&1 | tr '\n' ' ')"
 [ "$(arg kmipvm.kill)" = 1 ] && kill_checks
 if [ "$boot" = 1 ]; then
