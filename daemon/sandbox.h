@@ -7,7 +7,7 @@
  * servers (sockets of AF_INET and AF_INET6 only: glibc's resolver asks
  * AF_NETLINK and AF_UNIX sockets, refused with EAFNOSUPPORT, and does
  * without them), memory (nothing writable and executable), randomness and
- * time.  Anything else kills the process
+ * time; ioctl only as isatty() asks it (TCGETS).  Anything else kills the process
  * (SIGSYS): the locker sees that death, logs it as the filter's and starts
  * a new poller after its backoff.
  *

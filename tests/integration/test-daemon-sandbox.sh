@@ -6,7 +6,8 @@
 #  - with the filter, a key revoked with PyKMIP's own client still locks its
 #    volume within poll_interval + 1 s, and the other volume is left alone;
 #  - a system call outside the filter (--test-sandbox-violate: the poller
-#    makes one once started) kills the poller with SIGSYS, and the locker
+#    makes one once started: an ioctl other than TCGETS, refused by its
+#    request) kills the poller with SIGSYS, and the locker
 #    says so, names the filter and restarts it.
 # test-daemon.sh, test-daemon-locate.sh and test-daemon-soak.sh (reconnects
 # to a restarted server) run with the filter too.
