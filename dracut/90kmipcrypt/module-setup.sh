@@ -19,6 +19,40 @@ _kmipcrypt_bound() {
 		grep -Eq '"type"[[:space:]]*:[[:space:]]*"kmip"'
 }
 
+# _kmipcrypt_names DEV: the names systemd-cryptsetup may give the volume DEV
+# in the initramfs: luks-UUID (rd.luks.uuid=, dracut's hostonly command
+# line) and its name in the system's crypttab (dracut copies the lines of
+# the volumes it needs), one per line.
+_kmipcrypt_names() {
+	local uuid name src _ real
+	uuid=$(cryptsetup luksUUID "$1" 2>/dev/null) || return 1
+	echo "luks-$uuid"
+	[[ -f $dracutsysrootdir/etc/crypttab ]] || return 0
+	real=$(readlink -f "$1")
+	while read -r name src _ || [[ -n $name ]]; do
+		[[ -z $name || $name == \#* ]] && continue
+		case $src in
+		UUID=*) [[ ${src#UUID=} == "$uuid" ]] ;;
+		/dev/disk/by-uuid/*) [[ ${src#/dev/disk/by-uuid/} == "$uuid" ]] ;;
+		*) [[ $(readlink -f "$src" 2>/dev/null) == "$real" ]] ;;
+		esac && echo "$name"
+	done <"$dracutsysrootdir/etc/crypttab"
+}
+
+# _kmipcrypt_network_dropin DEV FSTYPE: for a bound volume DEV, its
+# systemd-cryptsetup units wait for the network (the token plugin asks the
+# KMS); the others keep their place in the boot.
+_kmipcrypt_network_dropin() {
+	local name unit
+	_kmipcrypt_bound "$1" "$2" || return 1
+	while IFS= read -r name; do
+		unit=$(systemd-escape --template=systemd-cryptsetup@.service -- "$name") || continue
+		inst_simple "$moddir/cryptsetup-network.conf" \
+			"$systemdsystemunitdir/$unit.d/kmipcrypt-network.conf"
+	done < <(_kmipcrypt_names "$1")
+	return 0
+}
+
 # called by dracut
 check() {
 	require_binaries kmipcrypt cryptsetup || return 1
@@ -91,9 +125,17 @@ install() {
 	if dracut_module_included "systemd"; then
 		inst_simple "$moddir/kmipcrypt-unlock.service" "$systemdsystemunitdir/kmipcrypt-unlock.service"
 		$SYSTEMCTL -q --root "$initdir" add-wants cryptsetup.target kmipcrypt-unlock.service
-		# systemd-cryptsetup asks the KMS through the plugin: after the network.
-		inst_simple "$moddir/cryptsetup-network.conf" \
-			"$systemdsystemunitdir/systemd-cryptsetup@.service.d/kmipcrypt-network.conf"
+		# systemd-cryptsetup asks the KMS through the plugin: after the
+		# network.  hostonly: the bound volumes' units only (an unbound
+		# volume's prompt does not wait for a network that may never come);
+		# otherwise which volumes are bound is not known here: every unit.
+		if [[ $hostonly ]]; then
+			for_each_host_dev_fs _kmipcrypt_network_dropin ||
+				dwarn "kmipcrypt: no volume the initramfs opens has a kmip token: no volume waits for the network"
+		else
+			inst_simple "$moddir/cryptsetup-network.conf" \
+				"$systemdsystemunitdir/systemd-cryptsetup@.service.d/kmipcrypt-network.conf"
+		fi
 		# The password agent beside the prompt (kmipcrypt-askpass(8)): answers
 		# the prompt from the KMS when the plugin's one try came too early
 		# (network late, KMS briefly down).  Installed by `make install`.
