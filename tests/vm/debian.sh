@@ -188,7 +188,7 @@ debian_install_deb() {
 # lab's PyKMIP at SERVER (as the guest reaches it: 10.0.2.2:PORT) with the
 # lab's client credentials (the CA outside /etc/kmipcrypt, in
 # DEBIAN_CA_DIR: the initramfs hooks must find it through the
-# configuration), guest-boot.sh as kmipvm-report.service after
+# configuration), guest-boot.sh (with guest-lib.sh) as kmipvm-report.service after
 # multi-user.target, and no getty on the serial console (it hangs up the
 # console's other users, the report, when it starts).
 debian_guest() {
@@ -199,7 +199,8 @@ debian_guest() {
 		install -m 0644 "$LAB_CERTS/ca.crt" "$r$DEBIAN_CA_DIR/" &&
 		install -m 0644 "$LAB_CERTS/client.crt" "$r/etc/kmipcrypt/" &&
 		install -m 0600 "$LAB_CERTS/client.key" "$r/etc/kmipcrypt/" &&
-		install -m 0755 "$VM_HOME/guest-boot.sh" "$r/usr/local/sbin/kmipvm-report" || return 1
+		install -m 0755 "$VM_HOME/guest-boot.sh" "$r/usr/local/sbin/kmipvm-report" &&
+		install -D -m 0644 "$VM_HOME/guest-lib.sh" "$r/usr/local/lib/kmipvm/guest-lib.sh" || return 1
 	cat >"$r/etc/systemd/system/kmipvm-report.service" <<'EOF'
 [Unit]
 Description=Report to the test on the host (tests/vm/guest-boot.sh)

@@ -24,34 +24,9 @@
 #                   revoke-wanted"), and measures the locks from the
 #                   "KMIPVM | locked NAME" lines
 exec >/dev/ttyS0 2>&1
-M=KMIPVM
-N_OK=0
-N_FAIL=0
-say() { echo "$M $*"; }
-ok() { N_OK=$((N_OK + 1)); say "ok $*"; }
-bad() { N_FAIL=$((N_FAIL + 1)); say "FAIL $*"; }
-show() { sed "s/^/$M | /"; }
-check() { what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# The report protocol, check, wait_for, dm_sys, suspended: tests/vm/guest-lib.sh.
+. /usr/local/lib/kmipvm/guest-lib.sh
 arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
-ucs() { awk '{ split($1, a, "."); print a[1] * 100 + a[2] }' /proc/uptime; }
-# wait_for SECONDS CMD...: until CMD succeeds (looked at every 0.2 s); 1 on time out.
-wait_for() {
-	lim=$(( $1 * 100 )) w0=$(ucs)
-	shift
-	until "$@"; do
-		[ $(( $(ucs) - w0 )) -lt "$lim" ] || return 1
-		sleep 0.2
-	done
-}
-# dm_sys NAME: /sys/block/dm-N of mapping NAME
-dm_sys() {
-	for n in /sys/block/dm-*/dm/name; do
-		[ -e "$n" ] && [ "$(cat "$n")" = "$1" ] && { echo "${n%/dm/name}"; return 0; }
-	done
-	return 1
-}
-suspended() { s=$(dm_sys "$1") && [ "$(cat "$s/dm/suspended")" = 1 ]; }
-not_suspended() { s=$(dm_sys "$1") && [ "$(cat "$s/dm/suspended")" = 0 ]; }
 # by_serial SERIAL: /dev/vdX of the virtio disk with that serial number
 by_serial() {
 	for d in /sys/block/vd*; do

@@ -16,25 +16,7 @@
 # Variables from the host (/etc/vm/env): NONCE, UID_A, UID_B.
 K() { kmipcrypt "$@"; }
 D=/etc/kmipcrypt/daemon.conf
-dm_sys() {
-	for n in /sys/block/dm-*/dm/name; do
-		[ -e "$n" ] && [ "$(cat "$n")" = "$1" ] && { echo "${n%/dm/name}"; return 0; }
-	done
-	return 1
-}
-suspended() { s=$(dm_sys "$1") && [ "$(cat "$s/dm/suspended")" = 1 ]; }
 error_table() { dmsetup table "$1" 2>/dev/null | grep -q '^0 [0-9]* error'; }
-table_key() { dmsetup table --showkeys "$1" | awk '$3 == "crypt" { print $5 }'; }
-# wait_cs CS CMD...: until CMD succeeds, at most CS centiseconds; prints the centiseconds taken
-wait_cs() {
-	lim=$1 w0=$(uptime_cs)
-	shift
-	while ! "$@"; do
-		[ $(( $(uptime_cs) - w0 )) -lt "$lim" ] || { echo $(( $(uptime_cs) - w0 )); return 1; }
-		usleep 20000
-	done
-	echo $(( $(uptime_cs) - w0 ))
-}
 cycles() { sed -n 's/.*"cycles":\([0-9]*\).*/\1/p' /run/kmipcryptd/state.json 2>/dev/null; }
 polled() { [ "$(cycles)" -ge "${1:-1}" ] 2>/dev/null; }
 

@@ -18,16 +18,7 @@
 # Variables from the host (/etc/vm/env): NONCE, DOWN_TIMEOUT_S.
 K() { kmipcrypt "$@"; }
 pattern() { echo "kmipvm-$1-$NONCE"; }
-# dm_sys NAME: /sys/block/dm-N of the mapping NAME
-dm_sys() {
-	for n in /sys/block/dm-*/dm/name; do
-		[ -e "$n" ] && [ "$(cat "$n")" = "$1" ] && { echo "${n%/dm/name}"; return 0; }
-	done
-	return 1
-}
 n_mappings() { ls /sys/block 2>/dev/null | grep -c '^dm-'; }
-# table_key NAME: the key field of the crypt target (dmsetup table --showkeys)
-table_key() { dmsetup table --showkeys "$1" | awk '$3 == "crypt" { print $5 }'; }
 # readback NAME FILE: the first 64 KiB of /dev/mapper/NAME (O_DIRECT) equal FILE
 readback() {
 	dd if="/dev/mapper/$1" of=/tmp/back bs=4096 count=16 iflag=direct 2>/dev/null && cmp -s /tmp/back "$2"

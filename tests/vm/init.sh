@@ -4,12 +4,8 @@
 # network (QEMU user networking: 10.0.2.15/24, the host's loopback is
 # 10.0.2.2), map the virtio disks' serial numbers to /dev/vdX, run the test's
 # guest script /etc/vm/test.sh, report on the serial console, power off.
-#
-# Report protocol (lines on the console, read by vm_results on the host):
-#   KMIPVM ok WHAT          a check passed
-#   KMIPVM FAIL WHAT: WHY   a check failed
-#   KMIPVM | TEXT           output of a command, for the log
-#   KMIPVM DONE N_OK N_FAIL the guest script ran to its end
+# The report protocol and the helpers the guest scripts share:
+# tests/vm/guest-lib.sh (/etc/vm/guest-lib.sh here).
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
@@ -23,15 +19,7 @@ export HOME=/root
 # No udevd: libdevmapper makes the /dev/mapper nodes itself, waits for nobody.
 export DM_DISABLE_UDEV=1
 
-M=KMIPVM
-N_OK=0
-N_FAIL=0
-say() { echo "$M $*"; }
-ok() { N_OK=$((N_OK + 1)); say "ok $*"; }
-bad() { N_FAIL=$((N_FAIL + 1)); say "FAIL $*"; }
-show() { sed "s/^/$M | /" "$@"; }
-# uptime_cs: the guest's uptime in centiseconds
-uptime_cs() { awk '{ split($1, a, "."); print a[1] * 100 + a[2] }' /proc/uptime; }
+. /etc/vm/guest-lib.sh
 finish() {
 	if [ $N_FAIL != 0 ]; then
 		say "| --- kernel log (dmesg, last 40 lines)"
@@ -63,14 +51,6 @@ check_rc() {
 	*) [ $RC = "$want" ] ;;
 	esac && { ok "$what (exit $RC, $(( (t1 - t0) * 10 )) ms)"; return 0; }
 	bad "$what: exit $RC, want $want"
-	return 1
-}
-# check WHAT CMD...: CMD succeeds (its output is not shown; use for tests)
-check() {
-	what=$1
-	shift
-	if "$@"; then ok "$what"; return 0; fi
-	bad "$what"
 	return 1
 }
 # out_has RE WHAT: the output of the last check_rc matches RE (grep -E)

@@ -183,12 +183,13 @@ _vm_kernel_fill() {
 
 # ------------------------------------------------------------------ initramfs
 # vm_root_init DIR: a root tree with the static busybox, tests/vm/init.sh as
-# /init, the cached modules (and their load order in /etc/vm/modules.load).
+# /init and the guest scripts' helpers (guest-lib.sh), the cached modules (and their load order in /etc/vm/modules.load).
 vm_root_init() {
 	local r=$1
 	rm -rf "$r" && mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc/vm,proc,sys,dev,run,tmp,root} || return 1
 	cp /bin/busybox "$r/bin/busybox" || return 1
 	cp "$VM_HOME/init.sh" "$r/init" && chmod 755 "$r/init" || return 1
+	cp "$VM_HOME/guest-lib.sh" "$r/etc/vm/guest-lib.sh" || return 1
 	mkdir -p "$r/lib/modules" && cp -a "$VM_MODROOT/lib/modules/$VM_KVER" "$r/lib/modules/" || return 1
 	cp "$VM_MODORDER" "$r/etc/vm/modules.load" || return 1
 	# The kernel opens /dev/console before /init runs (root only can mknod).
