@@ -44,22 +44,28 @@ truncate -s 1M "$d/ext4.img"
 mkdir -p "$d/sysroot/etc/kmipcrypt"
 : >"$d/sysroot/etc/kmipcrypt/kmipcrypt.conf"
 
+# What dracut gives a module (stand-ins), sourced first in each fresh bash
+# below: host_fs_types from the arguments DEV=FS after the first three.
+cat >"$d/dracut-stubs.sh" <<'STUBS'
+declare -A host_fs_types
+for a in "${@:4}"; do host_fs_types[${a%=*}]=${a#*=}; done
+hostonly=$2 dracutsysrootdir=$3
+for_each_host_dev_fs() {
+	local dev r=1
+	for dev in "${!host_fs_types[@]}"; do
+		"$1" "$dev" "${host_fs_types[$dev]}" && r=0
+	done
+	return $r
+}
+STUBS
+
 # check_rc HOSTONLY BINARIES DEV=FS...: check()'s exit status in a fresh bash.
 check_rc() {
 	local hostonly=$1 bins=$2
 	shift 2
-	BINS=$bins bash -c '
-		declare -A host_fs_types
-		for a in "${@:4}"; do host_fs_types[${a%=*}]=${a#*=}; done
-		hostonly=$2 dracutsysrootdir=$3
+	STUBS=$d/dracut-stubs.sh BINS=$bins bash -c '
+		. "$STUBS"
 		require_binaries() { [ "$BINS" = yes ]; }
-		for_each_host_dev_fs() {
-			local dev r=1
-			for dev in "${!host_fs_types[@]}"; do
-				"$1" "$dev" "${host_fs_types[$dev]}" && r=0
-			done
-			return $r
-		}
 		. "$1"
 		check' check "$root/dracut/90kmipcrypt/module-setup.sh" "$hostonly" "$d/sysroot" "$@" \
 		</dev/null >/dev/null 2>&1
@@ -77,22 +83,14 @@ want() {
 dropins() {
 	local hostonly=$1
 	shift
-	PATH=$d/bin:$PATH bash -c '
-		declare -A host_fs_types
-		for a in "${@:4}"; do host_fs_types[${a%=*}]=${a#*=}; done
-		hostonly=$2 dracutsysrootdir=$3 moddir=/moddir initdir=/initdir
+	STUBS=$d/dracut-stubs.sh PATH=$d/bin:$PATH bash -c '
+		. "$STUBS"
+		moddir=/moddir initdir=/initdir
 		systemdsystemunitdir=/usr/lib/systemd/system DRACUT_TMPDIR=$3 SYSTEMCTL=:
 		inst_simple() { [[ $1 == */cryptsetup-network.conf ]] && echo "$2"; return 0; }
 		inst_multiple() { :; }; inst_library() { :; }; inst_hook() { :; }
 		dracut_need_initqueue() { :; }; dwarn() { echo "warn: $*" >&2; }
 		dracut_module_included() { [ "$1" = systemd ]; }
-		for_each_host_dev_fs() {
-			local dev r=1
-			for dev in "${!host_fs_types[@]}"; do
-				"$1" "$dev" "${host_fs_types[$dev]}" && r=0
-			done
-			return $r
-		}
 		. "$1"
 		install' install "$root/dracut/90kmipcrypt/module-setup.sh" "$hostonly" "$d/sysroot" "$@" \
 		</dev/null 2>/dev/null | sort
