@@ -196,6 +196,21 @@ install_cycle() {
 }
 
 install_cycle default
+
+# The README's installed tree (PREFIX=/usr on Debian 12) is what `make
+# install` installs: every file, and nothing it does not (the directories
+# of this machine, a Debian 12 amd64 like CI's).
+readme_tree() {
+	awk '/^The installed tree, with `PREFIX=\/usr` on Debian 12:/ { on = 1; next }
+	     on && /^```/ { if (++fence == 2) exit; next }
+	     on && fence == 1 && /^\// { print $1 }' "$root/README.md" | grep -v '/$' | sort
+}
+got=$(readme_tree)
+[ -n "$got" ] || fail "README.md has no installed tree (\"The installed tree, with \`PREFIX=/usr\` on Debian 12:\")"
+want=$(expected /usr | awk '{ print $2 }' | sort)
+[ "$got" = "$want" ] ||
+	fail "README.md's installed tree is not what make install installs:"$'\n'"$(diff <(echo "$want") <(echo "$got") | sed 's/^/    /')"
+echo "ok README.md's installed tree lists exactly the files make install installs ($(echo "$got" | wc -l))"
 install_cycle local /usr/local
 
 # uninstall of what was never installed: nothing to do, no error.
