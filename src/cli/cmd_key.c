@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <json-c/json.h>
@@ -55,6 +56,8 @@ struct key_opts {
 	bool show_secret;
 	bool passphrase;
 	bool revoke_first;
+	bool revoke_old;
+	bool force;
 	bool json;
 	/*
 	 * list, show: where enroll puts this host's objects unless told
@@ -68,7 +71,7 @@ enum {
 	OPT_NAME = 256, OPT_GROUP, OPT_STATE, OPT_TYPE, OPT_REASON, OPT_MESSAGE,
 	OPT_WRAP_KEY, OPT_KEK_FILE, OPT_SECRET_FILE, OPT_BITS, OPT_GENERATE,
 	OPT_MAX, OPT_OFFSET, OPT_COMPROMISE_DATE, OPT_NO_ACTIVATE, OPT_ACTIVATE,
-	OPT_SHOW_SECRET, OPT_PASSPHRASE, OPT_REVOKE, OPT_JSON,
+	OPT_SHOW_SECRET, OPT_PASSPHRASE, OPT_REVOKE, OPT_JSON, OPT_REVOKE_OLD, OPT_FORCE,
 };
 
 static const struct option key_options[] = {
@@ -92,6 +95,8 @@ static const struct option key_options[] = {
 	{ "passphrase",      no_argument,       NULL, OPT_PASSPHRASE },
 	{ "revoke",          no_argument,       NULL, OPT_REVOKE },
 	{ "json",            no_argument,       NULL, OPT_JSON },
+	{ "revoke-old",      no_argument,       NULL, OPT_REVOKE_OLD },
+	{ "force",           no_argument,       NULL, OPT_FORCE },
 	{ "help",            no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -124,7 +129,16 @@ static void key_usage(FILE *f)
 "           'cryptsetup open --key-file=- DEVICE' (no newline unless on a terminal)\n"
 "  revoke   UID [--reason compromise|ca-compromise|affiliation-changed|superseded|\n"
 "           cessation|privilege-withdrawn|unspecified] [--message M] [--compromise-date EPOCH]\n"
-"  destroy  UID [--revoke]   (--revoke: revoke with cessation of operation first)\n\n"
+"  destroy  UID [--revoke]   (--revoke: revoke with cessation of operation first)\n"
+"  rekey    UID [--name N] [--revoke-old [--message M] [--force]]\n"
+"           a new symmetric key to replace UID on the server: KMIP Re-key where the\n"
+"           server's Query lists it, else Create of a key like it (algorithm, length,\n"
+"           usage mask, Object Groups; Name: --name N, or UID's Name with -rTIME added);\n"
+"           Active unless UID is Pre-Active; the two linked where the server keeps\n"
+"           links; prints the new identifier.  Nothing encrypted under UID changes:\n"
+"           --revoke-old (revoke UID, reason Superseded) is refused for a key that\n"
+"           looks like a volume's unless --force; 'kmipcrypt rekey DEVICE' rotates\n"
+"           a bound volume's key\n\n"
 "Every verb takes --json.  States: pre-active active deactivated compromised\n"
 "destroyed destroyed-compromised.  Types: symmetric-key secret-data (or any KMIP name).\n"
 "Values from the server are printed with control characters escaped (\\xNN, \\\\);\n"
@@ -294,6 +308,10 @@ static struct json_object *attrs_json(const struct kmip_attrs *a, const struct k
 	json_add_time(o, "compromise_occurrence_date", a->compromise_occurrence_date);
 	json_add_time(o, "destroy_date", a->destroy_date);
 	json_add_time(o, "last_change_date", a->last_change_date);
+	if (a->replacement[0])
+		json_add_str(o, "replacement", a->replacement);
+	if (a->replaced[0])
+		json_add_str(o, "replaced", a->replaced);
 	json_object_object_add(o, "unbound", json_object_new_boolean(unbound(a, ko)));
 	return o;
 }
@@ -342,6 +360,11 @@ static void print_attrs(const struct kmip_attrs *a, const struct key_opts *o)
 	DATE(KMIP_ATTR_DESTROY_DATE, destroy_date, "Destroy Date");
 	DATE(KMIP_ATTR_LAST_CHANGE_DATE, last_change_date, "Last Change Date");
 #undef DATE
+	/* Links Re-key sets (kmipcrypt key rekey, rekey DEVICE) */
+	if (a->replacement[0])
+		printf("%-28s %s\n", "Replacement Object", esc(a->replacement, e));
+	if (a->replaced[0])
+		printf("%-28s %s\n", "Replaced Object", esc(a->replaced, e));
 	if (unbound(a, o)) {
 		printf("%-28s ", "Note");
 		print_unbound_note(a, o);
@@ -838,6 +861,172 @@ static int key_destroy(struct kmip_client *c, const struct key_opts *o, const ch
 }
 
 /*
+ * Does the key look like one a volume names?  Enroll names its objects
+ * "kmipcrypt-<LUKS UUID>-<kind>" and puts them in this host's Object Group,
+ * LUKS_ENROLL_OBJECT_GROUP (older versions) or, while pending,
+ * LUKS_ENROLL_PENDING_GROUP.  The KMS cannot say which volume uses a key:
+ * this is the evidence there is, enough to stop a revocation that would
+ * lock such a volume out.
+ */
+static bool looks_bound(const struct kmip_attrs *a, const struct key_opts *o)
+{
+	unsigned i;
+
+	for (i = 0; i < a->n_names; i++)
+		if (strncmp(a->names[i], "kmipcrypt-", 10) == 0)
+			return true;
+	for (i = 0; i < a->n_groups; i++)
+		if (strcmp(a->groups[i], LUKS_ENROLL_OBJECT_GROUP) == 0 ||
+		    strcmp(a->groups[i], LUKS_ENROLL_PENDING_GROUP) == 0 ||
+		    (o->host_group[0] && strcmp(a->groups[i], o->host_group) == 0))
+			return true;
+	return false;
+}
+
+/* "Name vol1, Object Group g": what made looks_bound() say so, for the message. */
+static void bound_evidence(const struct kmip_attrs *a, char *buf, size_t len)
+{
+	char e1[ESC_SIZE], e2[ESC_SIZE];
+
+	snprintf(buf, len, "Name %s, Object Group %s",
+		 a->n_names ? esc(a->names[0], e1) : "-", a->n_groups ? esc(a->groups[0], e2) : "-");
+}
+
+/* After a failed key rekey: the step the server refused, when it was not Re-key itself. */
+static int rekey_fail(int r, struct kmip_client *c, const char *uid, const char *made)
+{
+	uint32_t op = kmip_last_result(c)->op;
+	char what[64];
+
+	if (made[0])
+		log_error("key %s was created but not activated; 'kmipcrypt key destroy %s' "
+			  "removes it", made, made);
+	/* The server's answer to another step (Create, Activate...): name that step. */
+	if (kmip_last_failure(c) == KMIP_FAILURE_SERVER && op && op != KMIP_OP_REKEY)
+		snprintf(what, sizeof(what), "Re-key (%s)", kmip_operation_name(op));
+	else
+		snprintf(what, sizeof(what), "Re-key");
+	return cli_fail(r, c, what, uid);
+}
+
+/*
+ * key rekey UID: kmip_replace_key() (src/kmip/rekey.c), then the link and,
+ * if asked, the revocation.  The new identifier is printed as soon as the
+ * key exists, so that a script has it even when a later step fails.  The
+ * link is best effort (kmip_link_replacement()); the revocation is not: a
+ * failure is the command's exit status, with what to do.
+ */
+static int key_rekey(struct kmip_client *c, const struct key_opts *o, const char *uid)
+{
+	struct kmip_replace_args ra = { .name = o->name };
+	struct kmip_revoke rv = { .reason = KMIP_REVOKE_SUPERSEDED, .message = o->message };
+	struct kmip_replacement *out = NULL;
+	struct json_object *j = NULL;
+	char suffix[32], msg[KMIP_TEXT_SIZE], why[KMIP_FAILURE_TEXT_SIZE], ev[2 * ESC_SIZE];
+	char e[ESC_SIZE], alg[64];
+	const char *link_text = NULL;
+	bool bound;
+	time_t now = time(NULL);
+	struct tm tm;
+	int r, lr, rr = 0;
+
+	out = calloc(1, sizeof(*out));
+	if (!out)
+		return cli_fail(-ENOMEM, NULL, "Re-key", uid);
+	/* The fallback's default Name: the old one with "-r" and the time, UTC. */
+	if (!gmtime_r(&now, &tm) || !strftime(suffix, sizeof(suffix), "-r%Y%m%dT%H%M%SZ", &tm))
+		snprintf(suffix, sizeof(suffix), "-r%lld", (long long)now);
+	ra.name_suffix = suffix;
+	/* Before anything is made: a revocation that would lock a volume out needs --force. */
+	if (o->revoke_old && !o->force) {
+		r = kmip_get_attributes(c, uid, KMIP_ATTR_NAME | KMIP_ATTR_OBJECT_GROUP, &out->old);
+		if (r < 0) {
+			r = cli_fail(r, c, "Get Attributes", uid);
+			goto out;
+		}
+		if (looks_bound(&out->old, o)) {
+			bound_evidence(&out->old, ev, sizeof(ev));
+			log_error("key %s looks like a volume's key (%s): revoking it would stop that "
+				  "volume from unlocking, and 'key rekey' changes nothing in the volume; "
+				  "rotate a bound volume's key with 'kmipcrypt rekey DEVICE', or add "
+				  "--force if no volume uses this key", esc(uid, e), ev);
+			r = EXIT_USAGE;
+			goto out;
+		}
+	}
+	r = kmip_replace_key(c, uid, &ra, out);
+	if (r < 0) {
+		r = rekey_fail(r, c, uid, out->uid);
+		goto out;
+	}
+	bound = looks_bound(&out->old, o);
+	if (!o->json)
+		printf("%s\n", esc(out->uid, e));
+	fflush(stdout);
+	alg_len(&out->old, alg, sizeof(alg));
+	if (out->rekeyed)
+		log_info("key %s re-keyed by the server (KMIP Re-key): new key %s, %s", uid, out->uid,
+			 out->state ? kmip_state_name(out->state) : "State unknown");
+	else
+		log_info("the server does not offer Re-key: key %s created like key %s (%s, its "
+			 "usage mask and Object Groups), %s", out->uid, uid, alg,
+			 out->state ? kmip_state_name(out->state) : "State unknown");
+
+	lr = kmip_link_replacement(c, uid, out->uid);
+	if (lr == 0) {
+		log_info("key %s linked to its replacement %s (Link: Replacement Object, Replaced "
+			 "Object)", uid, out->uid);
+	} else {
+		link_text = kmip_failure_text(c, lr, why, sizeof(why), "linking key '%s' to '%s'",
+					      uid, out->uid);
+		if (lr == -EOPNOTSUPP)
+			log_info("not linked: the server keeps no Link attributes (%s)", link_text);
+		else
+			log_warn("not linked (the keys are fine): %s", link_text);
+	}
+
+	if (o->revoke_old) {
+		if (!rv.message) {
+			/* Where the server keeps no link, the message says what replaced it. */
+			snprintf(msg, sizeof(msg), "superseded by key %.*s", (int)KMIP_TEXT_MAX - 18,
+				 out->uid);
+			rv.message = msg;
+		}
+		rr = kmip_revoke(c, uid, &rv);
+		if (rr < 0)
+			r = cli_fail(rr, c, "Revoke", uid);
+		if (rr < 0)
+			log_error("the new key %s is made; the old key %s is not revoked: revoke it with "
+				  "'kmipcrypt key revoke %s --reason superseded'", out->uid, uid, uid);
+		else
+			log_info("key %s revoked (Superseded)", uid);
+	} else if (bound) {
+		bound_evidence(&out->old, ev, sizeof(ev));
+		log_warn("key %s looks like a volume's key (%s): the volume still names it and needs "
+			 "it (keep it Active); 'kmipcrypt rekey DEVICE' rotates a bound volume's key",
+			 uid, ev);
+	}
+	if (o->json) {
+		j = json_object_new_object();
+		json_add_str(j, "uid", out->uid);
+		json_add_str(j, "old_uid", uid);
+		json_add_str(j, "method", out->rekeyed ? "rekey" : "create");
+		json_add_str(j, "state", out->state ? kmip_state_name(out->state) : NULL);
+		json_object_object_add(j, "linked", json_object_new_boolean(lr == 0));
+		if (link_text)
+			json_add_str(j, "link_error", link_text);
+		json_object_object_add(j, "old_revoked", json_object_new_boolean(o->revoke_old &&
+										  rr == 0));
+		json_print(j);
+	}
+	if (rr == 0)
+		r = EXIT_OK;
+out:
+	free(out);
+	return r;
+}
+
+/*
  * Text that create, register and revoke store on the KMS: every tool that
  * lists the object prints it later, so only printable UTF-8 (no control
  * character that a terminal would obey), 1 to KMIP_TEXT_MAX bytes.  The
@@ -896,6 +1085,8 @@ static int parse_key_opts(int argc, char **argv, struct key_opts *o)
 		case OPT_PASSPHRASE: o->passphrase = true; break;
 		case OPT_REVOKE: o->revoke_first = true; break;
 		case OPT_JSON: o->json = true; break;
+		case OPT_REVOKE_OLD: o->revoke_old = true; break;
+		case OPT_FORCE: o->force = true; break;
 		case 'h':
 			key_usage(stdout);
 			return 1;
@@ -904,6 +1095,7 @@ static int parse_key_opts(int argc, char **argv, struct key_opts *o)
 			return -EINVAL;
 		}
 		if (r < 0) {
+			/* key_options lists the options in OPT_ order */
 			log_error("invalid value '%s' for --%s", optarg,
 				  key_options[c - OPT_NAME].name);
 			return -EINVAL;
@@ -914,7 +1106,8 @@ static int parse_key_opts(int argc, char **argv, struct key_opts *o)
 
 int cmd_key(int argc, char **argv)
 {
-	static const char *const need_uid[] = { "show", "activate", "get", "revoke", "destroy" };
+	static const char *const need_uid[] = { "show", "activate", "get", "revoke", "destroy",
+						"rekey" };
 	struct config *cfg = NULL;
 	struct kmip_session *s = NULL;
 	struct kmip_client *c;
@@ -958,7 +1151,20 @@ int cmd_key(int argc, char **argv)
 		log_error("--passphrase is for 'key get UID'");
 		return EXIT_USAGE;
 	}
-	if (!strcmp(verb, "create") || !strcmp(verb, "register") || !strcmp(verb, "revoke")) {
+	if ((o.revoke_old || o.force) && strcmp(verb, "rekey")) {
+		log_error("--revoke-old and --force are for 'key rekey UID'");
+		return EXIT_USAGE;
+	}
+	if (o.force && !o.revoke_old) {
+		log_error("--force only lets --revoke-old revoke a key that looks like a volume's");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(verb, "rekey") && o.message && !o.revoke_old) {
+		log_error("--message is the revocation message of --revoke-old");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(verb, "create") || !strcmp(verb, "register") || !strcmp(verb, "revoke") ||
+	    !strcmp(verb, "rekey")) {
 		if (check_text_opt("name", o.name) < 0 ||
 		    check_text_opt("object-group", o.group) < 0 ||
 		    check_text_opt("message", o.message) < 0)
@@ -970,7 +1176,7 @@ int cmd_key(int argc, char **argv)
 		return r;
 	c = kmip_session_client(s);
 	/* Which objects an enroll left behind: in this host's group too, not only in the old one. */
-	if ((!strcmp(verb, "list") || !strcmp(verb, "show")) &&
+	if ((!strcmp(verb, "list") || !strcmp(verb, "show") || !strcmp(verb, "rekey")) &&
 	    luks_host_object_group(cfg, g_opts.group, o.host_group, sizeof(o.host_group)) < 0)
 		o.host_group[0] = '\0';	/* logged; the old group is still looked at */
 	if (!strcmp(verb, "list"))
@@ -989,6 +1195,8 @@ int cmd_key(int argc, char **argv)
 		r = key_get(c, &o, uid);
 	else if (!strcmp(verb, "revoke"))
 		r = key_revoke(c, &o, uid);
+	else if (!strcmp(verb, "rekey"))
+		r = key_rekey(c, &o, uid);
 	else
 		r = key_destroy(c, &o, uid);
 	cli_close_session(cfg, s);

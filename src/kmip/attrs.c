@@ -42,6 +42,7 @@ static const struct attr_def attr_defs[] = {
 	  "Compromise Occurrence Date" },
 	{ KMIP_ATTR_DESTROY_DATE, KMIP_TAG_DESTROY_DATE, "Destroy Date" },
 	{ KMIP_ATTR_LAST_CHANGE_DATE, KMIP_TAG_LAST_CHANGE_DATE, "Last Change Date" },
+	{ KMIP_ATTR_LINK, KMIP_TAG_LINK, "Link" },
 };
 
 #define N_ATTR_DEFS (sizeof(attr_defs) / sizeof(attr_defs[0]))
@@ -157,12 +158,34 @@ int kmip_attr_name(struct ttlv_buf *b, int version, const char *name)
 	return attr_close(b, version);
 }
 
+int kmip_attr_link(struct ttlv_buf *b, int version, uint32_t link_type, const char *linked_uid)
+{
+	ttlv_begin(b, attr_open(b, version, KMIP_TAG_LINK));
+	ttlv_put_enum(b, KMIP_TAG_LINK_TYPE, link_type);
+	ttlv_put_str(b, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, linked_uid);
+	ttlv_end(b);
+	return attr_close(b, version);
+}
+
+/* Attributes every object of ours has: an answer asking for one of them is never empty. */
+#define ATTRS_ALWAYS (KMIP_ATTR_UNIQUE_IDENTIFIER | KMIP_ATTR_OBJECT_TYPE | KMIP_ATTR_STATE)
+
 int kmip_attr_refs(struct ttlv_buf *b, int version, uint32_t attrs)
 {
 	size_t i;
 
 	if (attrs & ~(uint32_t)KMIP_ATTR_ALL)
 		return kmip_buf_fail(b, -EINVAL);
+	/*
+	 * Asked only for attributes an object may lack (Name, Object Group,
+	 * Link), the answer may hold none, and PyKMIP 0.10 cannot write a
+	 * KMIP 2.0 Get Attributes answer without an attribute: it sends
+	 * nothing and drops the connection, and the client waits out its
+	 * timeout.  Object Type, which every object has, keeps it from empty.
+	 * (0 asks for every attribute: nothing to add.)
+	 */
+	if (attrs && !(attrs & ATTRS_ALWAYS))
+		attrs |= KMIP_ATTR_OBJECT_TYPE;
 	for (i = 0; i < N_ATTR_DEFS; i++) {
 		if (!(attrs & attr_defs[i].bit))
 			continue;
@@ -193,6 +216,39 @@ static void keep_text(const struct ttlv_item *v, char (*vals)[KMIP_TEXT_SIZE], u
 {
 	if (*n < KMIP_ATTR_VALUES_MAX && kmip_copy_text(v, vals[*n], KMIP_TEXT_SIZE, NULL) == 0)
 		(*n)++;
+}
+
+/*
+ * Link {Link Type, Linked Object Identifier}: the first link of each type
+ * Re-key sets is kept; links of other types are skipped unread.
+ */
+static int set_link(struct kmip_attrs *out, const struct ttlv_item *v, struct kmip_why *w)
+{
+	struct ttlv_item t, id;
+	uint32_t type;
+	char *dst;
+	int r;
+
+	r = kmip_need_type(w, v, TTLV_STRUCTURE);
+	if (r == 0)
+		r = kmip_need(w, v, KMIP_TAG_LINK_TYPE, TTLV_ENUM, &t);
+	if (r < 0)
+		return r;
+	ttlv_get_enum(&t, &type);
+	if (type == KMIP_LINK_REPLACEMENT_OBJECT)
+		dst = out->replacement;
+	else if (type == KMIP_LINK_REPLACED_OBJECT)
+		dst = out->replaced;
+	else
+		return 0;
+	if (dst[0])
+		return 0;	/* the spec allows one of each; keep the first */
+	r = kmip_need(w, v, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, TTLV_TEXT, &id);
+	if (r == 0 && id.len == 0)
+		r = kmip_bad(w, -EBADMSG, &id, "empty");
+	if (r == 0)
+		r = kmip_copy_text(&id, dst, KMIP_UID_SIZE, w);
+	return r;
 }
 
 /* The value v of attribute d (v's tag is d's, or Attribute Value in 1.x). */
@@ -263,6 +319,9 @@ static int set_attr(struct kmip_attrs *out, const struct attr_def *d, const stru
 		break;
 	case KMIP_TAG_LAST_CHANGE_DATE:
 		r = get_date(v, &out->last_change_date, w);
+		break;
+	case KMIP_TAG_LINK:
+		r = set_link(out, v, w);
 		break;
 	default:
 		r = 0;

@@ -85,9 +85,17 @@ static uint32_t usage_mask(const struct kmip_new_object *a)
 	return a && a->usage_mask ? a->usage_mask : KMIP_USAGE_ENCRYPT | KMIP_USAGE_DECRYPT;
 }
 
-/* Usage Mask, Name, Object Group: the attributes every new object gets. */
+/* Usage Mask, Name, Object Groups: the attributes every new object gets. */
 static int put_common_attrs(struct ttlv_buf *b, int version, const struct kmip_new_object *a)
 {
+	size_t i;
+
+	if (a && a->n_more_groups && (!a->group || !a->more_groups ||
+				      a->n_more_groups >= KMIP_ATTR_VALUES_MAX))
+		return kmip_buf_fail(b, -EINVAL);
+	for (i = 0; a && i < a->n_more_groups; i++)
+		if (!text_ok(a->more_groups[i]))
+			return kmip_buf_fail(b, -EINVAL);
 	/* Always a usage mask: Vault 1.12+ rejects Register without one. */
 	kmip_attr_int(b, version, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, (int32_t)usage_mask(a));
 	if (a && a->name) {
@@ -100,18 +108,36 @@ static int put_common_attrs(struct ttlv_buf *b, int version, const struct kmip_n
 			return kmip_buf_fail(b, -EINVAL);
 		kmip_attr_text(b, version, KMIP_TAG_OBJECT_GROUP, a->group);
 	}
+	/*
+	 * 1.x numbers the further values of a multi-valued attribute (PyKMIP
+	 * refuses a second Object Group without an Attribute Index); 2.x
+	 * simply repeats the attribute.
+	 */
+	for (i = 0; a && i < a->n_more_groups; i++)
+		kmip_attr_text_at(b, version, KMIP_TAG_OBJECT_GROUP, a->more_groups[i],
+				  kmip_v2(version) ? -1 : (int32_t)(i + 1));
 	return b->err;
+}
+
+/* The key length for the algorithm: AES's three, others whole bytes we would accept back. */
+static bool bits_ok(uint32_t algorithm, unsigned bits)
+{
+	if (algorithm == KMIP_ALG_AES)
+		return bits == 128 || bits == 192 || bits == 256;
+	return bits >= 8 && bits % 8 == 0 && bits <= 8 * KMIP_MATERIAL_MAX;
 }
 
 int kmip_build_create(struct ttlv_buf *b, int version, unsigned bits,
 		      const struct kmip_new_object *a)
 {
-	if (bits != 128 && bits != 192 && bits != 256)
+	uint32_t alg = a && a->algorithm ? a->algorithm : KMIP_ALG_AES;
+
+	if (!bits_ok(alg, bits))
 		return kmip_buf_fail(b, -EINVAL);
 	single_begin(b, version, KMIP_OP_CREATE);
 	ttlv_put_enum(b, KMIP_TAG_OBJECT_TYPE, KMIP_OBJ_SYMMETRIC_KEY);
 	kmip_attrs_begin(b, version, true);
-	kmip_attr_enum(b, version, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_ALG_AES);
+	kmip_attr_enum(b, version, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, alg);
 	kmip_attr_int(b, version, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, (int32_t)bits);
 	put_common_attrs(b, version, a);
 	kmip_attrs_end(b, version, true);
@@ -188,9 +214,38 @@ int kmip_build_destroy(struct ttlv_buf *b, int version, const char *uid)
 	return build_uid_only(b, version, KMIP_OP_DESTROY, uid);
 }
 
-int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid)
+int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid,
+		     const struct kmip_rekey_args *a)
 {
-	return build_uid_only(b, version, KMIP_OP_REKEY, uid);
+	if (a && a->name && !text_ok(a->name))
+		return kmip_buf_fail(b, -EINVAL);
+	single_begin(b, version, KMIP_OP_REKEY);
+	put_uid(b, uid);
+	/* Table order: Unique Identifier, Offset, Template-Attribute / Attributes. */
+	if (a && a->offset_set)
+		ttlv_put_interval(b, KMIP_TAG_OFFSET, a->offset);
+	if (a && a->name) {
+		kmip_attrs_begin(b, version, true);
+		kmip_attr_name(b, version, a->name);
+		kmip_attrs_end(b, version, true);
+	}
+	return single_end(b);
+}
+
+int kmip_build_add_link(struct ttlv_buf *b, int version, const char *uid, uint32_t link_type,
+			const char *linked_uid)
+{
+	if (!uid_ok(linked_uid) || !link_type)
+		return kmip_buf_fail(b, -EINVAL);
+	single_begin(b, version, KMIP_OP_ADD_ATTRIBUTE);
+	put_uid(b, uid);
+	/* 2.x wraps the attribute, by its own tag, in New Attribute. */
+	if (kmip_v2(version))
+		ttlv_begin(b, KMIP_TAG_NEW_ATTRIBUTE);
+	kmip_attr_link(b, version, link_type, linked_uid);
+	if (kmip_v2(version))
+		ttlv_end(b);
+	return single_end(b);
 }
 
 int kmip_build_modify_group(struct ttlv_buf *b, int version, const char *uid,

@@ -153,7 +153,7 @@ const char *kmip_operation_name(uint32_t op)
 	case KMIP_OP_GET: return "Get";
 	case KMIP_OP_GET_ATTRIBUTES: return "Get Attributes";
 	case 0x0C: return "Get Attribute List";
-	case 0x0D: return "Add Attribute";
+	case KMIP_OP_ADD_ATTRIBUTE: return "Add Attribute";
 	case 0x0E: return "Modify Attribute";
 	case 0x0F: return "Delete Attribute";
 	case 0x10: return "Obtain Lease";

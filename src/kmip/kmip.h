@@ -17,9 +17,11 @@
  * (names and errno tables), message.c (framing, response validation),
  * attrs.c (attribute encodings), build.c (kmip_build_*) and parse.c
  * (kmip_parse_*), client.c (client object, exchange, negotiation, failure
- * text), ops.c (kmip_<operation>), session.c (over net/transport); wrap.c
- * stands alone.  kmip_internal.h is shared below the client,
- * kmip_client_internal.h only by client.c and the files above it.
+ * text), ops.c (kmip_<operation>), rekey.c (replacing a key: Re-key or
+ * its Create fallback, and links, over ops.c), session.c (over
+ * net/transport); wrap.c stands alone.  kmip_internal.h is shared below
+ * the client, kmip_client_internal.h only by client.c and the files above
+ * it.
  *
  * Versions are ints made with KMIP_VERSION(major, minor) (kmip_defs.h);
  * 1.0-1.4, 2.0 and 2.1 are supported.  1.x requests use Template-Attribute /
@@ -56,7 +58,7 @@
 #define KMIP_IV_MAX		32u
 #define KMIP_AE_TAG_MAX		16u	/* bytes of an Authenticated Encryption Tag (GCM) */
 #define KMIP_AE_AAD_MAX		1024u	/* bytes of Additional Data we send */
-#define KMIP_QUERY_MAX		64u
+#define KMIP_QUERY_MAX		128u	/* operations (object types) kept from a Query: KMIP 2.1 has 59 */
 #define KMIP_ATTR_VALUES_MAX	4u	/* multi-valued attributes: values kept */
 
 /* ------------------------------------------------------------ versions */
@@ -119,8 +121,9 @@ enum kmip_attr {
 	KMIP_ATTR_COMPROMISE_OCCURRENCE_DATE = 1u << 12,
 	KMIP_ATTR_DESTROY_DATE		= 1u << 13,
 	KMIP_ATTR_LAST_CHANGE_DATE	= 1u << 14,
+	KMIP_ATTR_LINK			= 1u << 15,	/* Replacement / Replaced Object links */
 };
-#define KMIP_ATTR_ALL	0x7FFFu
+#define KMIP_ATTR_ALL	0xFFFFu
 
 /* What a Get Attributes response said; `present` has a bit per attribute seen. */
 struct kmip_attrs {
@@ -139,13 +142,25 @@ struct kmip_attrs {
 	int64_t initial_date, activation_date, deactivation_date;
 	int64_t compromise_date, compromise_occurrence_date;
 	int64_t destroy_date, last_change_date;	/* POSIX seconds */
+	/*
+	 * Link attributes of the two types Re-key sets (other types are
+	 * ignored; KMIP_ATTR_LINK is present when any Link was seen): the
+	 * first Replacement Object Link (on an old key: the key that replaced
+	 * it) and the first Replaced Object Link (on a new key: the key it
+	 * replaced), "" if none.
+	 */
+	char replacement[KMIP_UID_SIZE];
+	char replaced[KMIP_UID_SIZE];
 };
 
 /* Attributes of a new object (Create, Register). */
 struct kmip_new_object {
 	const char *name;	/* Name (Uninterpreted Text String); NULL: none */
 	const char *group;	/* Object Group; NULL: none */
+	const char *const *more_groups;	/* further Object Groups after group (group set), */
+	size_t n_more_groups;		/* at most KMIP_ATTR_VALUES_MAX - 1 */
 	uint32_t usage_mask;	/* always sent (Vault rejects objects without); 0: Encrypt|Decrypt */
+	uint32_t algorithm;	/* Create only: Cryptographic Algorithm; 0: AES */
 	bool activate;		/* then Activate it (a second request) */
 };
 
@@ -166,6 +181,18 @@ struct kmip_locate_filter {
 	const char *group;	/* NULL: any */
 	uint32_t max_items;	/* 0: not sent */
 	uint32_t offset_items;	/* 0: not sent (KMIP 1.3 and later only) */
+};
+
+/*
+ * Re-key arguments beyond the key (KMIP 1.4 section 4.4, 2.1 section
+ * 6.1.46).  The replacement gets the old key's attributes, its Names
+ * included (the old key loses them), and the server sets the Link
+ * attributes of both.
+ */
+struct kmip_rekey_args {
+	const char *name;	/* a further Name for the replacement; NULL: none */
+	bool offset_set;	/* send Offset: */
+	uint32_t offset;	/* seconds from the replacement's Initial Date to its Activation Date */
 };
 
 struct kmip_revoke {
@@ -307,6 +334,13 @@ int kmip_build_register_key(struct ttlv_buf *b, int version, const uint8_t *key,
 int kmip_build_activate(struct ttlv_buf *b, int version, const char *uid);
 int kmip_build_get(struct ttlv_buf *b, int version, const char *uid,
 		   const struct kmip_key_wrap *wrap);
+/*
+ * Get Attributes of attrs (a kmip_attr mask; 0: every attribute).  A mask
+ * of attributes an object may lack only (Name, Object Group, Link) gets
+ * Object Type added: PyKMIP 0.10 cannot answer a 2.0 Get Attributes that
+ * finds no attribute (it drops the connection unanswered).  So do the other
+ * Get Attributes builders.
+ */
 int kmip_build_get_attributes(struct ttlv_buf *b, int version, const char *uid,
 			      uint32_t attrs);
 /* n (1..KMIP_BATCH_MAX) Get Attributes (State) items in one message. */
@@ -323,7 +357,16 @@ int kmip_build_encrypt(struct ttlv_buf *b, int version, const char *uid,
 		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len);
 int kmip_build_decrypt(struct ttlv_buf *b, int version, const char *uid,
 		       const struct kmip_crypt_params *p, const uint8_t *data, size_t len);
-int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid);
+/* Re-key of uid: Unique Identifier, Offset, Template-Attribute (1.x) / Attributes (2.x) {Name}. */
+int kmip_build_rekey(struct ttlv_buf *b, int version, const char *uid,
+		     const struct kmip_rekey_args *a);
+/*
+ * Add Attribute of one Link {link_type, linked_uid} to uid: 1.x Attribute
+ * {Attribute Name "Link", Attribute Value}, 2.x New Attribute {Link}; no
+ * Attribute Index (the spec forbids it in a request).
+ */
+int kmip_build_add_link(struct ttlv_buf *b, int version, const char *uid, uint32_t link_type,
+			const char *linked_uid);
 /*
  * Two batch items for one key: Get Attributes (attrs), then Get (wrap as
  * kmip_build_get) or, with decrypt, Decrypt of in[0..in_len).
@@ -478,7 +521,11 @@ void kmip_session_close(struct kmip_session *s);	/* NULL is fine */
 /* Versions the server supports among the offered (2.1..1.0), its order. */
 int kmip_discover_versions(struct kmip_client *c, int *versions, size_t max, size_t *n);
 int kmip_query(struct kmip_client *c, struct kmip_server_info *out);
-/* AES key of bits 128/192/256; uid receives its identifier (also on activation failure). */
+/*
+ * A Symmetric Key of a->algorithm (AES: bits 128, 192 or 256; others a
+ * multiple of 8 up to 8 * KMIP_MATERIAL_MAX); uid receives its identifier
+ * (also on activation failure).
+ */
 int kmip_create(struct kmip_client *c, unsigned bits, const struct kmip_new_object *a,
 		char uid[KMIP_UID_SIZE]);
 int kmip_register_secret(struct kmip_client *c, const uint8_t *secret, size_t len,
@@ -583,8 +630,96 @@ int kmip_fetch(struct kmip_client *c, struct kmip_fetch *f);
  * kmip_last_result() is the first failed item's: of little use with n keys.
  */
 int kmip_fetch_many(struct kmip_client *c, struct kmip_fetch *const *f, size_t n);
-/* Re-key (op 0x04): new_uid gets the replacement's identifier.  -EOPNOTSUPP if the server lacks it. */
+/*
+ * Does the server offer operation op?  1 its Query (Query Operations)
+ * lists op; 0 it does not, or the server answered Query with a failure
+ * (not known to be offered is not offered); a negative errno when Query got
+ * no usable answer (transport, negotiation, a malformed answer).  The
+ * answer is kept on the client for the protocol version it was asked in
+ * (the list may depend on it, PyKMIP's does), so that Query is sent once;
+ * kmip_query() refreshes it.
+ */
+int kmip_server_offers(struct kmip_client *c, uint32_t op);
+/*
+ * Re-key (op 0x04) of the Symmetric Key uid; new_uid gets the
+ * replacement's identifier ("" on failure).  a may be NULL (nothing but
+ * the key: the server copies every attribute, Names included).
+ * -EOPNOTSUPP the server has no Re-key (PyKMIP 0.10: Operation Not
+ * Supported); -EBADMSG also for an answer that names uid itself as its
+ * replacement (acting on it would retire the only key).  The
+ * replacement's State is the server's (from the old key's dates: the
+ * replacement of an Active key is Active, unless a->offset puts its
+ * activation later): ask it.  Not idempotent: never resent.
+ */
+int kmip_rekey_with(struct kmip_client *c, const char *uid, const struct kmip_rekey_args *a,
+		    char new_uid[KMIP_UID_SIZE]);
+/* kmip_rekey_with(c, uid, NULL, new_uid). */
 int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZE]);
+
+/* ------------------------------------------------------------- re-key */
+
+/* kmip_replace_key(): what it is asked for, and what it did. */
+struct kmip_replace_args {
+	/*
+	 * Re-key: a Name added to the replacement (which takes the old key's
+	 * Names anyway).  Create: the new key's Name; NULL: the old key's
+	 * first Name followed by name_suffix (no Name if either is missing).
+	 */
+	const char *name;
+	const char *name_suffix;
+};
+struct kmip_replacement {
+	char uid[KMIP_UID_SIZE];	/* the new key; "" if none was made */
+	bool rekeyed;			/* made by KMIP Re-key; false: by Create */
+	int state;			/* its State afterwards; 0: unknown */
+	struct kmip_attrs old;		/* the old key's attributes, as read first */
+};
+/*
+ * A new Symmetric Key to replace old_uid, on the server only (nothing
+ * encrypted or wrapped under the old key is touched: that key is still
+ * needed for it).  The old key's attributes are read first (out->old);
+ * then KMIP Re-key where the server offers it (kmip_server_offers()), and
+ * Create where it does not or where it then answers Operation Not
+ * Supported.  Create makes a key with the old key's Cryptographic
+ * Algorithm, Cryptographic Length, Cryptographic Usage Mask and Object
+ * Groups (those kept, KMIP_ATTR_VALUES_MAX), Name as a->name says,
+ * activated unless the old key is Pre-Active: the State Re-key gives it
+ * too.  Unlike Re-key, Create leaves the old key its Names, sets no Link
+ * (kmip_link_replacement() does) and carries over no attribute kmipcrypt
+ * does not read (Operation Policy Name, Contact Information, custom
+ * attributes, dates).  Nothing is revoked.
+ *
+ * Returns 0 (out->uid, out->rekeyed, out->state: read after, 0 if that
+ * failed), or a negative errno: -EKEYMISMATCH the old object is not a
+ * Symmetric Key, -EKEYREVOKED it is Destroyed, -EEXIST it has a
+ * replacement already (a Replacement Object Link to a key that exists and
+ * is not Destroyed: the spec allows one), -ENODATA the server does
+ * not say its algorithm or length (Create cannot copy them), -EINVAL the
+ * derived Name would be longer than KMIP_TEXT_MAX, or the operation's
+ * error (kmip_failure_text() says which and why).  out->uid may be set
+ * when r < 0: the key was made but not activated; the caller says so.
+ */
+int kmip_replace_key(struct kmip_client *c, const char *old_uid,
+		     const struct kmip_replace_args *a, struct kmip_replacement *out);
+/*
+ * Link old_uid and its replacement new_uid as Re-key does: Link
+ * {Replacement Object, new_uid} on old_uid, Link {Replaced Object,
+ * old_uid} on new_uid, each by Add Attribute after reading the object's
+ * links (Get Attributes): a link already there is not added again, so a
+ * second call (after a crash, or after a Re-key whose server linked them
+ * itself) adds nothing.  Best effort by design: a caller reports a failure
+ * ("not linked: ...") and goes on.
+ *
+ * 0 linked (or already); -EOPNOTSUPP the server keeps no such links (its
+ * answer to Add Attribute: Operation or Feature Not Supported, Invalid
+ * Message (PyKMIP 0.10 cannot read an Add Attribute request), Unsupported
+ * Attribute, Invalid Attribute); -EEXIST old_uid already names another
+ * replacement, or new_uid another replaced key (not overwritten);
+ * -EINVAL old_uid and new_uid are the same; other errors as the
+ * operations return them.  kmip_failure_text() says which step failed and
+ * the server's words.
+ */
+int kmip_link_replacement(struct kmip_client *c, const char *old_uid, const char *new_uid);
 
 /* -------------------------------------------------------- key wrapping */
 

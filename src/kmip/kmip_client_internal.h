@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The client's internals (client.c), for the files above it: ops.c and
- * session.c.  Not a public interface; the floors below the client
+ * The client's internals (client.c), for the files above it: ops.c,
+ * rekey.c and session.c.  Not a public interface; the floors below the client
  * (message.c, attrs.c, build.c, parse.c) do not include it.
  */
 #ifndef KMIPCRYPT_KMIP_CLIENT_INTERNAL_H
@@ -27,6 +27,9 @@ struct kmip_client {
 	char step[KMIP_SERVER_NAME_SIZE + 40];	/* "negotiating the KMIP version with ..." */
 	char server[KMIP_SERVER_NAME_SIZE];	/* the server that last answered, or the configured ones */
 	char peer[KMIP_SERVER_NAME_SIZE];	/* the server that last answered, or "" */
+	/* kmip_server_offers(): the last Query answer, and the version it was asked in (0: none). */
+	int offers_version;
+	struct kmip_server_info offers;
 };
 
 /*
@@ -63,5 +66,11 @@ void kmip_reply_free(struct kmip_reply *reply);
 int kmip_negotiate(struct kmip_client *c);
 /* Start an operation: forget the last one's failure, so that nothing stale is reported. */
 void kmip_result_reset(struct kmip_client *c);
+
+/* ---------------------------------------------------------------- ops.c */
+
+/* Add Attribute of one Link {link_type, linked_uid} to uid (rekey.c's). */
+int kmip_add_link(struct kmip_client *c, const char *uid, uint32_t link_type,
+		  const char *linked_uid);
 
 #endif

@@ -84,6 +84,8 @@ int kmip_attr_text(struct ttlv_buf *b, int version, uint32_t tag, const char *s)
 int kmip_attr_text_at(struct ttlv_buf *b, int version, uint32_t tag, const char *s,
 		      int32_t index);
 int kmip_attr_name(struct ttlv_buf *b, int version, const char *name);
+/* Link {Link Type, Linked Object Identifier} (linked_uid checked by the caller). */
+int kmip_attr_link(struct ttlv_buf *b, int version, uint32_t link_type, const char *linked_uid);
 /* Attribute references of a Get Attributes request payload, from a kmip_attr mask. */
 int kmip_attr_refs(struct ttlv_buf *b, int version, uint32_t attrs);
 

@@ -78,8 +78,46 @@ int kmip_query(struct kmip_client *c, struct kmip_server_info *out)
 	if (r < 0)
 		goto out;
 	r = kmip_parse_query_why(p, out, &c->why);
+	if (r == 0 && !c->assumed) {
+		c->offers = *out;
+		c->offers_version = c->version;
+	}
 out:
 	call_end(&k);
+	return r;
+}
+
+int kmip_server_offers(struct kmip_client *c, uint32_t op)
+{
+	struct kmip_server_info *si = NULL;
+	int r;
+
+	if (c->offers_version && c->offers_version == c->version && !c->assumed)
+		return kmip_server_has_op(&c->offers, op);
+	r = -ENOMEM;
+	si = malloc(sizeof(*si));
+	if (!si)
+		goto out;
+	r = kmip_query(c, si);
+	if (r == 0) {
+		r = kmip_server_has_op(si, op);
+		goto out;
+	}
+	/*
+	 * The server answered Query, with a failure (it has no Query, or not
+	 * for us): it offers nothing we know of.  Remembered like a list.
+	 * A failure to negotiate, to reach it, or to read it is no answer.
+	 */
+	if (kmip_last_failure(c) == KMIP_FAILURE_SERVER && !kmip_last_failure_step(c) &&
+	    !c->assumed) {
+		log_debug("KMIP: %s answers Query with %s: taking it for a server that offers "
+			  "nothing beyond the basics", c->server, kmip_last_error(c));
+		memset(&c->offers, 0, sizeof(c->offers));
+		c->offers_version = c->version;
+		r = 0;
+	}
+out:
+	free(si);
 	return r;
 }
 
@@ -562,7 +600,8 @@ int kmip_decrypt(struct kmip_client *c, const char *uid, const struct kmip_crypt
 	return crypt_op(c, KMIP_OP_DECRYPT, uid, NULL, p, in, in_len, out, out_len);
 }
 
-int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZE])
+int kmip_rekey_with(struct kmip_client *c, const char *uid, const struct kmip_rekey_args *a,
+		    char new_uid[KMIP_UID_SIZE])
 {
 	const struct ttlv_item *p;
 	struct call k;
@@ -572,13 +611,47 @@ int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZ
 	r = call_begin(c, &k);
 	if (r < 0)
 		goto out;
-	r = kmip_build_rekey(&k.b, c->version, uid);
+	r = kmip_build_rekey(&k.b, c->version, uid, a);
 	if (r < 0)
 		goto out;
 	r = call_read(c, &k, KMIP_OP_REKEY, false, &p);
 	if (r < 0)
 		goto out;
+	/* The response payload: Unique Identifier, then attributes the server chose (ignored). */
 	r = kmip_parse_uid_why(p, new_uid, &c->why);
+	if (r == 0 && strcmp(new_uid, uid) == 0)
+		r = kmip_bad(&c->why, -EBADMSG, p, "the Re-key answer names key '%s' itself as "
+			     "its replacement", uid);
+out:
+	if (r < 0)
+		new_uid[0] = '\0';
+	call_end(&k);
+	return r;
+}
+
+int kmip_rekey(struct kmip_client *c, const char *uid, char new_uid[KMIP_UID_SIZE])
+{
+	return kmip_rekey_with(c, uid, NULL, new_uid);
+}
+
+int kmip_add_link(struct kmip_client *c, const char *uid, uint32_t link_type,
+		  const char *linked_uid)
+{
+	struct call k;
+	int r;
+
+	r = call_begin(c, &k);
+	if (r < 0)
+		goto out;
+	r = kmip_build_add_link(&k.b, c->version, uid, link_type, linked_uid);
+	if (r < 0)
+		goto out;
+	r = call_send(c, &k, KMIP_OP_ADD_ATTRIBUTE, false);
+	if (r < 0)
+		goto out;
+	/* 1.x echoes the attribute after the identifier; 2.x answers the identifier only. */
+	if (k.item.has_payload)
+		r = kmip_parse_echo_why(&k.item.payload, uid, &c->why);
 out:
 	call_end(&k);
 	return r;

@@ -34,6 +34,8 @@ Verbs:
   encrypt UID --hex HEX [--iv HEX]   AES-CBC, PKCS5 padding
   decrypt UID --hex HEX --iv HEX
   discover-versions
+  query                              operations the server lists ("operations")
+  rekey UID [--offset SEC] [--name N]   KMIP Re-key -> "uid" of the replacement
 
 --name-hex gives the Name as the hex of its UTF-8 bytes, so that any text
 (control characters included: tests of how clients print hostile names)
@@ -53,10 +55,18 @@ how this tool does it instead (with PyKMIP's own lower layer, KMIPProxy):
   - client key with a password: ProxyKmipClient uses ssl.wrap_socket, which
     has no password argument -> the TLS socket is made with an SSLContext.
   - timeout: not a ProxyKmipClient argument -> set on the KMIPProxy.
+  - Re-key with a Name: ProxyKmipClient.rekey takes dates only ->
+    KMIPProxy.rekey with a Template-Attribute.
+  - Query: not in ProxyKmipClient -> KMIPProxy.query.
+  - Link attributes: PyKMIP cannot decode them (its factory raises
+    NotImplementedError on a Get Attributes answer that has one) -> the
+    Link codec of pykmip-changed.py is installed; get-attributes prints a
+    Link as {"type": "REPLACEMENT_OBJECT_LINK", "uid": ...}.
 """
 
 import argparse
 import binascii
+import importlib.util
 import json
 import os
 import socket
@@ -75,6 +85,20 @@ from kmip.core import objects as cobjects                   # noqa: E402
 from kmip.pie import client as pie_client                   # noqa: E402
 from kmip.pie import exceptions as pie_exc                  # noqa: E402
 from kmip.pie import objects as pobjects                    # noqa: E402
+
+
+def load_changed():
+    """tests/lab/pykmip-changed.py as a module (its name has a dash)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(
+        "pykmip_changed", os.path.join(here, "pykmip-changed.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+CHANGED = load_changed()
+CHANGED.install_link_codec()
 
 
 VERSIONS = {
@@ -290,6 +314,8 @@ def v_get_attributes(c, a):
         v = at.attribute_value
         if hasattr(v, "name_value"):                # Name structure
             val = v.name_value.value
+        elif isinstance(v, CHANGED.LinkValue):
+            val = {"type": enum_name(v.link_type), "uid": v.linked}
         else:
             val = jsonable(v)
         if name in out:
@@ -374,13 +400,29 @@ def v_discover_versions(c, a):
                          for v in (r.protocol_versions or [])]}
 
 
+def v_query(c, a):
+    r = check(c.proxy.query(query_functions=[enums.QueryFunction.QUERY_OPERATIONS]))
+    return {"operations": [enum_name(o) for o in (r.operations or [])]}
+
+
+def v_rekey(c, a):
+    if not a.name:
+        return {"uid": c.rekey(uid=a.uid, offset=a.offset), "old": a.uid}
+    t = template(c, (enums.AttributeType.NAME, a.name))
+    r = c.proxy.rekey(uuid=a.uid, offset=a.offset, template_attribute=t)
+    if r["result_status"] != enums.ResultStatus.SUCCESS:
+        raise pie_exc.KmipOperationFailure(r["result_status"], r["result_reason"],
+                                           r["result_message"])
+    return {"uid": r["unique_identifier"], "old": a.uid}
+
+
 VERBS = {
     "create": v_create, "register-secret": v_register_secret,
     "register-key": v_register_key, "get": v_get, "get-state": v_get_state,
     "get-attributes": v_get_attributes, "activate": v_activate,
     "revoke": v_revoke, "destroy": v_destroy, "locate": v_locate,
     "encrypt": v_encrypt, "decrypt": v_decrypt,
-    "discover-versions": v_discover_versions,
+    "discover-versions": v_discover_versions, "query": v_query, "rekey": v_rekey,
 }
 
 
@@ -457,6 +499,12 @@ def build_parser():
     q.add_argument("--iv", required=True)
 
     sub.add_parser("discover-versions")
+    sub.add_parser("query")
+
+    q = sub.add_parser("rekey")
+    q.add_argument("uid")
+    q.add_argument("--offset", type=int)
+    q.add_argument("--name")
     return p
 
 

@@ -4,7 +4,8 @@
 #   pykmip-server.sh start DIR [--cert NAME] [--certs CERTDIR] [--policy PDIR]
 #                              [--host ADDR] [--port PORT] [--netns NS]
 #                              [--timeout SEC]
-#                              [--change batch-one|batch-refuse|locate-no-state|locate-slow]
+#                              [--change batch-one|batch-refuse|locate-no-state|locate-slow|
+#                                        link|rekey]
 #       Starts /usr/bin/pykmip-server in its own session (setsid) with state
 #       in DIR: server.conf, server.log, server.out (stdout/stderr),
 #       pykmip.db, policies/ (empty unless --policy), port, pid.
@@ -17,6 +18,8 @@
 #                failure another port is tried, up to 5 times)
 #       --host   bind address (default 127.0.0.1)
 #       --netns  run the server inside that network namespace
+#       --change PyKMIP's server changed in one way (tests/lab/pykmip-changed.py:
+#                batches, Locate, the Link attribute, Re-key)
 #       Waits (bounded, default 20 s) until a TLS handshake with the client
 #       certificate succeeds, then prints the port.
 #   pykmip-server.sh stop DIR
@@ -255,8 +258,8 @@ start)
             --netns) NETNS=$2 ;;
             --timeout) TIMEOUT=$2 ;;
             --change) CHANGE=$2
-                case "$CHANGE" in batch-one|batch-refuse|locate-no-state|locate-slow) ;;
-                    *) die "--change: batch-one, batch-refuse, locate-no-state or locate-slow" ;; esac ;;
+                case "$CHANGE" in batch-one|batch-refuse|locate-no-state|locate-slow|link|rekey) ;;
+                    *) die "--change: batch-one, batch-refuse, locate-no-state, locate-slow, link or rekey" ;; esac ;;
             *) die "unknown option $1" ;;
         esac
         shift 2 || die "option $1 needs a value"

@@ -2421,6 +2421,902 @@ static void test_ops_hostile(void **state)
 	assert_int_equal(secmem_in_use(NULL), 0);
 }
 
+/* ====================================================== re-key and links */
+
+/*
+ * Re-key requests encoded by PyKMIP 0.10's own encoder (kmip.core.messages,
+ * RekeyRequestPayload): UID "7" in 1.2 and 2.0; in 1.4 with Offset 3600 and
+ * a Template-Attribute Name "vol1-next".
+ */
+static const char rekey12_req[] =
+	"42007801000000704200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000020000000042000d0200000004000000010000000042000f010000002842005c05000000040000000400000000420079010000001042009407000000013700000000000000";
+static const char rekey14_req[] =
+	"42007801000000d04200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000040000000042000d0200000004000000010000000042000f010000008842005c050000000400000004000000004200790100000070420094070000000137000000000000004200580a0000000400000e10000000004200910100000048420008010000004042000a07000000044e616d650000000042000b01000000284200550700000009766f6c312d6e6578740000000000000042005405000000040000000100000000";
+static const char rekey20_req[] =
+	"42007801000000704200770100000038420069010000002042006a0200000004000000020000000042006b0200000004000000000000000042000d0200000004000000010000000042000f010000002842005c05000000040000000400000000420079010000001042009407000000013700000000000000";
+/*
+ * KMIP 2.0 Re-key with Offset 0 and Attributes {Name "vol1-next"} (spec v2.1
+ * table 305; PyKMIP 0.10 cannot encode Attributes in a Re-key): written as
+ * KMIP XML and encoded by `kmipcrypt ttlv convert --from xml --to hex`.
+ */
+static const char rekey20_name_req[] =
+	"42007801000000b84200770100000038420069010000002042006a0200000004000000020000000042006b0200000004000000000000000042000d0200000004000000010000000042000f010000007042005c050000000400000004000000004200790100000058420094070000000137000000000000004200580a000000040000000000000000420125010000003042005301000000284200550700000009766f6c312d6e6578740000000000000042005405000000040000000100000000";
+/*
+ * Request payloads of OASIS test cases (tests/data/kmip-testcases), encoded
+ * from their XML by `kmipcrypt ttlv convert` with $UNIQUE_IDENTIFIER_0 = "1"
+ * and _1 = "2": TC-REKEY-1-10 (KMIP 1.0) the first Re-key; AX-M-1-14 and
+ * AX-M-1-21 the two Add Attribute Link items (Next Link, Previous Link).
+ */
+static const char tc_rekey_payload[] =
+	"4200790100000070420094070000000131000000000000004200910100000058420008010000005042000a07000000044e616d650000000042000b0100000038420055070000001954432d52454b45592d312d31302d66697273742d72656b65790000000000000042005405000000040000000100000000";
+static const char *const ax14_add_payloads[2] = {
+	"420079010000005042009407000000013100000000000000420008010000003842000a07000000044c696e6b0000000042000b010000002042004b05000000040000010b0000000042004c07000000013200000000000000",
+	"420079010000005042009407000000013200000000000000420008010000003842000a07000000044c696e6b0000000042000b010000002042004b05000000040000010a0000000042004c07000000013100000000000000",
+};
+static const char *const ax21_add_payloads[2] = {
+	"42007901000000404200940700000001310000000000000042013d010000002842004a010000002042004b05000000040000010b0000000042004c07000000013200000000000000",
+	"42007901000000404200940700000001320000000000000042013d010000002842004a010000002042004b05000000040000010a0000000042004c07000000013100000000000000",
+};
+/*
+ * Response payloads of the same: AX-M-1-14 and AX-M-1-21's Get Attributes
+ * (State, Link) with the link types made Replacement Object Link (item 0,
+ * on "1", to "2") and Replaced Object Link (item 1, on "2", to "1"); and
+ * TC-REKEY-1-10's first Re-key answer ($UNIQUE_IDENTIFIER_1 = "2").
+ */
+static const char *const ax14_links_resp[2] = {
+	"42007c010000007842009407000000013100000000000000420008010000002042000a0700000005537461746500000042000b05000000040000000200000000420008010000003842000a07000000044c696e6b0000000042000b010000002042004b0500000004000001060000000042004c07000000013200000000000000",
+	"42007c010000007842009407000000013200000000000000420008010000002042000a0700000005537461746500000042000b05000000040000000200000000420008010000003842000a07000000044c696e6b0000000042000b010000002042004b0500000004000001070000000042004c07000000013100000000000000",
+};
+static const char *const ax21_links_resp[2] = {
+	"42007c010000005042009407000000013100000000000000420125010000003842008d0500000004000000020000000042004a010000002042004b0500000004000001060000000042004c07000000013200000000000000",
+	"42007c010000005042009407000000013200000000000000420125010000003842008d0500000004000000020000000042004a010000002042004b0500000004000001070000000042004c07000000013100000000000000",
+};
+static const char tc_rekey_resp_payload[] = "42007c010000001042009407000000013200000000000000";
+
+/* The first item's Request Payload of a built message, as it is on the wire. */
+static void assert_payload_hex(struct ttlv_buf *b, const char *hex)
+{
+	struct ttlv_item root, payload;
+	struct ttlv_buf p;
+
+	built_payload(b, &root, &payload);
+	ttlv_buf_init(&p, 0);
+	assert_int_equal(ttlv_put_item(&p, &payload), 0);
+	assert_buf_hex(&p, hex);
+	ttlv_buf_free(&p);
+}
+
+static void test_build_rekey(void **state)
+{
+	struct kmip_rekey_args a = { .name = "vol1-next", .offset_set = true, .offset = 3600 };
+	struct kmip_rekey_args tc = { .name = "TC-REKEY-1-10-first-rekey" };
+	char longname[KMIP_TEXT_MAX + 2];
+	struct ttlv_buf b;
+
+	ttlv_buf_init(&b, 0);
+	assert_int_equal(kmip_build_rekey(&b, V(1, 2), "7", NULL), 0);
+	assert_buf_hex(&b, rekey12_req);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_rekey(&b, V(1, 2), "7", &(struct kmip_rekey_args){ 0 }), 0);
+	assert_buf_hex(&b, rekey12_req);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_rekey(&b, V(1, 4), "7", &a), 0);
+	assert_buf_hex(&b, rekey14_req);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_rekey(&b, V(2, 0), "7", NULL), 0);
+	assert_buf_hex(&b, rekey20_req);
+	ttlv_buf_reset(&b);
+	a.offset = 0;
+	assert_int_equal(kmip_build_rekey(&b, V(2, 0), "7", &a), 0);
+	assert_buf_hex(&b, rekey20_name_req);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_rekey(&b, V(1, 0), "1", &tc), 0);
+	assert_payload_hex(&b, tc_rekey_payload);
+	/* refused before anything is sent */
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_rekey(&b, V(1, 4), "7",
+					  &(struct kmip_rekey_args){ .name = longname }), -EINVAL);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_rekey(&b, V(1, 4), "7", &(struct kmip_rekey_args){ .name = "" }),
+			 -EINVAL);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_rekey(&b, V(1, 4), "", NULL), -EINVAL);
+	ttlv_buf_free(&b);
+}
+
+static void test_build_add_link(void **state)
+{
+	struct ttlv_buf b;
+	int i;
+
+	ttlv_buf_init(&b, 0);
+	for (i = 0; i < 2; i++) {
+		const char *uid = i ? "2" : "1", *other = i ? "1" : "2";
+		uint32_t type = i ? 0x10A : 0x10B;	/* Previous Link, Next Link */
+
+		ttlv_buf_reset(&b);
+		assert_int_equal(kmip_build_add_link(&b, V(1, 4), uid, type, other), 0);
+		assert_payload_hex(&b, ax14_add_payloads[i]);
+		ttlv_buf_reset(&b);
+		assert_int_equal(kmip_build_add_link(&b, V(2, 1), uid, type, other), 0);
+		assert_payload_hex(&b, ax21_add_payloads[i]);
+	}
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_add_link(&b, V(1, 4), "1", KMIP_LINK_REPLACEMENT_OBJECT, ""),
+			 -EINVAL);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_add_link(&b, V(1, 4), "1", KMIP_LINK_REPLACEMENT_OBJECT, NULL),
+			 -EINVAL);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_add_link(&b, V(1, 4), "1", 0, "2"), -EINVAL);
+	ttlv_buf_free(&b);
+}
+
+/*
+ * Get Attributes of attributes an object may lack only: Object Type is
+ * asked too, so that the answer is never empty (PyKMIP 0.10 drops a 2.0
+ * Get Attributes that finds nothing, unanswered).  Masks with an attribute
+ * every object has, and 0 (every attribute), are sent as they are.
+ */
+static void test_build_get_attributes_never_empty(void **state)
+{
+	static const uint32_t optional[] = {
+		KMIP_ATTR_LINK, KMIP_ATTR_NAME, KMIP_ATTR_OBJECT_GROUP,
+		KMIP_ATTR_NAME | KMIP_ATTR_OBJECT_GROUP | KMIP_ATTR_LINK,
+	};
+	struct ttlv_item root, payload, x;
+	struct ttlv_iter it;
+	struct ttlv_buf b;
+	size_t i;
+	int vi;
+
+	ttlv_buf_init(&b, 0);
+	for (vi = 0; vi < 2; vi++) {
+		int v = vi ? V(2, 0) : V(1, 4);
+
+		for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+			bool type = false;
+
+			ttlv_buf_reset(&b);
+			assert_int_equal(kmip_build_get_attributes(&b, v, "1", optional[i]), 0);
+			built_payload(&b, &root, &payload);
+			ttlv_iter_init(&it, &payload);
+			while (ttlv_iter_next(&it, &x)) {
+				uint32_t e;
+
+				if (vi && x.tag == KMIP_TAG_ATTRIBUTE_REFERENCE)
+					type |= ttlv_get_enum(&x, &e) == 0 && e == KMIP_TAG_OBJECT_TYPE;
+				if (!vi && x.tag == KMIP_TAG_ATTRIBUTE_NAME)
+					type |= ttlv_text_eq(&x, "Object Type");
+			}
+			assert_true(type);
+		}
+		/* with State: as asked (byte-exact against PyKMIP in test_build_captures) */
+		ttlv_buf_reset(&b);
+		assert_int_equal(kmip_build_get_attributes(&b, v, "1", KMIP_ATTR_STATE |
+							   KMIP_ATTR_LINK), 0);
+		built_payload(&b, &root, &payload);
+		assert_int_equal(ttlv_count(&payload, vi ? KMIP_TAG_ATTRIBUTE_REFERENCE :
+					    KMIP_TAG_ATTRIBUTE_NAME), 2);
+		/* 0: every attribute, no reference at all */
+		ttlv_buf_reset(&b);
+		assert_int_equal(kmip_build_get_attributes(&b, v, "1", 0), 0);
+		built_payload(&b, &root, &payload);
+		assert_int_equal(ttlv_count(&payload, KMIP_TAG_ATTRIBUTE_REFERENCE) +
+				 ttlv_count(&payload, KMIP_TAG_ATTRIBUTE_NAME), 0);
+	}
+	ttlv_buf_free(&b);
+}
+
+/* Create of another algorithm with several Object Groups: 1.x numbers them, 2.x repeats. */
+static void test_build_create_like(void **state)
+{
+	static const char *const more[] = { "g2", "g3" };
+	struct kmip_new_object a = { .name = "k", .group = "g1", .more_groups = more,
+				     .n_more_groups = 2, .algorithm = 2 /* 3DES */ };
+	struct ttlv_item root, payload, ta, x, y;
+	struct ttlv_iter it;
+	struct ttlv_buf b;
+	unsigned groups = 0;
+	int32_t idx;
+	uint32_t e;
+
+	ttlv_buf_init(&b, 0);
+	assert_int_equal(kmip_build_create(&b, V(1, 2), 192, &a), 0);
+	built_payload(&b, &root, &payload);
+	assert_int_equal(ttlv_find(&payload, KMIP_TAG_TEMPLATE_ATTRIBUTE, &ta), 0);
+	ttlv_iter_init(&it, &ta);
+	while (ttlv_iter_next(&it, &x)) {
+		assert_int_equal(ttlv_find(&x, KMIP_TAG_ATTRIBUTE_NAME, &y), 0);
+		if (ttlv_text_eq(&y, "Cryptographic Algorithm")) {
+			assert_int_equal(ttlv_find_enum(&x, KMIP_TAG_ATTRIBUTE_VALUE, &e), 0);
+			assert_int_equal(e, 2);
+		}
+		if (!ttlv_text_eq(&y, "Object Group"))
+			continue;
+		/* the first without an index, then 1, 2 */
+		if (groups == 0) {
+			assert_int_equal(ttlv_find(&x, KMIP_TAG_ATTRIBUTE_INDEX, &y), -ENOENT);
+		} else {
+			assert_int_equal(ttlv_find_int(&x, KMIP_TAG_ATTRIBUTE_INDEX, &idx), 0);
+			assert_int_equal(idx, (int32_t)groups);
+		}
+		groups++;
+	}
+	assert_int_equal(groups, 3);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_create(&b, V(2, 0), 192, &a), 0);
+	built_payload(&b, &root, &payload);
+	assert_int_equal(ttlv_find(&payload, KMIP_TAG_ATTRIBUTES, &ta), 0);
+	assert_int_equal(ttlv_count(&ta, KMIP_TAG_OBJECT_GROUP), 3);
+	assert_int_equal(ttlv_count(&ta, KMIP_TAG_ATTRIBUTE_INDEX), 0);
+	/* refused: further groups without a first, too many, a bad one; bad lengths */
+	ttlv_buf_reset(&b);
+	a.group = NULL;
+	assert_int_equal(kmip_build_create(&b, V(2, 0), 192, &a), -EINVAL);
+	a.group = "g1";
+	a.n_more_groups = KMIP_ATTR_VALUES_MAX;
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_create(&b, V(2, 0), 192, &a), -EINVAL);
+	a.n_more_groups = 1;
+	a.more_groups = (const char *const[]){ "" };
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_create(&b, V(2, 0), 192, &a), -EINVAL);
+	a.n_more_groups = 0;
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_create(&b, V(2, 0), 100, &a), -EINVAL);
+	a.algorithm = 0;	/* AES */
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_create(&b, V(2, 0), 192, &a), 0);
+	ttlv_buf_reset(&b);
+	assert_int_equal(kmip_build_create(&b, V(2, 0), 512, &a), -EINVAL);
+	ttlv_buf_free(&b);
+}
+
+/* Decode one payload (hex of its item) and read it as a Get Attributes answer. */
+static int parse_attrs_hex(const char *hex, struct kmip_attrs *a)
+{
+	struct ttlv_item it;
+	uint8_t *p;
+	size_t n;
+	int r;
+
+	p = unhex(hex, &n);
+	assert_int_equal(ttlv_decode(p, n, NULL, &it), 0);
+	r = kmip_parse_get_attributes(&it, a);
+	free(p);
+	return r;
+}
+
+static void test_parse_links(void **state)
+{
+	struct kmip_attrs a;
+	char hex[512];
+	int i, enc;
+
+	for (enc = 0; enc < 2; enc++) {
+		for (i = 0; i < 2; i++) {
+			const char *h = enc ? ax21_links_resp[i] : ax14_links_resp[i];
+
+			assert_int_equal(parse_attrs_hex(h, &a), 0);
+			assert_int_equal(a.present, KMIP_ATTR_STATE | KMIP_ATTR_LINK);
+			assert_string_equal(a.uid, i ? "2" : "1");
+			assert_string_equal(a.replacement, i ? "" : "2");
+			assert_string_equal(a.replaced, i ? "1" : "");
+			/* the OASIS links as they are (Next, Previous): present, not kept */
+			snprintf(hex, sizeof(hex), "%s", h);
+			memcpy(strstr(hex, "0000010") + 7, i ? "a" : "b", 1);
+			assert_int_equal(parse_attrs_hex(hex, &a), 0);
+			assert_true(a.present & KMIP_ATTR_LINK);
+			assert_string_equal(a.replacement, "");
+			assert_string_equal(a.replaced, "");
+		}
+	}
+}
+
+/* Links that must be refused, and two of one type. */
+static void test_parse_links_hostile(void **state)
+{
+	struct kmip_attrs a;
+	struct ttlv_item it;
+	struct ttlv_buf b;
+	char big[KMIP_UID_MAX + 2];
+	int mode;
+
+	memset(big, 'u', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (mode = 0; mode < 6; mode++) {
+		ttlv_buf_init(&b, 0);
+		ttlv_begin(&b, KMIP_TAG_RESPONSE_PAYLOAD);
+		ttlv_begin(&b, KMIP_TAG_ATTRIBUTES);
+		if (mode == 0) {		/* not a structure */
+			ttlv_put_str(&b, KMIP_TAG_LINK, "2");
+		} else {
+			ttlv_begin(&b, KMIP_TAG_LINK);
+			if (mode != 1)		/* 1: no Link Type */
+				ttlv_put_enum(&b, KMIP_TAG_LINK_TYPE, mode == 5 ? 0x10B :
+					      KMIP_LINK_REPLACEMENT_OBJECT);
+			if (mode == 3)		/* an identifier too long */
+				ttlv_put_str(&b, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, big);
+			else if (mode == 4)	/* a number */
+				ttlv_put_int(&b, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, 2);
+			/* 2: none; 5: none, but of a type that is not read */
+			ttlv_end(&b);
+		}
+		ttlv_end(&b);
+		ttlv_end(&b);
+		assert_int_equal(ttlv_buf_finish(&b), 0);
+		assert_int_equal(ttlv_decode(b.data, b.len, NULL, &it), 0);
+		assert_int_equal(kmip_parse_get_attributes(&it, &a), mode == 5 ? 0 : -EBADMSG);
+		ttlv_buf_free(&b);
+	}
+	/* two replacements (the spec allows one): the first is kept */
+	ttlv_buf_init(&b, 0);
+	ttlv_begin(&b, KMIP_TAG_RESPONSE_PAYLOAD);
+	ttlv_begin(&b, KMIP_TAG_ATTRIBUTES);
+	for (mode = 0; mode < 2; mode++) {
+		ttlv_begin(&b, KMIP_TAG_LINK);
+		ttlv_put_enum(&b, KMIP_TAG_LINK_TYPE, KMIP_LINK_REPLACEMENT_OBJECT);
+		ttlv_put_str(&b, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, mode ? "second" : "first");
+		ttlv_end(&b);
+	}
+	ttlv_end(&b);
+	ttlv_end(&b);
+	assert_int_equal(ttlv_buf_finish(&b), 0);
+	assert_int_equal(ttlv_decode(b.data, b.len, NULL, &it), 0);
+	assert_int_equal(kmip_parse_get_attributes(&it, &a), 0);
+	assert_string_equal(a.replacement, "first");
+	ttlv_buf_free(&b);
+}
+
+/*
+ * A scripted server for Re-key, Create like, and links: objects "1".."7"
+ * with a type, a state, attributes and links.  Query lists Re-key only if
+ * offers_rekey; Re-key answers Operation Not Supported if rekey_refused;
+ * Add Attribute is an Invalid Message (in a 1.0 response, as PyKMIP) unless
+ * links.
+ */
+struct rk_obj {
+	uint32_t type;		/* 0: absent */
+	int state;
+	uint32_t alg;
+	int32_t len;
+	unsigned n_groups;
+	const char *groups[3];
+	const char *name;
+	char replacement[16], replaced[16];
+};
+
+struct rk_srv {
+	int version;
+	bool offers_rekey, rekey_refused, rekey_self, links, query_fails;
+	struct rk_obj obj[8];
+	unsigned queries, rekeys, creates, activates, adds;
+	char rekey_name[64];
+	bool rekey_offset;
+};
+
+static int rk_idx(const struct ttlv_item *payload)
+{
+	char uid[16] = "";
+
+	req_uid(payload, uid, sizeof(uid));
+	return uid[0] >= '1' && uid[0] <= '7' && !uid[1] ? uid[0] - '0' : 0;
+}
+
+static int rk_new(struct rk_srv *s)
+{
+	int i;
+
+	for (i = 1; i < 8; i++)
+		if (!s->obj[i].type)
+			return i;
+	fail_msg("rk_srv is full");
+	return 0;
+}
+
+static void rk_put_attrs(struct rk_srv *s, struct ttlv_buf *out, int i)
+{
+	const struct rk_obj *o = &s->obj[i];
+	char uid[2] = { (char)('0' + i), 0 };
+	unsigned g;
+
+	ttlv_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+	ttlv_put_str(out, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	ttlv_begin(out, KMIP_TAG_ATTRIBUTES);	/* 2.x form, whatever the version (we read both) */
+	ttlv_put_enum(out, KMIP_TAG_OBJECT_TYPE, o->type);
+	ttlv_put_enum(out, KMIP_TAG_STATE, (uint32_t)o->state);
+	if (o->alg)
+		ttlv_put_enum(out, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, o->alg);
+	if (o->len)
+		ttlv_put_int(out, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, o->len);
+	ttlv_put_int(out, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, 0x3C);
+	for (g = 0; g < o->n_groups; g++)
+		ttlv_put_str(out, KMIP_TAG_OBJECT_GROUP, o->groups[g]);
+	if (o->name) {
+		ttlv_begin(out, KMIP_TAG_NAME);
+		ttlv_put_str(out, KMIP_TAG_NAME_VALUE, o->name);
+		ttlv_put_enum(out, KMIP_TAG_NAME_TYPE, 1);
+		ttlv_end(out);
+	}
+	if (o->replacement[0]) {
+		ttlv_begin(out, KMIP_TAG_LINK);
+		ttlv_put_enum(out, KMIP_TAG_LINK_TYPE, KMIP_LINK_REPLACEMENT_OBJECT);
+		ttlv_put_str(out, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, o->replacement);
+		ttlv_end(out);
+	}
+	if (o->replaced[0]) {
+		ttlv_begin(out, KMIP_TAG_LINK);
+		ttlv_put_enum(out, KMIP_TAG_LINK_TYPE, KMIP_LINK_REPLACED_OBJECT);
+		ttlv_put_str(out, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, o->replaced);
+		ttlv_end(out);
+	}
+	ttlv_end(out);
+	ttlv_end(out);
+}
+
+static void rk_ok_uid(struct ttlv_buf *out, uint32_t op, int i)
+{
+	char uid[2] = { (char)('0' + i), 0 };
+
+	rsp_item(out, op, 0, 0, 0, NULL);
+	srv_payload_uid(out, uid);
+	ttlv_end(out);
+}
+
+/* Add Attribute: the Link it carries, in either encoding. */
+static void rk_read_link(const struct ttlv_item *payload, uint32_t *type, char *to, size_t len)
+{
+	struct ttlv_item a, v;
+	const char *s;
+	size_t n;
+
+	if (ttlv_find(payload, KMIP_TAG_NEW_ATTRIBUTE, &a) == 0) {
+		assert_int_equal(ttlv_find(&a, KMIP_TAG_LINK, &v), 0);
+	} else {
+		assert_int_equal(ttlv_find(payload, KMIP_TAG_ATTRIBUTE, &a), 0);
+		assert_int_equal(ttlv_find(&a, KMIP_TAG_ATTRIBUTE_INDEX, &v), -ENOENT);
+		assert_int_equal(ttlv_find(&a, KMIP_TAG_ATTRIBUTE_VALUE, &v), 0);
+	}
+	assert_int_equal(ttlv_find_enum(&v, KMIP_TAG_LINK_TYPE, type), 0);
+	assert_int_equal(ttlv_find_text(&v, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, &s, &n), 0);
+	assert_true(n < len);
+	memcpy(to, s, n);
+	to[n] = '\0';
+}
+
+static void h_rekey(struct fake *f, const struct ttlv_item *req, struct ttlv_buf *out)
+{
+	struct rk_srv *s = f->ctx;
+	struct ttlv_item payload, x, ta;
+	uint32_t op, type;
+	unsigned id;
+	int i, n;
+
+	assert_int_equal(req_count(req), 1);
+	req_item(req, 0, &op, &payload, &id);
+	if (op == KMIP_OP_ADD_ATTRIBUTE && !s->links) {
+		rsp_error(out, V(1, 0), 0, KMIP_REASON_INVALID_MESSAGE,
+			  "Error parsing request message. See server logs for more information.");
+		return;
+	}
+	rsp_begin(out, s->version, 1);
+	switch (op) {
+	case KMIP_OP_QUERY:
+		s->queries++;
+		if (s->query_fails) {
+			rsp_item(out, op, 0, KMIP_STATUS_OPERATION_FAILED,
+				 KMIP_REASON_PERMISSION_DENIED, "no");
+			ttlv_end(out);
+			break;
+		}
+		rsp_item(out, op, 0, 0, 0, NULL);
+		ttlv_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+		ttlv_put_enum(out, KMIP_TAG_OPERATION, KMIP_OP_CREATE);
+		if (s->offers_rekey)
+			ttlv_put_enum(out, KMIP_TAG_OPERATION, KMIP_OP_REKEY);
+		ttlv_end(out);
+		ttlv_end(out);
+		break;
+	case KMIP_OP_GET_ATTRIBUTES:
+		i = rk_idx(&payload);
+		if (!i || !s->obj[i].type) {
+			rsp_item(out, op, 0, KMIP_STATUS_OPERATION_FAILED, KMIP_REASON_ITEM_NOT_FOUND,
+				 "Could not locate object");
+			ttlv_end(out);
+			break;
+		}
+		rsp_item(out, op, 0, 0, 0, NULL);
+		rk_put_attrs(s, out, i);
+		ttlv_end(out);
+		break;
+	case KMIP_OP_REKEY:
+		s->rekeys++;
+		if (s->rekey_refused) {
+			rsp_item(out, op, 0, KMIP_STATUS_OPERATION_FAILED,
+				 KMIP_REASON_OPERATION_NOT_SUPPORTED,
+				 "Rekey operation is not supported by the server.");
+			ttlv_end(out);
+			break;
+		}
+		i = rk_idx(&payload);
+		s->rekey_offset = ttlv_find(&payload, KMIP_TAG_OFFSET, &x) == 0;
+		s->rekey_name[0] = '\0';
+		if (ttlv_find(&payload, KMIP_TAG_TEMPLATE_ATTRIBUTE, &ta) == 0 ||
+		    ttlv_find(&payload, KMIP_TAG_ATTRIBUTES, &ta) == 0) {
+			const char *nm;
+			size_t nl;
+
+			assert_int_equal(ttlv_find(&ta, s->version >= V(2, 0) ? KMIP_TAG_NAME :
+						   KMIP_TAG_ATTRIBUTE, &x), 0);
+			if (s->version < V(2, 0))
+				assert_int_equal(ttlv_find(&x, KMIP_TAG_ATTRIBUTE_VALUE, &x), 0);
+			assert_int_equal(ttlv_find_text(&x, KMIP_TAG_NAME_VALUE, &nm, &nl), 0);
+			assert_true(nl < sizeof(s->rekey_name));
+			memcpy(s->rekey_name, nm, nl);
+			s->rekey_name[nl] = '\0';
+		}
+		n = s->rekey_self ? i : rk_new(s);
+		s->obj[n] = s->obj[i];
+		s->obj[n].name = s->obj[i].name;	/* the names move */
+		s->obj[i].name = NULL;
+		snprintf(s->obj[i].replacement, sizeof(s->obj[i].replacement), "%d", n);
+		snprintf(s->obj[n].replaced, sizeof(s->obj[n].replaced), "%d", i);
+		s->obj[n].replacement[0] = '\0';
+		rk_ok_uid(out, op, n);
+		break;
+	case KMIP_OP_CREATE:
+		s->creates++;
+		n = rk_new(s);
+		s->obj[n] = (struct rk_obj){ .type = KMIP_OBJ_SYMMETRIC_KEY,
+					     .state = KMIP_STATE_PRE_ACTIVE };
+		rk_ok_uid(out, op, n);
+		break;
+	case KMIP_OP_ACTIVATE:
+		s->activates++;
+		i = rk_idx(&payload);
+		s->obj[i].state = KMIP_STATE_ACTIVE;
+		rk_ok_uid(out, op, i);
+		break;
+	case KMIP_OP_ADD_ATTRIBUTE: {
+		char to[16];
+
+		s->adds++;
+		i = rk_idx(&payload);
+		rk_read_link(&payload, &type, to, sizeof(to));
+		if (type == KMIP_LINK_REPLACEMENT_OBJECT)
+			snprintf(s->obj[i].replacement, sizeof(s->obj[i].replacement), "%s", to);
+		else if (type == KMIP_LINK_REPLACED_OBJECT)
+			snprintf(s->obj[i].replaced, sizeof(s->obj[i].replaced), "%s", to);
+		else
+			fail_msg("link type %x", type);
+		rk_ok_uid(out, op, i);
+		break;
+	}
+	default:
+		fail_msg("h_rekey: operation %x", op);
+	}
+	rsp_end(out);
+}
+
+static struct kmip_client *rk_client(struct fake *f, struct rk_srv *s, int version)
+{
+	struct kmip_client *c = fake_client(f, h_rekey, version);
+
+	s->version = version;
+	f->ctx = s;
+	return c;
+}
+
+/* The first request with operation op among those sent: its payload. */
+static bool sent_payload(struct fake *f, uint32_t op, struct ttlv_item *root, struct ttlv_item *payload)
+{
+	unsigned k, id;
+	uint32_t o;
+
+	for (k = 0; k < f->calls && k < FAKE_MAX; k++) {
+		assert_int_equal(ttlv_decode(f->req[k], f->req_len[k], NULL, root), 0);
+		req_item(root, 0, &o, payload, &id);
+		if (o == op)
+			return true;
+	}
+	return false;
+}
+
+static const struct rk_obj rk_aes = {
+	.type = KMIP_OBJ_SYMMETRIC_KEY, .state = KMIP_STATE_ACTIVE, .alg = KMIP_ALG_AES,
+	.len = 256, .n_groups = 2, .groups = { "host-a", "pending" }, .name = "vol1",
+};
+
+static void test_ops_server_offers(void **state)
+{
+	struct rk_srv s = { .offers_rekey = true };
+	struct kmip_server_info si;
+	struct kmip_client *c;
+	struct fake f;
+
+	c = rk_client(&f, &s, V(1, 4));
+	assert_int_equal(kmip_server_offers(c, KMIP_OP_REKEY), 1);
+	assert_int_equal(kmip_server_offers(c, KMIP_OP_CREATE), 1);
+	assert_int_equal(kmip_server_offers(c, KMIP_OP_ADD_ATTRIBUTE), 0);
+	assert_int_equal(s.queries, 1);		/* asked once */
+	assert_int_equal(kmip_query(c, &si), 0);	/* asked again on purpose */
+	assert_int_equal(s.queries, 2);
+	kmip_client_free(c);
+	fake_reset(&f);
+
+	/* a server that refuses Query offers nothing; remembered too */
+	s = (struct rk_srv){ .offers_rekey = true, .query_fails = true };
+	c = rk_client(&f, &s, V(2, 0));
+	assert_int_equal(kmip_server_offers(c, KMIP_OP_REKEY), 0);
+	assert_int_equal(kmip_server_offers(c, KMIP_OP_REKEY), 0);
+	assert_int_equal(s.queries, 1);
+	kmip_client_free(c);
+	fake_reset(&f);
+
+	/* no answer is no answer: an error, and asked again next time */
+	s = (struct rk_srv){ .offers_rekey = true };
+	c = rk_client(&f, &s, V(2, 0));
+	f.fail_with = -ECONNREFUSED;
+	assert_int_equal(kmip_server_offers(c, KMIP_OP_REKEY), -ECONNREFUSED);
+	f.fail_with = 0;
+	assert_int_equal(kmip_server_offers(c, KMIP_OP_REKEY), 1);
+	assert_int_equal(s.queries, 1);
+	kmip_client_free(c);
+	fake_reset(&f);
+}
+
+/*
+ * The Re-key answer of TC-REKEY-1-10 (its first item's payload, the test
+ * case's bytes); with f->ctx, the optional Template-Attribute of the
+ * attributes the server set (spec v1.4 table 175) after the identifier.
+ */
+static void h_tc_rekey(struct fake *f, const struct ttlv_item *req, struct ttlv_buf *out)
+{
+	struct ttlv_item payload;
+	uint8_t *p;
+	size_t n;
+
+	p = unhex(tc_rekey_resp_payload, &n);
+	assert_int_equal(ttlv_decode(p, n, NULL, &payload), 0);
+	rsp_begin(out, V(1, 0), 1);
+	rsp_item(out, KMIP_OP_REKEY, 0, 0, 0, NULL);
+	if (!f->ctx) {
+		ttlv_put_item(out, &payload);
+	} else {
+		ttlv_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+		ttlv_put_str(out, KMIP_TAG_UNIQUE_IDENTIFIER, "2");
+		ttlv_begin(out, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+		ttlv_begin(out, KMIP_TAG_ATTRIBUTE);
+		ttlv_put_str(out, KMIP_TAG_ATTRIBUTE_NAME, "Initial Date");
+		ttlv_put_datetime(out, KMIP_TAG_ATTRIBUTE_VALUE, 1700000000);
+		ttlv_end(out);
+		ttlv_end(out);
+		ttlv_end(out);
+	}
+	ttlv_end(out);
+	rsp_end(out);
+	free(p);
+}
+
+static void test_ops_rekey(void **state)
+{
+	static const int versions[] = { V(1, 0), V(1, 4), V(2, 0), V(2, 1) };
+	struct kmip_rekey_args a = { .name = "vol1-next", .offset_set = true, .offset = 60 };
+	char uid[KMIP_UID_SIZE];
+	struct kmip_client *c;
+	struct rk_srv s;
+	struct fake f;
+	size_t vi;
+
+	for (vi = 0; vi < sizeof(versions) / sizeof(versions[0]); vi++) {
+		s = (struct rk_srv){ .obj = { [3] = rk_aes } };
+		c = rk_client(&f, &s, versions[vi]);
+		assert_int_equal(kmip_rekey_with(c, "3", &a, uid), 0);
+		assert_string_equal(uid, "1");
+		assert_string_equal(s.rekey_name, "vol1-next");
+		assert_true(s.rekey_offset);
+		assert_int_equal(kmip_rekey(c, "1", uid), 0);
+		assert_string_equal(uid, "2");
+		assert_string_equal(s.rekey_name, "");
+		assert_false(s.rekey_offset);
+		/* an answer naming the old key itself is refused, and no uid is given out */
+		s.rekey_self = true;
+		assert_int_equal(kmip_rekey(c, "2", uid), -EBADMSG);
+		assert_string_equal(uid, "");
+		assert_string_equal(kmip_last_error(c), "malformed response: Response Payload "
+				    "(0x42007C) at byte 128: the Re-key answer names key '2' itself as "
+				    "its replacement");
+		kmip_client_free(c);
+		fake_reset(&f);
+	}
+	/* TC-REKEY-1-10's answer, its payload as it is; and with the attributes the server set */
+	c = fake_client(&f, h_tc_rekey, V(1, 0));
+	assert_int_equal(kmip_rekey(c, "1", uid), 0);
+	assert_string_equal(uid, "2");
+	f.ctx = &f;
+	assert_int_equal(kmip_rekey(c, "1", uid), 0);
+	assert_string_equal(uid, "2");
+	kmip_client_free(c);
+	fake_reset(&f);
+}
+
+static void test_ops_replace_key(void **state)
+{
+	struct kmip_replace_args a = { .name_suffix = "-r1" };
+	struct kmip_replacement out;
+	struct ttlv_item root, payload, ta, x;
+	struct kmip_client *c;
+	struct rk_srv s;
+	struct fake f;
+	char why[KMIP_FAILURE_TEXT_SIZE];
+	const char *str;
+	size_t n;
+	int r;
+
+	/* The server offers Re-key: it is used; the names move; a->name goes with it. */
+	s = (struct rk_srv){ .offers_rekey = true, .obj = { [3] = rk_aes } };
+	c = rk_client(&f, &s, V(1, 4));
+	a.name = "vol1-next";
+	assert_int_equal(kmip_replace_key(c, "3", &a, &out), 0);
+	assert_true(out.rekeyed);
+	assert_string_equal(out.uid, "1");
+	assert_int_equal(out.state, KMIP_STATE_ACTIVE);
+	assert_string_equal(out.old.names[0], "vol1");
+	assert_string_equal(s.rekey_name, "vol1-next");
+	assert_int_equal(s.creates, 0);
+	kmip_client_free(c);
+	fake_reset(&f);
+
+	/* No Re-key: Create like it, in both encodings, with the derived name. */
+	a.name = NULL;
+	for (r = 0; r < 2; r++) {
+		s = (struct rk_srv){ .obj = { [3] = rk_aes } };
+		c = rk_client(&f, &s, r ? V(2, 0) : V(1, 2));
+		assert_int_equal(kmip_replace_key(c, "3", &a, &out), 0);
+		assert_false(out.rekeyed);
+		assert_string_equal(out.uid, "1");
+		assert_int_equal(out.state, KMIP_STATE_ACTIVE);
+		assert_int_equal(s.rekeys, 0);
+		assert_int_equal(s.activates, 1);
+		assert_true(sent_payload(&f, KMIP_OP_CREATE, &root, &payload));
+		if (r) {
+			uint32_t alg;
+			int32_t len, mask;
+
+			assert_int_equal(ttlv_find(&payload, KMIP_TAG_ATTRIBUTES, &ta), 0);
+			assert_int_equal(ttlv_find_enum(&ta, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, &alg), 0);
+			assert_int_equal(alg, KMIP_ALG_AES);
+			assert_int_equal(ttlv_find_int(&ta, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, &len), 0);
+			assert_int_equal(len, 256);
+			assert_int_equal(ttlv_find_int(&ta, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, &mask), 0);
+			assert_int_equal(mask, 0x3C);
+			assert_int_equal(ttlv_count(&ta, KMIP_TAG_OBJECT_GROUP), 2);
+			assert_int_equal(ttlv_find(&ta, KMIP_TAG_NAME, &x), 0);
+			assert_int_equal(ttlv_find_text(&x, KMIP_TAG_NAME_VALUE, &str, &n), 0);
+			assert_int_equal(n, 7);
+			assert_memory_equal(str, "vol1-r1", 7);
+		} else {
+			assert_int_equal(ttlv_find(&payload, KMIP_TAG_TEMPLATE_ATTRIBUTE, &ta), 0);
+			assert_int_equal(ttlv_count(&ta, KMIP_TAG_ATTRIBUTE), 6);
+		}
+		kmip_client_free(c);
+		fake_reset(&f);
+	}
+
+	/* Listed but refused: Create after all.  A Pre-Active key's copy stays Pre-Active. */
+	s = (struct rk_srv){ .offers_rekey = true, .rekey_refused = true, .obj = { [3] = rk_aes } };
+	s.obj[3].state = KMIP_STATE_PRE_ACTIVE;
+	c = rk_client(&f, &s, V(2, 1));
+	assert_int_equal(kmip_replace_key(c, "3", NULL, &out), 0);
+	assert_false(out.rekeyed);
+	assert_int_equal(s.rekeys, 1);
+	assert_int_equal(s.creates, 1);
+	assert_int_equal(s.activates, 0);
+	assert_int_equal(out.state, KMIP_STATE_PRE_ACTIVE);
+	assert_true(sent_payload(&f, KMIP_OP_CREATE, &root, &payload));
+	assert_int_equal(ttlv_find(&payload, KMIP_TAG_ATTRIBUTES, &ta), 0);
+	assert_int_equal(ttlv_find(&ta, KMIP_TAG_NAME, &x), -ENOENT);	/* no suffix: no name */
+	kmip_client_free(c);
+	fake_reset(&f);
+
+	/* Refusals, each with its reason, and nothing made. */
+	s = (struct rk_srv){ .obj = { [3] = rk_aes, [4] = rk_aes, [5] = rk_aes, [6] = rk_aes } };
+	s.obj[4].type = KMIP_OBJ_SECRET_DATA;
+	s.obj[5].state = KMIP_STATE_DESTROYED;
+	s.obj[6].alg = 0;
+	c = rk_client(&f, &s, V(1, 4));
+	r = kmip_replace_key(c, "4", &a, &out);
+	assert_int_equal(r, -EKEYMISMATCH);
+	assert_string_equal(kmip_failure_text(c, r, why, sizeof(why), "Re-key of '4'"),
+			    "Re-key of '4' failed: object '4' is a Secret Data, not a Symmetric Key: "
+			    "only symmetric keys are re-keyed");
+	r = kmip_replace_key(c, "5", &a, &out);
+	assert_int_equal(r, -EKEYREVOKED);
+	assert_non_null(strstr(kmip_last_error(c), "key '5' is Destroyed"));
+	r = kmip_replace_key(c, "6", &a, &out);
+	assert_int_equal(r, -ENODATA);
+	r = kmip_replace_key(c, "7", &a, &out);
+	assert_int_equal(r, -ENOENT);
+	{
+		char longname[KMIP_TEXT_MAX];
+
+		memset(longname, 'n', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		s.obj[3].name = longname;
+		r = kmip_replace_key(c, "3", &(struct kmip_replace_args){ .name_suffix = "-r2" }, &out);
+		assert_int_equal(r, -EINVAL);
+		assert_non_null(strstr(kmip_last_error(c), "longer than 255 bytes"));
+		s.obj[3].name = "vol1";
+	}
+	/* replaced already, by a key that is there: no second replacement */
+	snprintf(s.obj[3].replacement, sizeof(s.obj[3].replacement), "6");
+	r = kmip_replace_key(c, "3", &a, &out);
+	assert_int_equal(r, -EEXIST);
+	assert_string_equal(kmip_failure_text(c, r, why, sizeof(why), "Re-key of '3'"),
+			    "Re-key of '3' failed: key '3' has been replaced already, by key '6' "
+			    "(Active): re-key that one");
+	assert_int_equal(s.creates + s.rekeys, 0);
+	assert_string_equal(out.uid, "");
+	/* a replacement that is gone (a rotation taken back) does not count */
+	snprintf(s.obj[3].replacement, sizeof(s.obj[3].replacement), "7");
+	assert_int_equal(kmip_replace_key(c, "3", &a, &out), 0);
+	assert_string_equal(out.uid, "1");
+	kmip_client_free(c);
+	fake_reset(&f);
+}
+
+static void test_ops_link_replacement(void **state)
+{
+	char why[KMIP_FAILURE_TEXT_SIZE];
+	struct kmip_client *c;
+	struct rk_srv s;
+	struct fake f;
+	int r, vi;
+
+	for (vi = 0; vi < 2; vi++) {
+		s = (struct rk_srv){ .links = true, .obj = { [3] = rk_aes, [4] = rk_aes } };
+		c = rk_client(&f, &s, vi ? V(2, 1) : V(1, 4));
+		assert_int_equal(kmip_link_replacement(c, "3", "4"), 0);
+		assert_int_equal(s.adds, 2);
+		assert_string_equal(s.obj[3].replacement, "4");
+		assert_string_equal(s.obj[4].replaced, "3");
+		/* again: read, nothing added */
+		assert_int_equal(kmip_link_replacement(c, "3", "4"), 0);
+		assert_int_equal(s.adds, 2);
+		/* old has another replacement already: not overwritten */
+		s.obj[5] = rk_aes;
+		r = kmip_link_replacement(c, "3", "5");
+		assert_int_equal(r, -EEXIST);
+		assert_string_equal(kmip_failure_text(c, r, why, sizeof(why), "Linking '3' to '5'"),
+				    "Linking '3' to '5' failed: key '3' is linked to key '4' as its "
+				    "replacement already");
+		/* half done before (old linked, new not): only the missing half */
+		s.obj[6] = rk_aes;
+		snprintf(s.obj[5].replacement, sizeof(s.obj[5].replacement), "6");
+		assert_int_equal(kmip_link_replacement(c, "5", "6"), 0);
+		assert_int_equal(s.adds, 3);
+		assert_string_equal(s.obj[6].replaced, "5");
+		assert_int_equal(kmip_link_replacement(c, "3", "3"), -EINVAL);
+		kmip_client_free(c);
+		fake_reset(&f);
+	}
+	/* PyKMIP 0.10: Add Attribute is an Invalid Message; the second is not tried */
+	s = (struct rk_srv){ .obj = { [3] = rk_aes, [4] = rk_aes } };
+	c = rk_client(&f, &s, V(1, 2));
+	r = kmip_link_replacement(c, "3", "4");
+	assert_int_equal(r, -EOPNOTSUPP);
+	assert_int_equal(f.calls, 2);	/* Get Attributes, Add Attribute */
+	assert_string_equal(kmip_failure_text(c, r, why, sizeof(why), "Add Attribute (Link)"),
+			    "Add Attribute (Link) failed: server says Invalid Message: Error parsing "
+			    "request message. See server logs for more information.");
+	kmip_client_free(c);
+	fake_reset(&f);
+	assert_int_equal(secmem_in_use(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2457,6 +3353,16 @@ int main(void)
 		cmocka_unit_test(test_ops_locate_verify),
 		cmocka_unit_test(test_ops_crypt_query),
 		cmocka_unit_test(test_ops_hostile),
+		cmocka_unit_test(test_build_rekey),
+		cmocka_unit_test(test_build_add_link),
+		cmocka_unit_test(test_build_create_like),
+		cmocka_unit_test(test_build_get_attributes_never_empty),
+		cmocka_unit_test(test_parse_links),
+		cmocka_unit_test(test_parse_links_hostile),
+		cmocka_unit_test(test_ops_server_offers),
+		cmocka_unit_test(test_ops_rekey),
+		cmocka_unit_test(test_ops_replace_key),
+		cmocka_unit_test(test_ops_link_replacement),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
