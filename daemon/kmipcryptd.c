@@ -53,6 +53,7 @@ struct daemon {
 	const char *config_path, *test_volumes, *test_record;
 	bool once;
 	unsigned test_interval_ms;	/* 0: poll_interval */
+	bool test_no_rescan;		/* no periodic rescan (udev, SIGHUP, a changed header only) */
 	enum poll_strategy test_strategy;
 	bool test_violate;
 	const char *test_keys;
@@ -88,7 +89,8 @@ static const char usage[] =
 "every MS milliseconds instead of poll_interval; --test-keys FILE watches\n"
 "\"NAME GROUP UID\" lines as volumes of one key each (no header read);\n"
 "--test-strategy auto|batch|naive|locate forces how keys are asked;\n"
-"--test-sandbox-violate makes the poller break its seccomp filter once started.\n";
+"--test-sandbox-violate makes the poller break its seccomp filter once started;\n"
+"--test-no-rescan turns the periodic rescan off.\n";
 
 /* ------------------------------------------------------------ timers */
 
@@ -97,6 +99,12 @@ static int64_t interval_ms(const struct daemon *d)
 {
 	return d->test_interval_ms ? d->test_interval_ms :
 	       (int64_t)d->cfg->daemon.poll_interval_s * 1000;
+}
+
+/* The period of the safety-net rescan: poll_interval; 0 (none) with --test-no-rescan. */
+static int64_t rescan_ms(const struct daemon *d)
+{
+	return d->test_no_rescan ? 0 : interval_ms(d);
 }
 
 static int arm(int tfd, int64_t ms, int64_t every_ms)
@@ -256,10 +264,13 @@ static int rescan(struct daemon *d, bool force_send, const char *why)
 	}
 	watch_carry(&nl, &d->wl);
 	same = same_list(&nl, &d->wl);
-	for (i = 0; !same && i < nl.n; i++)
-		if (!watch_find(&d->wl, nl.v[i].name))
-			log_info("%s (%s): watched, %zu kmip key(s) (%s)", nl.v[i].name,
-				 nl.v[i].device, nl.v[i].nkeys, why);
+	for (i = 0; !same && i < nl.n; i++) {
+		const struct volume *was = watch_find(&d->wl, nl.v[i].name);
+
+		if (!was || !watch_same(was, &nl.v[i]))
+			log_info("%s (%s): watched%s, %zu kmip key(s) (%s)", nl.v[i].name,
+				 nl.v[i].device, was ? " with other keys" : "", nl.v[i].nkeys, why);
+	}
 	for (i = 0; !same && i < d->wl.n; i++)
 		if (!watch_find(&nl, d->wl.v[i].name))
 			log_info("%s: no longer open; not watched (%s)", d->wl.v[i].name, why);
@@ -299,6 +310,31 @@ static const char *state_words(int state, enum rule rule)
 	}
 }
 
+/*
+ * The deciding key of v, revoked, may no longer be what unlocks it: a
+ * rekey or a reencryption switches the token to a new object first and
+ * revokes the old one after (Superseded), and a rescan may not have come
+ * in between.  So the header is read again before acting: a key it no
+ * longer names is no reason to lock the volume; the volumes are scanned
+ * again and the poller watches the keys the header names now.  A header
+ * that cannot be read does not stop the action.  True if the action is
+ * off (v is then no longer valid: the watch list was replaced).
+ */
+static bool superseded(struct daemon *d, struct volume *v)
+{
+	char name[DMAP_NAME_MAX], uid[KMIP_UID_SIZE];
+
+	if (watch_names_key(v, v->keys[v->key].uid) != 0)
+		return false;
+	snprintf(name, sizeof(name), "%s", v->name);
+	snprintf(uid, sizeof(uid), "%s", v->keys[v->key].uid);
+	log_info("%s: key '%s' is %s, but the volume's header no longer names it (re-keyed, "
+		 "re-encrypted or unbound since it was watched): not locked; watching the "
+		 "keys it names now", name, uid, state_words(v->state, v->rule));
+	rescan(d, true, "header changed");
+	return true;
+}
+
 static void act(struct daemon *d, struct volume *v)
 {
 	const struct config_volume *cv = config_volume(d->cfg, v->name);
@@ -335,7 +371,8 @@ static void on_verdict(struct daemon *d, const struct msg *m)
 	v->err = m->u.verdict.err;
 	v->verdict_ms = clock_now_ms();
 	if (v->verdict == VERDICT_REVOKED && !v->locked) {
-		act(d, v);
+		if (!superseded(d, v))
+			act(d, v);
 	} else if (v->verdict == VERDICT_FINE && v->locked) {
 		struct dmap_mapping dm;
 
@@ -496,7 +533,7 @@ static void reload(struct daemon *d)
 	stop_poller(d);
 	rescan(d, false, "SIGHUP");
 	spawn_poller(d);
-	arm(d->rescan_tfd, interval_ms(d), interval_ms(d));
+	arm(d->rescan_tfd, rescan_ms(d), rescan_ms(d));
 }
 
 /* ------------------------------------------------------------ loop */
@@ -528,7 +565,7 @@ static void udev_event(struct daemon *d)
 		if (name && !strncmp(name, "dm-", 3)) {
 			snprintf(d->udev_why, sizeof(d->udev_why), "udev: %s %s",
 				 action ? action : "event", name);
-			arm(d->rescan_tfd, RESCAN_DEBOUNCE_MS, interval_ms(d));
+			arm(d->rescan_tfd, RESCAN_DEBOUNCE_MS, rescan_ms(d));
 		}
 		udev_device_unref(dev);
 	}
@@ -546,7 +583,7 @@ static int run(struct daemon *d)
 	r = spawn_poller(d);
 	if (r < 0)
 		return r;
-	arm(d->rescan_tfd, interval_ms(d), interval_ms(d));
+	arm(d->rescan_tfd, rescan_ms(d), rescan_ms(d));
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000)
 		arm(d->dog_tfd, (int64_t)(usec / 2000), (int64_t)(usec / 2000));
 	for (;;) {
@@ -619,6 +656,7 @@ int main(int argc, char **argv)
 		{ "test-strategy", required_argument, NULL, 's' },
 		{ "test-keys", required_argument, NULL, 'k' },
 		{ "test-sandbox-violate", no_argument, NULL, 'x' },
+		{ "test-no-rescan", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .config_path = KMIPCRYPT_CONF_PATH, .fd = -1, .sfd = -1,
@@ -635,6 +673,7 @@ int main(int argc, char **argv)
 		case 'v': log_set_level(LOG_LVL_DEBUG); break;
 		case 't': d.test_volumes = optarg; break;
 		case 'r': d.test_record = optarg; break;
+		case 'n': d.test_no_rescan = true; break;
 		case 'i':
 			if (parse_uint(optarg, 1, 86400000, &ull) < 0) {
 				fprintf(stderr, "kmipcryptd: --test-interval-ms: 1 to 86400000\n");

@@ -164,6 +164,25 @@ int watch_scan(const char *test_volumes, struct watch_list *out)
 	return r;
 }
 
+int watch_names_key(const struct volume *v, const char *uid)
+{
+	struct luks_status st;
+	size_t i;
+	int r;
+
+	if (!strcmp(v->device, "-"))
+		return -ENOENT;		/* watch_keys_file(): no header */
+	r = luks_status_read(v->device, v->name, &st);
+	if (r < 0)
+		goto out;
+	r = 0;
+	for (i = 0; i < st.n_tokens && !r; i++)
+		r = !st.tokens[i].parse_err && !strcmp(st.tokens[i].t.uid, uid);
+out:
+	luks_status_free(&st);
+	return r;
+}
+
 int watch_keys_file(const char *path, struct watch_list *out)
 {
 	char line[DMAP_NAME_MAX + CONFIG_NAME_MAX + KMIP_UID_SIZE + 4], name[DMAP_NAME_MAX];

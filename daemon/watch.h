@@ -62,6 +62,14 @@ int watch_scan(const char *test_volumes, struct watch_list *out);
  * a volume NAME of one key, no header read, device "-".
  */
 int watch_keys_file(const char *path, struct watch_list *out);
+/*
+ * Does v's header still have a valid kmip token of key uid?  Read again
+ * now (luks_status_read(): the header as hostile input): 1 yes, 0 no (a
+ * rekey, a reencryption or an unbind has changed the header since v was
+ * watched), negative errno when the header cannot be read (not logged) or
+ * v has none (watch_keys_file(): -ENOENT).
+ */
+int watch_names_key(const struct volume *v, const char *uid);
 void watch_list_free(struct watch_list *l);
 /* Same mapping name, device and keys (UID and group, in order)? */
 bool watch_same(const struct volume *a, const struct volume *b);
