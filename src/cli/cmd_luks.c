@@ -33,18 +33,7 @@
 
 /* ------------------------------------------------------------ shared */
 
-/*
- * libcryptsetup would load the kmip token plugin into this process when it
- * meets a kmip token (crypt_token_status, crypt_token_json_set): we parse
- * tokens ourselves, so keep external token handlers out.
- */
-static void no_token_plugins(void)
-{
-	crypt_token_external_disable();
-	luks_log_setup();	/* and libcryptsetup's own lines go to our log */
-}
-
-/* A usage error: what is wrong, and where the help is (not the whole help). */
+/* The worse of two exit statuses (the higher). */
 static int worst(int a, int b)
 {
 	return a > b ? a : b;
@@ -74,18 +63,6 @@ static int parse_timeout(const char *s, unsigned *ms)
 		return -EINVAL;
 	}
 	*ms = (unsigned)v;
-	return 0;
-}
-
-static int parse_token_id(const char *s, int *id)
-{
-	unsigned long long v;
-
-	if (parse_uint(s, 0, 31, &v) < 0) {
-		log_error("invalid --token '%s': a token number 0 to 31", s);
-		return -EINVAL;
-	}
-	*id = (int)v;
 	return 0;
 }
 
@@ -186,7 +163,7 @@ int cmd_enroll(int argc, char **argv)
 	o.group = g_opts.group;
 	if (luks_enroll_check(&o) < 0)
 		return EXIT_USAGE;	/* before anything is asked for */
-	no_token_plugins();
+	cli_luks_setup();
 
 	/*
 	 * From here on SIGINT, SIGTERM and SIGHUP are requests: a prompt gives
@@ -354,7 +331,7 @@ int cmd_unlock(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case O_TOKEN:
-			if (parse_token_id(optarg, &uo.token_id) < 0)
+			if (cli_token_id("unlock", optarg, &uo.token_id))
 				return EXIT_USAGE;
 			break;
 		case O_KIND:
@@ -392,7 +369,7 @@ int cmd_unlock(int argc, char **argv)
 		if (test && argc - optind == 2)
 			return cli_usage_error("unlock", "--test creates no mapping: no NAME");
 	}
-	no_token_plugins();
+	cli_luks_setup();
 	r = cli_load_config_file(&cfg);
 	if (r)
 		return r;
@@ -535,13 +512,55 @@ static void json_add(json_object *o, const char *k, json_object *v)
 	json_object_object_add(o, k, v);
 }
 
+/* Is the kmip token a record rotates one of the volume's? */
+static bool rotated_token(const struct luks_status *s, const struct luks_rotation_status *rs)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_tokens; i++)
+		if (s->tokens[i].token_id == rs->r.token)
+			return true;
+	return false;
+}
+
+/* The rotation records: a rekey in progress or left half-done, and the command for it. */
+static json_object *rotations_json(const char *device, const struct luks_status *s)
+{
+	json_object *a = json_object_new_array();
+	char cmd[PATH_MAX + 64];
+	size_t k;
+
+	for (k = 0; k < s->n_rotations; k++) {
+		const struct luks_rotation_status *rs = &s->rotations[k];
+		json_object *r = json_object_new_object();
+
+		json_add(r, "token", json_object_new_int(rs->token_id));
+		json_add(r, "valid", json_object_new_boolean(!rs->parse_err));
+		if (rs->parse_err) {
+			json_add(r, "reason", json_object_new_string(rs->reason));
+		} else {
+			json_add(r, "rotates", json_object_new_int(rs->r.token));
+			json_add(r, "name", json_object_new_string(rs->r.name));
+			json_add(r, "uid", rs->r.uid[0] ? json_object_new_string(rs->r.uid) : NULL);
+			json_add(r, "old_uid", rs->r.old_uid[0] ?
+				 json_object_new_string(rs->r.old_uid) : NULL);
+			json_add(r, "switched", json_object_new_boolean(rs->switched));
+			/* Unescaped: JSON escapes what it must. */
+			snprintf(cmd, sizeof(cmd), "kmipcrypt rekey %s --token %d", device, rs->r.token);
+			json_add(r, "run", rotated_token(s, rs) ? json_object_new_string(cmd) : NULL);
+		}
+		json_object_array_add(a, r);
+	}
+	return a;
+}
+
 /* why: the device's error in words (err != 0), or that it has no kmip token. */
 static json_object *status_json(const char *device, const struct luks_status *s, int err,
 				const char *why)
 {
 	json_object *o = json_object_new_object(), *toks;
 	char buf[128];
-	size_t i;
+	size_t i, k;
 
 	json_add(o, "device", json_object_new_string(device));
 	if (err) {
@@ -583,10 +602,47 @@ static json_object *status_json(const char *device, const struct luks_status *s,
 		}
 		json_add(t, "usable", json_object_new_boolean(ts->usable));
 		json_add(t, "reason", ts->usable ? NULL : json_object_new_string(ts->reason));
+		/* The record of a rotation of this token (its token number), or null. */
+		for (k = 0; k < s->n_rotations; k++)
+			if (!s->rotations[k].parse_err && s->rotations[k].r.token == ts->token_id)
+				break;
+		json_add(t, "rotation", k < s->n_rotations ?
+			 json_object_new_int(s->rotations[k].token_id) : NULL);
 		json_object_array_add(toks, t);
 	}
 	json_add(o, "tokens", toks);
+	json_add(o, "rotations", rotations_json(device, s));
 	return o;
+}
+
+/* The command that finishes (or takes back and restarts) a rotation. */
+static void rotation_command(const char *device, const struct luks_rotation_status *rs,
+			     char *buf, size_t len)
+{
+	char e[TEXT_ESCAPED_SIZE(PATH_MAX)];
+
+	snprintf(buf, len, "kmipcrypt rekey %s --token %d", text_escape(device, e, sizeof(e)),
+		 rs->r.token);
+}
+
+/* Under its token: a rotation in progress, or left half-done, and what to run. */
+static void rotation_text(const char *device, const struct luks_rotation_status *rs)
+{
+	char e1[TEXT_ESCAPED_SIZE(KMIP_UID_MAX)], e2[TEXT_ESCAPED_SIZE(KMIP_UID_MAX)];
+	char cmd[PATH_MAX + 64];
+
+	rotation_command(device, rs, cmd, sizeof(cmd));
+	if (rs->switched)
+		printf("    ROTATION in progress (record: token %d): switched from key '%s' to '%s', "
+		       "not finished (the old key not yet revoked); run '%s' to finish it\n",
+		       rs->token_id, text_escape(rs->r.old_uid, e1, sizeof(e1)),
+		       text_escape(rs->r.uid, e2, sizeof(e2)), cmd);
+	else
+		printf("    ROTATION in progress (record: token %d): to %s%s%s, not switched yet "
+		       "(this key still unlocks); run '%s' to take it back and rotate anew\n",
+		       rs->token_id, rs->r.uid[0] ? "key '" : "a key not created yet",
+		       rs->r.uid[0] ? text_escape(rs->r.uid, e1, sizeof(e1)) : "",
+		       rs->r.uid[0] ? "'" : "", cmd);
 }
 
 static void status_text(const char *device, const struct luks_status *s, int err, const char *why)
@@ -594,7 +650,7 @@ static void status_text(const char *device, const struct luks_status *s, int err
 	/* Header, kernel and server text escaped for the terminal (util/escape.h). */
 	char buf[128], e1[TEXT_ESCAPED_SIZE(PATH_MAX)], e2[TEXT_ESCAPED_SIZE(LUKS_REASON_MAX)];
 	char e3[TEXT_ESCAPED_SIZE(KMIP_UID_MAX > KMIP_TEXT_MAX ? KMIP_UID_MAX : KMIP_TEXT_MAX)];
-	size_t i;
+	size_t i, k;
 
 	printf("%s\n", text_escape(device, e1, sizeof(e1)));
 	if (err) {
@@ -635,6 +691,25 @@ static void status_text(const char *device, const struct luks_status *s, int err
 			       text_escape(ts->t.object_group, e3, sizeof(e3)));
 		if (!ts->usable)
 			printf("    NOT usable: %s\n", text_escape(ts->reason, e2, sizeof(e2)));
+		for (k = 0; k < s->n_rotations; k++)
+			if (!s->rotations[k].parse_err && s->rotations[k].r.token == ts->token_id)
+				rotation_text(device, &s->rotations[k]);
+	}
+	/* Records of no kmip token, or that cannot be read: said too, with what to do. */
+	for (k = 0; k < s->n_rotations; k++) {
+		const struct luks_rotation_status *rs = &s->rotations[k];
+
+		if (!rs->parse_err && rotated_token(s, rs))
+			continue;
+		if (rs->parse_err)
+			printf("  token %d: INVALID kmip-rotation token: %s\n", rs->token_id,
+			       text_escape(rs->reason, e2, sizeof(e2)));
+		else
+			printf("  token %d: kmip-rotation record of token %d, which is not a kmip token\n",
+			       rs->token_id, rs->r.token);
+		printf("    look at it with 'cryptsetup token export --token-id %d %s'; "
+		       "'kmipcrypt rekey' refuses to act on it\n", rs->token_id,
+		       text_escape(device, e1, sizeof(e1)));
 	}
 }
 
@@ -779,7 +854,7 @@ int cmd_status(int argc, char **argv)
 	if (given && (dopt.list_file || dopt.crypttab || dopt.no_blkid))
 		return cli_usage_error("status", "--from, --crypttab and --no-blkid are for finding "
 				   "volumes: not with DEVICEs%s", "");
-	no_token_plugins();
+	cli_luks_setup();
 	r = cli_load_config_file(&cfg);
 	if (r)
 		return r;
@@ -909,7 +984,7 @@ int cmd_lock(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("lock", "lock takes one mapping NAME");
-	no_token_plugins();
+	cli_luks_setup();
 	r = luks_lock(argv[optind], a);
 	if (r == 0)
 		printf("%s: %s\n", argv[optind], a == LOCK_SUSPEND ?
@@ -966,7 +1041,7 @@ int cmd_unbind(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_TOKEN:
-			if (parse_token_id(optarg, &o.token_id) < 0)
+			if (cli_token_id("unbind", optarg, &o.token_id))
 				return EXIT_USAGE;
 			break;
 		case O_DESTROY: o.destroy_key = true; break;
@@ -981,7 +1056,7 @@ int cmd_unbind(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("unbind", "unbind takes one DEVICE");
-	no_token_plugins();
+	cli_luks_setup();
 	/* The proof needs the server: the configuration always. */
 	r = cli_load_config_file(&cfg);
 	if (r)

@@ -32,6 +32,10 @@ int cmd_unlock(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_unbind(int argc, char **argv);
+/* cmd_rekey.c: a new KMS object for a bound volume */
+int cmd_rekey(int argc, char **argv);
+/* cmd_reencrypt.c: a new volume key, the data re-encrypted */
+int cmd_reencrypt(int argc, char **argv);
 /* cmd_askpass.c: the systemd password agent (boot) */
 int cmd_askpass(int argc, char **argv);
 

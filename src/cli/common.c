@@ -8,16 +8,19 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <libcryptsetup.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "kmip/kmip.h"
 #include "conf/config.h"
+#include "luks/luks.h"
 #include "net/transport.h"
 #include "util/file.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/secmem.h"
+#include "util/strnum.h"
 
 /* Set by main.c from the command line, read by every verb. */
 struct global_opts g_opts;
@@ -235,6 +238,22 @@ int cli_read_secret(const char *path, size_t max, uint8_t **out, size_t *len)
 	*out = (uint8_t *)buf;
 	*len = n;
 	return 0;
+}
+
+int cli_token_id(const char *verb, const char *s, int *id)
+{
+	unsigned long long v;
+
+	if (parse_uint(s, 0, 31, &v) < 0)
+		return cli_usage_error(verb, "invalid --token '%s': a token number 0 to 31", s);
+	*id = (int)v;
+	return 0;
+}
+
+void cli_luks_setup(void)
+{
+	crypt_token_external_disable();
+	luks_log_setup();
 }
 
 int cli_usage_error(const char *verb, const char *fmt, ...)

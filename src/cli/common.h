@@ -40,6 +40,18 @@ int cli_fail(int r, struct kmip_client *c, const char *what, const char *uid);
  * verb's answer to a command line it cannot take.
  */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * --token ID of verb: a token number 0 to 31 into *id; 0, or EXIT_USAGE
+ * (cli_usage_error()).
+ */
+int cli_token_id(const char *verb, const char *s, int *id);
+/*
+ * Before a verb reads LUKS2 headers: no external token handler in this
+ * process (we parse kmip tokens ourselves, and a plugin's validation would
+ * run on crypt_token_status() and crypt_token_json_set()), libcryptsetup's
+ * own messages into our log (luks_log_setup()).
+ */
+void cli_luks_setup(void);
 
 /* "2026-11-23T10:55:42Z" into buf; "-" for 0. */
 const char *cli_time(int64_t t, char *buf, size_t len);

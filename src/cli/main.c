@@ -33,6 +33,8 @@ static const struct verb {
 	{ "status", cmd_status, "kmip tokens of LUKS2 volumes, their keys' state, open mappings" },
 	{ "lock",   cmd_lock,   "suspend or close an open mapping by hand (key revoked, host lost)" },
 	{ "unbind", cmd_unbind, "remove a kmip token and its keyslot (--destroy-key: and the key)" },
+	{ "rekey",  cmd_rekey,  "replace a bound volume's KMS object by a new one (old revoked)" },
+	{ "reencrypt", cmd_reencrypt, "a new volume key, the data re-encrypted, every binding kept" },
 	{ "askpass", cmd_askpass, "answer systemd-cryptsetup's passphrase requests from the KMS (boot agent)" },
 	{ "key",  cmd_key,  "administer keys on the KMIP server (list, create, get, revoke, ...)" },
 	{ "config", cmd_config, "check the configuration and its credentials; list the files it needs" },

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include <json-c/json.h>
 
 #include "luks/luks_internal.h"
 #include "luks/token.h"
@@ -202,7 +204,7 @@ int luks_default_name(const char *device, char *buf, size_t len)
 	return r;
 }
 
-int luks_kmip_tokens(struct crypt_device *cd, int *ids, int max)
+int luks_tokens_of_type(struct crypt_device *cd, const char *want, int *ids, int max)
 {
 	int i, n = 0, tmax = crypt_token_max(CRYPT_LUKS2);
 	const char *type;
@@ -212,11 +214,89 @@ int luks_kmip_tokens(struct crypt_device *cd, int *ids, int max)
 	for (i = 0; i < tmax && n < max; i++) {
 		crypt_token_info ti = crypt_token_status(cd, i, &type);
 
+		/* Exactly the type: "kmip-rotation" is not a "kmip" token. */
 		if ((ti == CRYPT_TOKEN_EXTERNAL || ti == CRYPT_TOKEN_EXTERNAL_UNKNOWN) &&
-		    type && strcmp(type, KMIP_TOKEN_TYPE) == 0)
+		    type && strcmp(type, want) == 0)
 			ids[n++] = i;
 	}
 	return n;
+}
+
+int luks_kmip_tokens(struct crypt_device *cd, int *ids, int max)
+{
+	return luks_tokens_of_type(cd, KMIP_TOKEN_TYPE, ids, max);
+}
+
+int luks_rotation_read(struct crypt_device *cd, const char *device, int id, struct kmip_rotation *r)
+{
+	char where[512];
+	const char *json = NULL;
+	int ret;
+
+	snprintf(where, sizeof(where), "%s token %d", device, id);
+	ret = crypt_token_json_get(cd, id, &json);
+	if (ret < 0 || !json) {
+		log_error("%s: cannot read the token: %s", where, strerror(ret < 0 ? -ret : ENOENT));
+		return -ENOENT;
+	}
+	return kmip_rotation_parse(json, strnlen(json, KMIP_TOKEN_JSON_MAX + 1), where, r) < 0 ?
+	       -EINVAL : 0;
+}
+
+/* The "token" member of a rotation token that does not parse, as it reads: -1 if it does not. */
+static int rotation_token_member(struct crypt_device *cd, int id)
+{
+	const char *json = NULL;
+	json_object *root, *t;
+	int v = -1;
+
+	if (crypt_token_json_get(cd, id, &json) < 0 || !json)
+		return -1;
+	root = json_tokener_parse(json);
+	if (root && json_object_object_get_ex(root, "token", &t)) {
+		const char *s = json_object_get_string(t);	/* a number reads as text too */
+		char *end = NULL;
+		long x = s ? strtol(s, &end, 10) : -1;
+
+		if (s && *s && end && !*end && x >= 0 && x < 32)
+			v = (int)x;
+	}
+	json_object_put(root);
+	return v;
+}
+
+int luks_rotation_of(struct crypt_device *cd, const char *device, int token, int *rid,
+		     struct kmip_rotation *r)
+{
+	int ids[32], n = luks_tokens_of_type(cd, KMIP_ROTATION_TOKEN_TYPE, ids, 32), i, found = -1;
+	struct kmip_rotation x;
+	int ret = -ENOENT, t;
+
+	for (i = 0; i < n; i++) {
+		if (luks_rotation_read(cd, device, ids[i], &x) == 0) {
+			if (x.token != token)
+				continue;
+		} else {
+			t = rotation_token_member(cd, ids[i]);
+			if (t >= 0 && t != token)
+				continue;
+			*rid = ids[i];
+			return -EINVAL;
+		}
+		if (found >= 0) {
+			*rid = ids[i];
+			explicit_bzero(&x, sizeof(x));
+			return -EEXIST;
+		}
+		found = ids[i];
+		if (r)
+			*r = x;
+		ret = 0;
+	}
+	if (found >= 0)
+		*rid = found;
+	explicit_bzero(&x, sizeof(x));
+	return ret;
 }
 
 int luks_token_read(struct crypt_device *cd, const char *device, int id, struct kmip_token *t)

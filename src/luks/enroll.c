@@ -61,6 +61,7 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
+#include "luks/reencrypt.h"
 #include "luks/steps.h"
 #include "conf/config.h"
 #include "util/escape.h"
@@ -97,16 +98,6 @@ static int random_bytes(uint8_t *p, size_t n)
 }
 
 /* ------------------------------------------------------------- prove */
-
-static int count_free_keyslots(struct enroll *e)
-{
-	int i, n = 0, max = crypt_keyslot_max(CRYPT_LUKS2);
-
-	for (i = 0; i < max; i++)
-		if (crypt_keyslot_status(e->cd, i) == CRYPT_SLOT_INACTIVE)
-			n++;
-	return n ? 0 : log_error_errno(-ELUKS, "%s: no free keyslot", e->device);
-}
 
 /* The host copy of the KEK (--kek-file, else the default path): a bad file must cost no KMS object. */
 static int read_kek(struct enroll *e)
@@ -174,7 +165,11 @@ static int prove(void *ctx)
 
 	r = luks_dev_open(e->device, &e->cd);
 	if (r == 0)
-		r = count_free_keyslots(e);
+		r = luks_reencrypt_refuse(e->cd, e->device, "enroll");
+	if (r == 0) {
+		r = luks_keyslot_free(e->cd, e->device);
+		r = r < 0 ? r : 0;
+	}
 	if (r == 0 && e->o->wrap_uid)
 		r = read_kek(e);
 	if (r == 0)
@@ -340,64 +335,46 @@ static int step_wrap(void *ctx)
 
 /* ----------------------------------------------------------- keyslot */
 
-static int set_keyslot_pbkdf(struct enroll *e)
-{
-	const struct crypt_pbkdf_type pbkdf = {
-		.type = CRYPT_KDF_PBKDF2,
-		.hash = "sha256",
-		.iterations = KMIP_KEYSLOT_PBKDF2_ITERATIONS,
-		.flags = CRYPT_PBKDF_NO_BENCHMARK,
-	};
-	int r = crypt_set_pbkdf_type(e->cd, &pbkdf);
-
-	return r < 0 ? luks_crypt_fail(r, e->device, "setting PBKDF2 for the new keyslot") : 0;
-}
-
 /* The new keyslot: its number is chosen here, since an AES-GCM envelope authenticates it. */
 static int step_keyslot(void *ctx)
 {
 	struct enroll *e = ctx;
-	enum kmip_secret_kind kind = e->o->kind;
 	uint8_t *pw = NULL, *slot_key = NULL;
 	char *pass = NULL;
 	size_t pass_len = 0;
-	int r, i, max = crypt_keyslot_max(CRYPT_LUKS2), slot = -1;
+	int r, slot;
 
-	for (i = 0; i < max && slot < 0; i++)
-		if (crypt_keyslot_status(e->cd, i) == CRYPT_SLOT_INACTIVE)
-			slot = i;
+	slot = luks_keyslot_free(e->cd, e->device);
 	if (slot < 0)
-		return log_error_errno(-ELUKS, "%s: no free keyslot", e->device);
-	r = set_keyslot_pbkdf(e);
+		return slot;
+	if (e->o->kind != KMIP_KIND_VOLUME_KEY) {
+		r = luks_keyslot_add_secret(e->cd, e->device, slot, e->vk, e->vk_len, e->secret,
+					    KMIP_SECRET_BYTES);
+		if (r >= 0)
+			e->slot = r;
+		return r < 0 ? r : 0;
+	}
+	/* Unbound: a random key under a random passphrase, both forgotten at once. */
+	r = luks_keyslot_set_pbkdf(e->cd, e->device);
 	if (r < 0)
 		return r;
-	if (kind == KMIP_KIND_VOLUME_KEY) {
-		/* Unbound: a random key under a random passphrase, both forgotten at once. */
-		pw = secmem_alloc(KMIP_SECRET_BYTES);
-		slot_key = secmem_alloc(UNBOUND_KEY_BYTES);
-		if (!pw || !slot_key || random_bytes(pw, KMIP_SECRET_BYTES) < 0 ||
-		    random_bytes(slot_key, UNBOUND_KEY_BYTES) < 0 ||
-		    luks_secret_passphrase(pw, KMIP_SECRET_BYTES, &pass, &pass_len) < 0) {
-			r = log_error_errno(-EIO, "%s: cannot make the unbound keyslot's secrets",
-					    e->device);
-			goto out;
-		}
-		r = crypt_keyslot_add_by_key(e->cd, slot, (const char *)slot_key, UNBOUND_KEY_BYTES,
-					     pass, pass_len, CRYPT_VOLUME_KEY_NO_SEGMENT);
-	} else {
-		r = luks_secret_passphrase(e->secret, KMIP_SECRET_BYTES, &pass, &pass_len);
-		if (r < 0)
-			goto out;
-		r = crypt_keyslot_add_by_volume_key(e->cd, slot, (const char *)e->vk, e->vk_len,
-						    pass, pass_len);
+	pw = secmem_alloc(KMIP_SECRET_BYTES);
+	slot_key = secmem_alloc(UNBOUND_KEY_BYTES);
+	if (!pw || !slot_key || random_bytes(pw, KMIP_SECRET_BYTES) < 0 ||
+	    random_bytes(slot_key, UNBOUND_KEY_BYTES) < 0 ||
+	    luks_secret_passphrase(pw, KMIP_SECRET_BYTES, &pass, &pass_len) < 0) {
+		r = log_error_errno(-EIO, "%s: cannot make the unbound keyslot's secrets", e->device);
+		goto out;
 	}
+	r = crypt_keyslot_add_by_key(e->cd, slot, (const char *)slot_key, UNBOUND_KEY_BYTES, pass,
+				     pass_len, CRYPT_VOLUME_KEY_NO_SEGMENT);
 	if (r < 0) {
 		r = luks_crypt_fail(r, e->device, "adding the keyslot");
 		goto out;
 	}
 	e->slot = r;
-	log_info("%s: keyslot %d added (%sPBKDF2, %d iterations)", e->device, e->slot,
-		 kind == KMIP_KIND_VOLUME_KEY ? "unbound, " : "", KMIP_KEYSLOT_PBKDF2_ITERATIONS);
+	log_info("%s: keyslot %d added (unbound, PBKDF2, %d iterations)", e->device, e->slot,
+		 KMIP_KEYSLOT_PBKDF2_ITERATIONS);
 	r = 0;
 out:
 	secmem_free(pass);
@@ -437,98 +414,12 @@ static int step_activate(void *ctx)
 
 /* ----------------------------------------------------------- encrypt */
 
-/* Did the server answer this Encrypt with a failure (rather than never answer)? */
-static bool encrypt_refused(struct kmip_client *c)
-{
-	const struct kmip_result *res = kmip_last_result(c);
-
-	return res && res->op == KMIP_OP_ENCRYPT && res->status != KMIP_STATUS_SUCCESS;
-}
-
-/* One Encrypt of the keyslot secret into the token: AES-GCM, or AES-CBC. */
-static int encrypt_as(struct enroll *e, enum kmip_envelope_mode mode)
-{
-	struct kmip_token *t = &e->res.token;
-	struct kmip_crypt_params p = { .algorithm = KMIP_ALG_AES };
-	uint8_t aad[KMIP_ENVELOPE_AAD_MAX], *ct = NULL;
-	size_t ct_len = 0;
-	bool gcm = mode == KMIP_ENVELOPE_AES_GCM, ok;
-	int r;
-
-	if (gcm) {
-		r = kmip_envelope_aad(crypt_get_uuid(e->cd), e->slot, aad, sizeof(aad));
-		if (r < 0)
-			return log_error_errno(-ELUKS, "%s: the volume has no usable LUKS2 UUID",
-					       e->device);
-		p.mode = KMIP_BCM_GCM;
-		p.iv_len = KMIP_ENVELOPE_GCM_IV;
-		p.tag_len = KMIP_ENVELOPE_TAG;
-		p.aad = aad;
-		p.aad_len = (size_t)r;
-	} else {
-		p.mode = KMIP_BCM_CBC;
-		p.padding = KMIP_PAD_PKCS5;
-		p.iv_len = KMIP_ENVELOPE_CBC_IV;
-	}
-	/* Our own IV: not every server makes one. */
-	r = random_bytes(p.iv, p.iv_len);
-	if (r < 0)
-		return r;
-	r = kmip_encrypt(e->c, e->uid, &p, e->secret, KMIP_SECRET_BYTES, &ct, &ct_len);
-	if (r < 0)
-		goto out;
-	/* GCM: as long as the secret; CBC: whole blocks, padded. */
-	ok = gcm ? ct_len == KMIP_SECRET_BYTES && p.iv_len == KMIP_ENVELOPE_GCM_IV :
-		ct_len >= 16 && ct_len <= KMIP_ENVELOPE_MAX && ct_len % 16 == 0 &&
-		p.iv_len == KMIP_ENVELOPE_CBC_IV;
-	if (!ok) {
-		r = log_error_errno(-EPROTO, "%s: the server's %s answer has %zu bytes (IV %zu) for "
-				    "a secret of %d bytes", e->device, kmip_envelope_mode_name(mode),
-				    ct_len, p.iv_len, KMIP_SECRET_BYTES);
-		goto out;
-	}
-	t->mode = mode;
-	memcpy(t->ciphertext, ct, ct_len);
-	t->ciphertext_len = ct_len;
-	memcpy(t->iv, p.iv, p.iv_len);
-	t->iv_len = p.iv_len;
-	if (gcm) {
-		memcpy(t->tag, p.tag, p.tag_len);
-		t->tag_len = p.tag_len;
-	}
-out:
-	explicit_bzero(&p, sizeof(p));
-	secmem_free(ct);
-	return r;
-}
-
-/*
- * AES-GCM where the server does it; AES-CBC, with a warning, where it
- * refuses (any failure answer, no tag in the answer, or a KMIP version
- * before 1.4): docs/token.md says why.
- */
 static int step_encrypt(void *ctx)
 {
 	struct enroll *e = ctx;
-	char why[KMIP_FAILURE_TEXT_SIZE];
-	int r;
 
-	r = encrypt_as(e, KMIP_ENVELOPE_AES_GCM);
-	if (r == -EOPNOTSUPP || (r < 0 && encrypt_refused(e->c))) {
-		log_warn("%s: the server does not do AES-GCM through KMIP Encrypt (%s); the "
-			 "envelope is AES-CBC, which binds it to no volume (a changed envelope is "
-			 "still refused like a wrong secret)", e->device,
-			 encrypt_refused(e->c) ? kmip_failure_reason(e->c, r, why, sizeof(why)) :
-			 "no tag in its answer, or KMIP before 1.4");
-		r = encrypt_as(e, KMIP_ENVELOPE_AES_CBC);
-	}
-	if (r < 0 && r != -EPROTO)
-		log_error("%s: %s", e->device, kmip_failure_text(e->c, r, why, sizeof(why),
-			  "encrypting the keyslot secret with key '%s'", e->uid));
-	if (r == 0)
-		log_info("%s: keyslot secret encrypted by key '%s' (%s)", e->device, e->uid,
-			 kmip_envelope_mode_name(e->res.token.mode));
-	return r;
+	return luks_envelope_encrypt(e->c, e->device, e->uid, crypt_get_uuid(e->cd), e->slot,
+				     e->secret, &e->res.token);
 }
 
 /* ------------------------------------------------------------- token */
@@ -714,5 +605,32 @@ int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts
 	explicit_bzero(&e.res, sizeof(e.res));
 	kmip_session_close(e.conn);
 	crypt_free(e.cd);
+	return r;
+}
+
+/* ------------------------------------------- for reencrypt (reencrypt.h) */
+
+/* A new volume key registered as enroll registers one: the same functions. */
+int luks_enroll_register_vk(struct kmip_client *c, const char *device, const uint8_t *vk,
+			    size_t vk_len, const char *name, const char *group,
+			    const char *wrap_uid, const char *kek_file, char uid[KMIP_UID_SIZE])
+{
+	struct enroll_opts o = { .kind = KMIP_KIND_VOLUME_KEY, .wrap_uid = wrap_uid };
+	struct enroll e = { .device = device, .o = &o, .c = c, .vk = (uint8_t *)vk,
+			    .vk_len = vk_len, .slot = -1 };
+	struct kmip_new_object no = { .name = name, .group = group };
+	int r;
+
+	uid[0] = '\0';
+	r = register_object(&e, &no);
+	if (r == 0)
+		snprintf(uid, KMIP_UID_SIZE, "%s", e.uid);
+	if (r == 0 && wrap_uid) {
+		snprintf(e.kek_file, sizeof(e.kek_file), "%s", kek_file ? kek_file : "");
+		r = luks_read_kek(e.kek_file, &e.kek, &e.kek_len);
+		if (r == 0)
+			r = step_wrap(&e);	/* frees the KEK */
+	}
+	secmem_free(e.kek);
 	return r;
 }

@@ -34,7 +34,7 @@ struct kmip_client;
 #define KMIP_SECRET_BYTES		32
 /* The whole unlock of one device (every server, every request), unless told otherwise. */
 #define LUKS_DEADLINE_MS_DEFAULT	30000
-/* Test hook: STEP or STEP:SIGNAL of enroll or unbind (steps.c, steps.h). */
+/* Test hook: STEP, STEP:SIGNAL or STEP:STOP of enroll, rekey or unbind (steps.c, steps.h). */
 #define LUKS_FAIL_AT_ENV		"KMIPCRYPT_FAIL_AT"
 /* The Object Groups of enroll's objects: token.h (luks_host_object_group()). */
 
@@ -82,6 +82,49 @@ int luks_enroll_check(const struct enroll_opts *o);
  */
 int luks_enroll(const char *device, struct config *cfg, const struct enroll_opts *o,
 		struct enroll_result *out);
+
+/*
+ * Rekey: replace the KMS object of a kmip token by a new one, the data
+ * unchanged (docs/rekey.md; the steps in rekey.c).  passphrase: a new
+ * random secret registered, a new keyslot for it, the old keyslot removed;
+ * volume-key: the same volume key registered as a new object (the token's
+ * unbound keyslot stays); envelope: a new key (KMIP Re-key where the server
+ * offers it, else Create: kmip_replace_key()), the keyslot secret encrypted
+ * anew by it (the keyslot stays).  The token is switched in one header write; the
+ * old object is then revoked, reason Superseded, and kept (destroy_old:
+ * destroyed too).  A kmip-rotation token (token.h) records the rotation
+ * while it runs: after a crash or a power cut at any point the volume
+ * unlocks (the old key before the switch, the new one after), and the next
+ * luks_rekey() of the token takes back a rotation that had not switched it
+ * and starts a new one, or finishes one that had (and starts none).
+ *
+ * One rekey of a volume at a time: another one running makes it -EBUSY
+ * (logged), nothing done.  Termination requests caught by the caller
+ * (util/interrupt.h): before the switch everything is undone (-EINTR);
+ * after it the run finishes.  0 done;
+ * after the switch, a step that failed (the old key not revoked: the
+ * server down) leaves the record for the next run and returns its errno
+ * (out->unfinished); before it, the errno, everything undone (said so).
+ */
+struct rekey_opts {
+	int token_id;		/* -1: the device's only kmip token */
+	bool destroy_old;	/* destroy the old object once revoked */
+	const char *kek_file;	/* wrapped volume-key: the host copy of the KEK; NULL default */
+};
+
+struct rekey_result {
+	int token_id;
+	enum kmip_secret_kind kind;
+	int keyslot;		/* the token's keyslot now */
+	char old_uid[KMIP_UID_SIZE];
+	char new_uid[KMIP_UID_SIZE];
+	bool restarted;		/* an interrupted rotation was taken back first */
+	bool finished_earlier;	/* an interrupted rotation was finished (no new one made) */
+	bool old_destroyed;	/* destroy_old: done */
+	bool unfinished;	/* switched, but not finished: run it again */
+};
+int luks_rekey(const char *device, struct config *cfg, const struct rekey_opts *o,
+	       struct rekey_result *out);
 
 /*
  * The unlock secret of a token: check the key's State on the server first
@@ -264,10 +307,21 @@ struct luks_token_status {
 	char reason[LUKS_REASON_MAX];
 };
 
+/* A rotation record (kmip-rotation token, token.h): a rekey in progress, or left half-done. */
+struct luks_rotation_status {
+	int token_id;		/* the kmip-rotation token */
+	int parse_err;		/* 0, or -EINVAL: not a valid record (reason says why) */
+	struct kmip_rotation r;	/* valid if parse_err == 0: r.token the kmip token it rotates */
+	bool switched;		/* that token names the new object already (past the commit) */
+	char reason[LUKS_REASON_MAX];	/* parse_err: why */
+};
+
 struct luks_status {
 	char uuid[40];
 	size_t n_tokens;
 	struct luks_token_status tokens[LUKS_STATUS_TOKENS_MAX];
+	size_t n_rotations;
+	struct luks_rotation_status rotations[LUKS_STATUS_TOKENS_MAX];
 	bool dm_available;	/* device-mapper usable on this system */
 	bool mapping_open;
 	char mapping[DMAP_NAME_MAX];	/* its name if open */
@@ -278,7 +332,8 @@ struct luks_status {
 };
 
 /*
- * What is known about a device: its kmip tokens, whether each would unlock
+ * What is known about a device: its kmip tokens, its rotation records (a
+ * rekey in progress or interrupted: the header alone), whether each would unlock
  * now and each key's State on the server (batched per server group, within
  * deadline_ms; 0: default), whether a dm-crypt mapping of this volume is
  * open (by the LUKS2 UUID in the device-mapper UUIDs, dmap_find_luks(), or
@@ -332,7 +387,9 @@ void luks_log_setup(void);
  * the token is removed, its keyslot kept (with the command to remove it by
  * hand) and, with destroy_key, the key it names destroyed.  An invalid
  * token's keyslots are never removed; a volume-key token's keyslot only if
- * it is unbound.  Refused (-ELUKS, even with force) when no way into the
+ * it is unbound.  Refused (-ELUKS, even with force) while a rekey of the
+ * token is in progress or was interrupted (a kmip-rotation token records
+ * it: `kmipcrypt rekey` finishes or takes it back), and when no way into the
  * volume would remain (see unbind.c for what counts).  The header is
  * changed first, the KMS second; a KMS failure afterwards is returned (and
  * says how to finish by hand).

@@ -32,6 +32,23 @@ int luks_crypt_fail(int r, const char *device, const char *what);
 
 /* Token ids of type "kmip", in order.  Returns the count (<= max). */
 int luks_kmip_tokens(struct crypt_device *cd, int *ids, int max);
+/* Token ids of type `type` (exactly), in order.  Returns the count (<= max). */
+int luks_tokens_of_type(struct crypt_device *cd, const char *type, int *ids, int max);
+/*
+ * Read and strictly parse rotation token id (type "kmip-rotation", token.h);
+ * logged errors.  -EINVAL invalid, -ENOENT none.
+ */
+int luks_rotation_read(struct crypt_device *cd, const char *device, int id, struct kmip_rotation *r);
+/*
+ * The rotation token recording a rotation of kmip token `token`: its id in
+ * *rid and its record in *r (may be NULL), or -ENOENT.  A rotation token
+ * that does not parse names no token for sure: if its "token" member still
+ * reads as `token` (or cannot be read at all), -EINVAL with *rid set (the
+ * parse error logged at the level the caller's log tee gives it).  Two
+ * rotation tokens for one token: -EEXIST, *rid the second.
+ */
+int luks_rotation_of(struct crypt_device *cd, const char *device, int token, int *rid,
+		     struct kmip_rotation *r);
 /* Read and strictly parse one token; logged errors.  -EINVAL invalid, -ENOENT none. */
 int luks_token_read(struct crypt_device *cd, const char *device, int id, struct kmip_token *t);
 
@@ -53,6 +70,34 @@ static inline bool luks_dm_available(void)
  * and dashes make a name, else -EINVAL (not logged); -ENAMETOOLONG.
  */
 int luks_uuid_name(const char *uuid, char *buf, size_t len);
+
+/* secret.c ----------------------------------------------------------- */
+
+/* The first free keyslot of cd, or -ELUKS (logged: "no free keyslot"). */
+int luks_keyslot_free(struct crypt_device *cd, const char *device);
+/* The PBKDF of the next keyslot added: PBKDF2-SHA256, KMIP_KEYSLOT_PBKDF2_ITERATIONS. */
+int luks_keyslot_set_pbkdf(struct crypt_device *cd, const char *device);
+/*
+ * A kmip keyslot: keyslot slot (CRYPT_ANY_SLOT: the first free one) for
+ * the volume key vk, its passphrase the base64 of secret
+ * (luks_secret_passphrase()), PBKDF2 as luks_keyslot_set_pbkdf().  The
+ * keyslot number, or -ELUKS (logged).
+ */
+int luks_keyslot_add_secret(struct crypt_device *cd, const char *device, int slot,
+			    const uint8_t *vk, size_t vk_len, const uint8_t *secret, size_t len);
+
+/* envelope.c --------------------------------------------------------- */
+
+/*
+ * The envelope of a keyslot secret (KMIP_SECRET_BYTES): the server encrypts
+ * it with key uid, AES-GCM bound to the volume (volume_uuid and keyslot as
+ * Additional Data, kmip_envelope_aad()) where the server does it, else
+ * AES-CBC with a warning (docs/token.md says why).  Into t's mode,
+ * ciphertext, iv and tag.  0, or the failure (logged, naming device).
+ */
+int luks_envelope_encrypt(struct kmip_client *c, const char *device, const char *uid,
+			  const char *volume_uuid, int keyslot, const uint8_t *secret,
+			  struct kmip_token *t);
 
 /* steps.c ------------------------------------------------------------ */
 
@@ -136,6 +181,11 @@ struct luks_proof {
 					 * mapping: the activation is the check; NULL: no mapping */
 	uint32_t activate_flags;	/* in: CRYPT_ACTIVATE_* for it */
 	bool resume;			/* in: resume the suspended mapping instead */
+	bool want_vk;			/* in: no activate_name; when proven, the volume key
+					 * in vk (the check gives it: crypt_volume_key_get) */
+	uint8_t *vk;			/* out, with want_vk and LUKS_PROVEN: locked memory,
+					 * the caller's to secmem_free() */
+	size_t vk_len;
 	enum luks_verdict verdict;	/* out */
 	char why[LUKS_WHY_MAX];	/* out: "" if proven */
 };

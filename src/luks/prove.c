@@ -17,6 +17,7 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
+#include "luks/reencrypt.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -93,6 +94,29 @@ static const char *doing(const struct luks_proof *p, char *buf, size_t len, cons
 	return buf;
 }
 
+/* The keyslot check that gives the volume key (want_vk): into p->vk, locked memory. */
+static int keyslot_volume_key(struct crypt_device *cd, int keyslot, const char *pass,
+			      size_t pass_len, struct luks_proof *p)
+{
+	int r = crypt_get_volume_key_size(cd);
+	size_t len;
+
+	if (r <= 0)
+		return r < 0 ? r : -EINVAL;
+	len = (size_t)r;
+	p->vk = secmem_alloc(len);
+	if (!p->vk)
+		return -ENOMEM;
+	r = crypt_volume_key_get(cd, keyslot, (char *)p->vk, &len, pass, pass_len);
+	if (r < 0) {
+		secmem_free(p->vk);
+		p->vk = NULL;
+		return r;
+	}
+	p->vk_len = len;
+	return 0;
+}
+
 static int check_keyslot(struct crypt_device *cd, const char *device, int token_id,
 			 const struct kmip_token *t, const uint8_t *secret, size_t len,
 			 struct luks_proof *p)
@@ -100,6 +124,8 @@ static int check_keyslot(struct crypt_device *cd, const char *device, int token_
 	enum luks_verdict *v = &p->verdict;
 	char what[160];
 	crypt_keyslot_info ki = crypt_keyslot_status(cd, t->keyslot);
+	/* During a reencryption the keyslot may be the new key's, unbound until its init. */
+	bool reencrypting = luks_reencrypt_pending(cd);
 	char *pass = NULL;
 	size_t pass_len = 0;
 	int r;
@@ -110,7 +136,8 @@ static int check_keyslot(struct crypt_device *cd, const char *device, int token_
 		return log_error_errno(-ELUKS, "%s token %d: keyslot %d is not the keyslot the LUKS2 "
 				       "metadata assigns to the token", device, token_id, t->keyslot);
 	}
-	if (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST) {
+	if (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST &&
+	    !(reencrypting && ki == CRYPT_SLOT_UNBOUND)) {
 		*v = LUKS_DISPROVEN;
 		return log_error_errno(-ELUKS, "%s token %d: keyslot %d is %s: a %s token's keyslot "
 				       "must unlock the volume; the keyslot was changed", device,
@@ -124,8 +151,13 @@ static int check_keyslot(struct crypt_device *cd, const char *device, int token_
 		return r;
 	}
 	/* The check is the activation itself when asked for one: one keyslot check, not two. */
-	if (p->activate_name && p->resume)
+	if (reencrypting && !p->want_vk)
+		r = luks_reencrypt_open(cd, t->keyslot, pass, pass_len, p->activate_name,
+					p->activate_flags, p->resume);
+	else if (p->activate_name && p->resume)
 		r = crypt_resume_by_passphrase(cd, p->activate_name, t->keyslot, pass, pass_len);
+	else if (p->want_vk && !p->activate_name)
+		r = keyslot_volume_key(cd, t->keyslot, pass, pass_len, p);
 	else
 		r = crypt_activate_by_passphrase(cd, p->activate_name, t->keyslot, pass, pass_len,
 						 p->activate_name ? p->activate_flags : 0);
@@ -160,11 +192,23 @@ static int check_volume_key(struct crypt_device *cd, const char *device,
 				       "volume is %d bytes: the token names the wrong key", device,
 				       t->uid, len, want);
 	}
-	if (p->activate_name && p->resume)
+	if (luks_reencrypt_pending(cd) && !p->want_vk)
+		r = luks_reencrypt_open_vk(cd, key, len, p->activate_name, p->activate_flags,
+					   p->resume);
+	else if (p->activate_name && p->resume)
 		r = crypt_resume_by_volume_key(cd, p->activate_name, (const char *)key, len);
 	else
 		r = crypt_activate_by_volume_key(cd, p->activate_name, (const char *)key, len,
 						 p->activate_name ? p->activate_flags : 0);
+	if (r >= 0 && p->want_vk && !p->activate_name) {
+		p->vk = secmem_alloc(len);
+		if (!p->vk) {
+			*v = LUKS_UNPROVEN;
+			return -ENOMEM;
+		}
+		memcpy(p->vk, key, len);
+		p->vk_len = len;
+	}
 	if (r >= 0) {
 		*v = LUKS_PROVEN;
 		return 0;
@@ -191,6 +235,8 @@ int luks_prove(struct crypt_device *cd, const char *device, int token_id,
 
 	p->verdict = LUKS_UNPROVEN;
 	p->why[0] = '\0';
+	p->vk = NULL;
+	p->vk_len = 0;
 	if (p->capture)
 		luks_log_tee_begin(&tee);
 	if (p->given) {

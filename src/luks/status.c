@@ -23,6 +23,41 @@ void luks_status_free(struct luks_status *s)
 	s->device = NULL;
 	for (i = 0; i < s->n_tokens; i++)
 		explicit_bzero(&s->tokens[i].t, sizeof(s->tokens[i].t));
+	for (i = 0; i < s->n_rotations; i++)
+		explicit_bzero(&s->rotations[i].r, sizeof(s->rotations[i].r));
+}
+
+/* The rotation records: valid or not, and whether their token is switched already. */
+static void read_rotations(struct crypt_device *cd, const char *device, struct luks_status *out)
+{
+	int ids[LUKS_STATUS_TOKENS_MAX], n, i;
+	size_t k;
+
+	n = luks_tokens_of_type(cd, KMIP_ROTATION_TOKEN_TYPE, ids, LUKS_STATUS_TOKENS_MAX);
+	for (i = 0; i < n; i++) {
+		struct luks_rotation_status *rs = &out->rotations[out->n_rotations++];
+		struct luks_log_tee tee = { .why = rs->reason, .len = sizeof(rs->reason),
+					    .quiet = true };
+
+		rs->token_id = ids[i];
+		luks_log_tee_begin(&tee);
+		rs->parse_err = luks_rotation_read(cd, device, ids[i], &rs->r) < 0 ? -EINVAL : 0;
+		luks_log_tee_end(&tee);
+		if (rs->parse_err) {
+			const char *pfx = "invalid " KMIP_ROTATION_TOKEN_TYPE " token: ";
+
+			luks_why_strip(rs->reason, device);
+			if (!strncmp(rs->reason, pfx, strlen(pfx)))	/* said where it is shown */
+				memmove(rs->reason, rs->reason + strlen(pfx),
+					strlen(rs->reason + strlen(pfx)) + 1);
+			continue;
+		}
+		rs->reason[0] = '\0';
+		for (k = 0; k < out->n_tokens; k++)
+			if (out->tokens[k].token_id == rs->r.token && !out->tokens[k].parse_err &&
+			    rs->r.uid[0] && strcmp(out->tokens[k].t.uid, rs->r.uid) == 0)
+				rs->switched = true;
+	}
 }
 
 /* The volume's tokens and mapping, from its header and the kernel: no server. */
@@ -67,6 +102,7 @@ int luks_status_read(const char *device, const char *name, struct luks_status *o
 			ts->reason[0] = '\0';
 		}
 	}
+	read_rotations(cd, device, out);
 	out->dm_available = dmap_available();
 	if (!out->dm_available)
 		return 0;

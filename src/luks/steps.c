@@ -18,8 +18,10 @@
 
 /*
  * KMIPCRYPT_FAIL_AT: "STEP", or "STEP:SIGNAL" with SIGNAL one of the
- * termination signals below.  The step name is at most 31 bytes.
+ * termination signals below, or "STEP:STOP".  The step name is at most 31
+ * bytes.
  */
+#define FAIL_STOP	SIGSTOP	/* "STOP": not a signal sent as if from outside, a pause */
 static const struct {
 	const char *name;
 	int sig;
@@ -41,7 +43,7 @@ static int fail_at_parse(const char *v, char step[32])
 	for (i = 0; i < sizeof(fail_signals) / sizeof(fail_signals[0]); i++)
 		if (strcmp(colon + 1, fail_signals[i].name) == 0)
 			return fail_signals[i].sig;
-	return -1;
+	return strcmp(colon + 1, "STOP") == 0 ? FAIL_STOP : -1;
 }
 
 bool luks_fail_at(const char *step)
@@ -55,6 +57,13 @@ bool luks_fail_at(const char *step)
 	sig = fail_at_parse(v, want);
 	if (sig < 0 || strcmp(want, step) != 0)
 		return false;
+	if (sig == FAIL_STOP) {
+		/* The test copies the volume now (a power cut here), then kills or continues us. */
+		log_warn("test hook %s=%s: stopping at step '%s' (SIGCONT goes on)", LUKS_FAIL_AT_ENV,
+			 v, step);
+		raise(SIGSTOP);
+		return false;
+	}
 	if (sig > 0) {
 		/* As if it came from outside: the command sees it pending at this step. */
 		log_warn("test hook %s=%s: raising %s at step '%s'", LUKS_FAIL_AT_ENV, v,
@@ -79,7 +88,8 @@ void luks_fail_at_check(const char *const *steps)
 	for (i = 0; sig >= 0 && steps[i]; i++)
 		if (strcmp(want, steps[i]) == 0) {
 			log_warn("test hook %s=%s is set: this run will %s at that step",
-				 LUKS_FAIL_AT_ENV, v, sig ? "be sent that signal" : "fail");
+				 LUKS_FAIL_AT_ENV, v, sig == FAIL_STOP ? "stop" : sig ?
+				 "be sent that signal" : "fail");
 			return;
 		}
 	log_warn("test hook %s=%s names no step of this command%s; ignored", LUKS_FAIL_AT_ENV, v,
@@ -99,7 +109,7 @@ static const char *signame(int sig)
 
 static bool selected(const struct luks_step *s, unsigned variant)
 {
-	return !s->when || (s->when & variant);
+	return (!s->when || (s->when & variant)) && (!s->also || (s->also & variant));
 }
 
 /* One run of a table: what the messages need. */
@@ -132,12 +142,13 @@ static int begin(struct run *r, const char *name)
 	return 0;
 }
 
-/* Undo the selected steps before steps[end], last first.  True if all were undone. */
-static bool undo_before(const struct luks_txn *t, size_t end, unsigned variant, void *ctx)
+/* Undo the selected steps of [begin, end), last first.  True if all were undone. */
+static bool undo_range(const struct luks_txn *t, size_t begin, size_t end, unsigned variant,
+		       void *ctx)
 {
 	bool clean = true;
 
-	while (end-- > 0)
+	while (end-- > begin)
 		if (selected(&t->steps[end], variant) && t->steps[end].undo)
 			clean = t->steps[end].undo(ctx) && clean;
 	return clean;
@@ -147,7 +158,11 @@ static void say_failed(const struct run *r, const char *step, int err, bool clea
 {
 	const char *d = r->device, *what = r->t->what;
 
-	if (err == -EINTR)
+	if (r->committed && r->t->commit_final)
+		log_error("%s: %s failed at step '%s', after %s: that is kept (%s)%s", d, what,
+			  step, r->t->committed, r->t->outcome, clean ? "" :
+			  "; NOT everything after it could be undone (see above)");
+	else if (err == -EINTR)
 		log_error("%s: %s interrupted (%s) at step '%s'; %s", d, what,
 			  signame(interrupt_pending()), step, clean ?
 			  "undone: everything done before it; the volume and the KMS are as they "
@@ -172,6 +187,8 @@ static int check_hook(const struct luks_txn *t, unsigned variant)
 	for (i = 0; i < t->n_steps; i++)
 		if (selected(&t->steps[i], variant))
 			names[n++] = t->steps[i].name;
+	for (i = 0; t->later && t->later[i] && n < LUKS_STEPS_MAX; i++)
+		names[n++] = t->later[i];
 	names[n] = NULL;
 	luks_fail_at_check(names);
 	return 0;
@@ -180,7 +197,7 @@ static int check_hook(const struct luks_txn *t, unsigned variant)
 int luks_steps_run(const struct luks_txn *t, const char *device, unsigned variant, void *ctx)
 {
 	struct run run = { .t = t, .device = device };
-	size_t i;
+	size_t i, undo_from = 0;
 	int r;
 
 	r = check_hook(t, variant);
@@ -195,9 +212,13 @@ int luks_steps_run(const struct luks_txn *t, const char *device, unsigned varian
 		if (r == 0)
 			r = s->run(ctx);
 		if (r < 0)
-			say_failed(&run, s->name, r, undo_before(t, i, variant, ctx));
-		else if (s->commit)
+			say_failed(&run, s->name, r, undo_range(t, undo_from, i, variant, ctx));
+		else if (s->commit) {
 			run.committed = true;
+			/* A final commit: what comes before it is never taken back. */
+			if (t->commit_final)
+				undo_from = i + 1;
+		}
 	}
 	if (r == 0 && run.finishing)
 		log_warn("%s: %s finished in spite of the interruption: %s", device, t->what,

@@ -11,7 +11,10 @@
  *   - says at once whether the test hook KMIPCRYPT_FAIL_AT names a step of
  *     this run (luks_fail_at_check()), and at the start of each step applies
  *     it: KMIPCRYPT_FAIL_AT=STEP fails that step (-EIO, "step 'S' failed
- *     (injected)"), STEP:SIGNAL raises the signal there (luks_fail_at());
+ *     (injected)"), STEP:SIGNAL raises the signal there, STEP:STOP stops
+ *     the process there (SIGSTOP: a test copies the volume as a power cut
+ *     at that instant would leave it, then kills or continues it)
+ *     (luks_fail_at());
  *   - runs the verb's prepare, if any: what must hold before anything is
  *     changed (read the header, prove a passphrase or a binding).  Its
  *     failure is returned as it is, with its own messages only: nothing was
@@ -36,15 +39,19 @@
  *          an undo must be bounded in time by itself (server time limits).
  *   when   0: every run of the table; else the step runs when when & variant
  *          (the caller's choice of bits, e.g. one per kind).
+ *   also   0, or the step runs only if also & variant too (two conditions:
+ *          a phase in when, a kind in also).
  *   commit its success is the point of no return (at most one per run).
  *
  * A failure after the commit step is still undone in full (enroll: a
- * binding that does not verify is taken away); only termination requests
- * are treated differently after it.  So a step after which the earlier
- * undos would do harm (re-key: once the old keyslot is removed, taking back
- * the new one would leave no way in) must be last among those that can
- * fail, and the steps after it only warn and return 0, as enroll's unmark
- * does.
+ * binding that does not verify is taken away), unless the table says that
+ * its commit is final (luks_txn.commit_final): then a failure after it
+ * (the test hook's too) undoes only the steps after the commit, and the run
+ * says that what the commit did is kept.  Rekey's is final: once the token
+ * names the new key and the old keyslot is gone, taking back the new one
+ * would leave no way in; what is left to do is recorded in the header, for
+ * the next run.  Termination requests after the commit let the run finish
+ * either way.
  */
 #ifndef KMIPCRYPT_LUKS_STEPS_H
 #define KMIPCRYPT_LUKS_STEPS_H
@@ -59,6 +66,7 @@ struct luks_step {
 	int (*run)(void *ctx);
 	bool (*undo)(void *ctx);
 	unsigned when;
+	unsigned also;
 	bool commit;
 };
 
@@ -69,6 +77,14 @@ struct luks_txn {
 	const char *outcome;	/* what a finished run leaves: "the volume is bound" */
 	const struct luks_step *steps;
 	size_t n_steps;		/* <= LUKS_STEPS_MAX */
+	bool commit_final;	/* a failure after the commit undoes nothing before it */
+	/*
+	 * NULL, or the NULL-ended names of the steps the verb runs itself after
+	 * the table (reencrypt: the data pass and what follows it), which it
+	 * hooks with luks_fail_at(): the runner's check of KMIPCRYPT_FAIL_AT
+	 * counts them as steps of this run.
+	 */
+	const char *const *later;
 };
 
 /*

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
 #include "luks/token.h"
@@ -91,13 +92,14 @@ int kmip_kind_parse(const char *s, enum kmip_secret_kind *k)
 
 /* ---------------------------------------------------------------- parse */
 
-struct ctx {
-	const char *where;
-	char prefix[96];
+/* Where a token is, and its type, for the messages: "WHERE: invalid TYPE token: ...". */
+struct where {
+	const char *at;
+	const char *type;
 };
 
-#define bad(where, fmt, ...) \
-	log_error_errno(-EINVAL, "%s: invalid kmip token: " fmt, (where), ##__VA_ARGS__)
+#define bad(w, fmt, ...) \
+	log_error_errno(-EINVAL, "%s: invalid %s token: " fmt, (w)->at, (w)->type, ##__VA_ARGS__)
 
 /* Printable ASCII (no control characters, no DEL, no bytes >= 0x80). */
 static bool printable(const char *s, size_t len)
@@ -130,7 +132,7 @@ static bool group_name_ok(const char *s, size_t len)
  * text (valid UTF-8 without controls, util/escape.h).  Copied to out (max +
  * 1 bytes).
  */
-static int get_string(const char *where, json_object *o, const char *key, size_t max, bool utf8,
+static int get_string(const struct where *where, json_object *o, const char *key, size_t max, bool utf8,
 		      char *out)
 {
 	const char *s;
@@ -154,13 +156,13 @@ static int get_string(const char *where, json_object *o, const char *key, size_t
 	return 0;
 }
 
-static int get_text(const char *where, json_object *o, const char *key, size_t max, char *out)
+static int get_text(const struct where *where, json_object *o, const char *key, size_t max, char *out)
 {
 	return get_string(where, o, key, max, false, out);
 }
 
 /* A base64 field decoding to min..max bytes, a multiple of `multiple`. */
-static int get_base64(const char *where, json_object *o, const char *key, size_t min,
+static int get_base64(const struct where *where, json_object *o, const char *key, size_t min,
 		      size_t max, size_t multiple, uint8_t *out, size_t *out_len)
 {
 	const char *s;
@@ -184,38 +186,46 @@ static int get_base64(const char *where, json_object *o, const char *key, size_t
 	return 0;
 }
 
-/* "keyslots": exactly one keyslot number as a decimal string ("0".."31"). */
-static int get_keyslot(const char *where, json_object *o, int *keyslot)
+/*
+ * A keyslot or token number as LUKS2 writes them: a decimal string "0".."31",
+ * no leading zero.  label names it in the messages ("keyslots[0]", "token").
+ */
+static int get_number(const struct where *where, json_object *e, const char *label,
+		      const char *noun, int *out)
 {
-	json_object *e;
 	const char *s;
 	int len, i, v = 0;
 
+	if (!json_object_is_type(e, json_type_string))
+		return bad(where, "%s is not a string (LUKS2 writes %s numbers as strings)", label,
+			   noun);
+	s = json_object_get_string(e);
+	len = json_object_get_string_len(e);
+	if (len < 1 || len > 2 || (len == 2 && s[0] == '0'))
+		return bad(where, "%s is not a %s number 0 to %d", label, noun, LUKS2_KEYSLOTS - 1);
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return bad(where, "%s is not a %s number 0 to %d", label, noun,
+				   LUKS2_KEYSLOTS - 1);
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v >= LUKS2_KEYSLOTS)
+		return bad(where, "%s is %d; LUKS2 %ss are 0 to %d", label, v, noun,
+			   LUKS2_KEYSLOTS - 1);
+	*out = v;
+	return 0;
+}
+
+/* "keyslots": exactly one keyslot number as a decimal string ("0".."31"). */
+static int get_keyslot(const struct where *where, json_object *o, int *keyslot)
+{
 	if (!json_object_is_type(o, json_type_array))
 		return bad(where, "keyslots is not a JSON array");
 	if (json_object_array_length(o) != 1)
 		return bad(where, "keyslots has %zu entries; a kmip token is bound to exactly one "
 			   "keyslot", json_object_array_length(o));
-	e = json_object_array_get_idx(o, 0);
-	if (!json_object_is_type(e, json_type_string))
-		return bad(where, "keyslots[0] is not a string (LUKS2 writes keyslot numbers as "
-			   "strings)");
-	s = json_object_get_string(e);
-	len = json_object_get_string_len(e);
-	if (len < 1 || len > 2 || (len == 2 && s[0] == '0'))
-		return bad(where, "keyslots[0] is not a keyslot number 0 to %d",
-			   LUKS2_KEYSLOTS - 1);
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return bad(where, "keyslots[0] is not a keyslot number 0 to %d",
-				   LUKS2_KEYSLOTS - 1);
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v >= LUKS2_KEYSLOTS)
-		return bad(where, "keyslots[0] is %d; LUKS2 keyslots are 0 to %d", v,
-			   LUKS2_KEYSLOTS - 1);
-	*keyslot = v;
-	return 0;
+	return get_number(where, json_object_array_get_idx(o, 0), "keyslots[0]", "keyslot",
+			  keyslot);
 }
 
 /*
@@ -241,7 +251,7 @@ static const unsigned char field_rule[4][F_N] = {
  * none.  Sizes as the mode makes them: CBC whole blocks and a 16-byte IV,
  * GCM a 12-byte nonce and a 16-byte tag.
  */
-static int parse_envelope(const char *where, json_object *const *f, const bool *have,
+static int parse_envelope(const struct where *where, json_object *const *f, const bool *have,
 			  struct kmip_token *t)
 {
 	const char *s;
@@ -297,7 +307,7 @@ static int parse_envelope(const char *where, json_object *const *f, const bool *
 }
 
 /* "MAJOR.MINOR" of a KMIP version this kmipcrypt speaks. */
-static int get_protocol(const char *where, json_object *v, int *out)
+static int get_protocol(const struct where *where, json_object *v, int *out)
 {
 	const char *s;
 	unsigned maj, min;
@@ -314,7 +324,7 @@ static int get_protocol(const char *where, json_object *v, int *out)
 	return 0;
 }
 
-static int parse_object(json_object *root, const char *where, struct kmip_token *t)
+static int parse_object(json_object *root, const struct where *where, struct kmip_token *t)
 {
 	json_object *f[F_N] = { 0 };
 	bool have[F_N] = { 0 };	/* present, even as null */
@@ -432,19 +442,19 @@ static int parse_object(json_object *root, const char *where, struct kmip_token 
 	return 0;
 }
 
-int kmip_token_parse(const char *json, size_t len, const char *where, struct kmip_token *t)
+/*
+ * The JSON text of a token as one object, under the limits every token has
+ * (size, no NUL, depth, strict JSON, nothing after it): *root (put it), or
+ * -EINVAL logged.
+ */
+static int json_root(const char *json, size_t len, const struct where *where, json_object **root)
 {
 	struct json_tokener *tok = NULL;
-	json_object *root = NULL;
 	enum json_tokener_error jerr;
 	size_t end;
-	int r;
+	int r = 0;
 
-	if (!where)
-		where = "LUKS2 header";
-	if (!t)
-		return -EINVAL;
-	memset(t, 0, sizeof(*t));
+	*root = NULL;
 	if (!json)
 		return bad(where, "no JSON text");
 	if (len > KMIP_TOKEN_JSON_MAX)
@@ -457,15 +467,16 @@ int kmip_token_parse(const char *json, size_t len, const char *where, struct kmi
 
 	tok = json_tokener_new_ex(TOKEN_JSON_DEPTH);
 	if (!tok)
-		return log_error_errno(-ENOMEM, "%s: out of memory parsing the kmip token", where);
+		return log_error_errno(-ENOMEM, "%s: out of memory parsing the %s token", where->at,
+				       where->type);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, json, (int)len);
+	*root = json_tokener_parse_ex(tok, json, (int)len);
 	jerr = json_tokener_get_error(tok);
-	if (jerr == json_tokener_success && !root) {		/* "null" */
+	if (jerr == json_tokener_success && !*root) {		/* "null" */
 		r = bad(where, "not a JSON object");
 		goto out;
 	}
-	if (!root || jerr != json_tokener_success) {
+	if (!*root || jerr != json_tokener_success) {
 		/* A bare number or literal waits for a delimiter that never comes. */
 		size_t k = 0;
 
@@ -491,12 +502,32 @@ int kmip_token_parse(const char *json, size_t len, const char *where, struct kmi
 			goto out;
 		}
 	}
-	r = parse_object(root, where, t);
+	if (!json_object_is_type(*root, json_type_object))
+		r = bad(where, "not a JSON object");
 out:
+	if (r < 0) {
+		json_object_put(*root);
+		*root = NULL;
+	}
+	json_tokener_free(tok);
+	return r;
+}
+
+int kmip_token_parse(const char *json, size_t len, const char *where, struct kmip_token *t)
+{
+	struct where w = { .at = where ? where : "LUKS2 header", .type = KMIP_TOKEN_TYPE };
+	json_object *root = NULL;
+	int r;
+
+	if (!t)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	r = json_root(json, len, &w, &root);
+	if (r == 0)
+		r = parse_object(root, &w, t);
 	if (r < 0)
 		memset(t, 0, sizeof(*t));
 	json_object_put(root);
-	json_tokener_free(tok);
 	return r;
 }
 
@@ -596,6 +627,288 @@ out:
 	json_object_put(slots);
 	json_object_put(o);
 	return r;
+}
+
+/* ------------------------------------------- the rotation record token */
+
+enum { R_TYPE, R_KEYSLOTS, R_VERSION, R_TOKEN, R_NAME, R_UID, R_NEW_KEYSLOT, R_OLD_UID,
+       R_OLD_KEYSLOT, R_MAC, R_N };
+static const char *const rot_names[R_N] = {
+	"type", "keyslots", "kmip_version", "token", "name", "uid", "new_keyslot", "old_uid",
+	"old_keyslot", "mac",
+};
+static const bool rot_required[R_N] = {
+	true, true, true, true, true, false, false, false, false, true,
+};
+
+/* "keyslots" of a rotation token: 0 to KMIP_ROTATION_KEYSLOTS_MAX distinct numbers. */
+static int get_rot_keyslots(const struct where *where, json_object *o, struct kmip_rotation *r)
+{
+	size_t n, i, k;
+	char label[16];
+	int v;
+
+	if (!json_object_is_type(o, json_type_array))
+		return bad(where, "keyslots is not a JSON array");
+	n = json_object_array_length(o);
+	if (n > KMIP_ROTATION_KEYSLOTS_MAX)
+		return bad(where, "keyslots has %zu entries; a rotation holds at most %d (the new "
+			   "keyslot and the old one)", n, KMIP_ROTATION_KEYSLOTS_MAX);
+	for (i = 0; i < n; i++) {
+		snprintf(label, sizeof(label), "keyslots[%zu]", i);
+		if (get_number(where, json_object_array_get_idx(o, i), label, "keyslot", &v) < 0)
+			return -EINVAL;
+		for (k = 0; k < i; k++)
+			if (r->keyslots[k] == v)
+				return bad(where, "keyslots names keyslot %d twice", v);
+		r->keyslots[i] = v;
+	}
+	r->n_keyslots = n;
+	return 0;
+}
+
+/* What the members say together: the order of rekey's steps (docs/rekey.md). */
+static int check_rotation(const struct where *where, const struct kmip_rotation *r)
+{
+	size_t i;
+
+	if (!r->uid[0] && (r->old_uid[0] || r->new_keyslot >= 0))
+		return bad(where, "%s without uid (nothing is done before the new object exists)",
+			   r->old_uid[0] ? "old_uid" : "new_keyslot");
+	if (!r->old_uid[0] && r->old_keyslot >= 0)
+		return bad(where, "old_keyslot without old_uid");
+	if (r->old_uid[0] && strcmp(r->uid, r->old_uid) == 0)
+		return bad(where, "uid and old_uid are the same object");
+	if (r->new_keyslot >= 0 && r->new_keyslot == r->old_keyslot)
+		return bad(where, "new_keyslot and old_keyslot are the same keyslot");
+	for (i = 0; i < r->n_keyslots; i++)
+		if (r->keyslots[i] != r->new_keyslot && r->keyslots[i] != r->old_keyslot)
+			return bad(where, "keyslots names keyslot %d, neither new_keyslot nor "
+				   "old_keyslot", r->keyslots[i]);
+	return 0;
+}
+
+static int parse_rotation(json_object *root, const struct where *where, struct kmip_rotation *r)
+{
+	json_object *f[R_N] = { 0 };
+	bool have[R_N] = { 0 };
+	size_t mac_len = 0;
+	int64_t v;
+	int i;
+
+	json_object_object_foreach(root, key, val) {
+		for (i = 0; i < R_N; i++)
+			if (strcmp(key, rot_names[i]) == 0)
+				break;
+		if (i == R_N) {
+			char shown[40];
+			size_t n = strnlen(key, sizeof(shown) - 1);
+
+			memcpy(shown, key, n);
+			shown[n] = '\0';
+			for (size_t j = 0; j < n; j++)
+				if ((unsigned char)shown[j] < 0x20 || (unsigned char)shown[j] > 0x7e)
+					shown[j] = '?';
+			return bad(where, "unknown field '%s'%s", shown, strlen(key) > n ? "..." : "");
+		}
+		f[i] = val;
+		have[i] = true;
+	}
+	if (!have[R_TYPE])
+		return bad(where, "no type");
+	if (!json_object_is_type(f[R_TYPE], json_type_string) ||
+	    strcmp(json_object_get_string(f[R_TYPE]), KMIP_ROTATION_TOKEN_TYPE) != 0 ||
+	    json_object_get_string_len(f[R_TYPE]) != (int)strlen(KMIP_ROTATION_TOKEN_TYPE))
+		return bad(where, "type is not \"%s\"", KMIP_ROTATION_TOKEN_TYPE);
+	if (!have[R_VERSION])
+		return bad(where, "no kmip_version (the token format version)");
+	if (!json_object_is_type(f[R_VERSION], json_type_int))
+		return bad(where, "kmip_version is not a JSON integer");
+	v = json_object_get_int64(f[R_VERSION]);
+	if (v != KMIP_ROTATION_VERSION)
+		return bad(where, "format version %lld is not supported (this kmipcrypt reads version "
+			   "%d); it was written by a newer kmipcrypt, or is not kmipcrypt's",
+			   (long long)v, KMIP_ROTATION_VERSION);
+	r->version = (int)v;
+	for (i = 0; i < R_N; i++)
+		if (rot_required[i] && !have[i])
+			return bad(where, "no %s", rot_names[i]);
+	if (get_rot_keyslots(where, f[R_KEYSLOTS], r) < 0 ||
+	    get_number(where, f[R_TOKEN], "token", "token", &r->token) < 0 ||
+	    get_string(where, f[R_NAME], "name", KMIP_TEXT_MAX, true, r->name) < 0 ||
+	    (have[R_UID] && get_text(where, f[R_UID], "uid", KMIP_UID_MAX, r->uid) < 0) ||
+	    (have[R_NEW_KEYSLOT] && get_number(where, f[R_NEW_KEYSLOT], "new_keyslot", "keyslot",
+					       &r->new_keyslot) < 0) ||
+	    (have[R_OLD_UID] && get_text(where, f[R_OLD_UID], "old_uid", KMIP_UID_MAX,
+					 r->old_uid) < 0) ||
+	    (have[R_OLD_KEYSLOT] && get_number(where, f[R_OLD_KEYSLOT], "old_keyslot", "keyslot",
+					       &r->old_keyslot) < 0) ||
+	    get_base64(where, f[R_MAC], "mac", KMIP_ROTATION_MAC_LEN, KMIP_ROTATION_MAC_LEN, 1,
+		       r->mac, &mac_len) < 0)
+		return -EINVAL;
+	return check_rotation(where, r);
+}
+
+/* The empty record: no keyslot named. */
+static void rotation_clear(struct kmip_rotation *r)
+{
+	explicit_bzero(r, sizeof(*r));
+	r->new_keyslot = -1;
+	r->old_keyslot = -1;
+}
+
+int kmip_rotation_parse(const char *json, size_t len, const char *where, struct kmip_rotation *r)
+{
+	struct where w = { .at = where ? where : "LUKS2 header", .type = KMIP_ROTATION_TOKEN_TYPE };
+	json_object *root = NULL;
+	int ret;
+
+	if (!r)
+		return -EINVAL;
+	rotation_clear(r);
+	ret = json_root(json, len, &w, &root);
+	if (ret == 0)
+		ret = parse_rotation(root, &w, r);
+	if (ret < 0)
+		rotation_clear(r);
+	json_object_put(root);
+	return ret;
+}
+
+/* A keyslot or token number member, as LUKS2 spells numbers: "5". */
+static int add_num(json_object *o, const char *key, int v)
+{
+	char num[16];
+
+	snprintf(num, sizeof(num), "%d", v);
+	return add_str(o, key, num);
+}
+
+int kmip_rotation_format(const struct kmip_rotation *r, char **json)
+{
+	json_object *o = NULL, *slots = NULL, *x;
+	struct kmip_rotation check;
+	char num[16];
+	const char *text;
+	size_t i;
+	int ret = -ENOMEM;
+
+	*json = NULL;
+	if (r->token < 0 || r->token >= LUKS2_KEYSLOTS || r->n_keyslots > KMIP_ROTATION_KEYSLOTS_MAX ||
+	    r->new_keyslot < -1 || r->new_keyslot >= LUKS2_KEYSLOTS || r->old_keyslot < -1 ||
+	    r->old_keyslot >= LUKS2_KEYSLOTS)
+		return log_error_errno(-EINVAL, "cannot format a kmip-rotation token: bad token or "
+				       "keyslot number");
+	o = json_object_new_object();
+	slots = json_object_new_array();
+	if (!o || !slots || add_str(o, "type", KMIP_ROTATION_TOKEN_TYPE) < 0)
+		goto out;
+	for (i = 0; i < r->n_keyslots; i++) {
+		snprintf(num, sizeof(num), "%d", r->keyslots[i]);
+		x = json_object_new_string(num);
+		if (!x || json_object_array_add(slots, x) < 0) {
+			json_object_put(x);
+			goto out;
+		}
+	}
+	if (json_object_object_add(o, "keyslots", slots) < 0)
+		goto out;
+	slots = NULL;
+	x = json_object_new_int(KMIP_ROTATION_VERSION);
+	if (!x || json_object_object_add(o, "kmip_version", x) < 0) {
+		json_object_put(x);
+		goto out;
+	}
+	if (add_num(o, "token", r->token) < 0 || add_str(o, "name", r->name) < 0 ||
+	    (r->uid[0] && add_str(o, "uid", r->uid) < 0) ||
+	    (r->new_keyslot >= 0 && add_num(o, "new_keyslot", r->new_keyslot) < 0) ||
+	    (r->old_uid[0] && add_str(o, "old_uid", r->old_uid) < 0) ||
+	    (r->old_keyslot >= 0 && add_num(o, "old_keyslot", r->old_keyslot) < 0) ||
+	    add_b64(o, "mac", r->mac, sizeof(r->mac)) < 0)
+		goto out;
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text)
+		goto out;
+	/* What we write must be what we read. */
+	ret = kmip_rotation_parse(text, strlen(text), "new kmip-rotation token", &check);
+	if (ret < 0)
+		goto out;
+	*json = strdup(text);
+	ret = *json ? 0 : -ENOMEM;
+out:
+	json_object_put(slots);
+	json_object_put(o);
+	return ret;
+}
+
+/* Append s and its NUL to buf[*n..len): one field of the MAC's input. */
+static int mac_add(uint8_t *buf, size_t len, size_t *n, const char *s)
+{
+	size_t k = strlen(s) + 1;
+
+	if (k > len - *n)
+		return -EINVAL;
+	memcpy(buf + *n, s, k);
+	*n += k;
+	return 0;
+}
+
+/* A number of the MAC's input: decimal, "" for none (-1). */
+static const char *mac_num(int v, char buf[16])
+{
+	if (v < 0)
+		buf[0] = '\0';
+	else
+		snprintf(buf, 16, "%d", v);
+	return buf;
+}
+
+/* Every field at its largest: the prefix, a UUID, numbers, a name and two uids. */
+#define ROT_MAC_INPUT_MAX	(64 + KMIP_VOLUME_UUID_SIZE + 3 * 16 + KMIP_TEXT_SIZE + \
+				 2 * KMIP_UID_SIZE)
+
+int kmip_rotation_mac(const struct kmip_rotation *r, const char *volume_uuid, const uint8_t *vk,
+		      size_t vk_len, uint8_t mac[KMIP_ROTATION_MAC_LEN])
+{
+	uint8_t in[ROT_MAC_INPUT_MAX];
+	char n1[16], n2[16], n3[16];
+	unsigned len = 0;
+	size_t n = 0;
+	int ret = 0;
+
+	if (!r || !volume_uuid || !volume_uuid[0] ||
+	    strnlen(volume_uuid, KMIP_VOLUME_UUID_SIZE) >= KMIP_VOLUME_UUID_SIZE || !vk ||
+	    vk_len == 0 || vk_len > INT32_MAX || r->token < 0 || r->token >= LUKS2_KEYSLOTS ||
+	    r->new_keyslot < -1 || r->new_keyslot >= LUKS2_KEYSLOTS || r->old_keyslot < -1 ||
+	    r->old_keyslot >= LUKS2_KEYSLOTS || strnlen(r->name, KMIP_TEXT_SIZE) >= KMIP_TEXT_SIZE ||
+	    strnlen(r->uid, KMIP_UID_SIZE) >= KMIP_UID_SIZE ||
+	    strnlen(r->old_uid, KMIP_UID_SIZE) >= KMIP_UID_SIZE)
+		return -EINVAL;
+	if (mac_add(in, sizeof(in), &n, "kmipcrypt-rotation:1") < 0 ||
+	    mac_add(in, sizeof(in), &n, volume_uuid) < 0 ||
+	    mac_add(in, sizeof(in), &n, mac_num(r->token, n1)) < 0 ||
+	    mac_add(in, sizeof(in), &n, r->name) < 0 || mac_add(in, sizeof(in), &n, r->uid) < 0 ||
+	    mac_add(in, sizeof(in), &n, mac_num(r->new_keyslot, n2)) < 0 ||
+	    mac_add(in, sizeof(in), &n, r->old_uid) < 0 ||
+	    mac_add(in, sizeof(in), &n, mac_num(r->old_keyslot, n3)) < 0)
+		ret = -EINVAL;
+	else if (!HMAC(EVP_sha256(), vk, (int)vk_len, in, n, mac, &len) ||
+		 len != KMIP_ROTATION_MAC_LEN)
+		ret = -EIO;
+	explicit_bzero(in, sizeof(in));
+	return ret;
+}
+
+bool kmip_rotation_mac_ok(const struct kmip_rotation *r, const char *volume_uuid, const uint8_t *vk,
+			  size_t vk_len)
+{
+	uint8_t mac[KMIP_ROTATION_MAC_LEN];
+	bool ok;
+
+	ok = kmip_rotation_mac(r, volume_uuid, vk, vk_len, mac) == 0 &&
+	     CRYPTO_memcmp(mac, r->mac, sizeof(mac)) == 0;
+	explicit_bzero(mac, sizeof(mac));
+	return ok;
 }
 
 /* ---------------------------------------------- this host's Object Group */

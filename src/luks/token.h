@@ -23,6 +23,7 @@
 #ifndef KMIPCRYPT_TOKEN_H
 #define KMIPCRYPT_TOKEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,6 +112,82 @@ const char *kmip_envelope_mode_name(enum kmip_envelope_mode m);
  * length, or -EINVAL for an empty or unprintable UUID or a bad keyslot.
  */
 int kmip_envelope_aad(const char *volume_uuid, int keyslot, uint8_t *buf, size_t len);
+
+/* ------------------------------------------- the rotation record token */
+
+/*
+ * The LUKS2 token of type "kmip-rotation": while `kmipcrypt rekey` replaces
+ * the KMS object of a kmip token, the volume carries this second token,
+ * beside it, and only then (docs/rekey.md, docs/token.md):
+ *
+ *   {"type":"kmip-rotation","keyslots":["5","1"],"kmip_version":1,"token":"0",
+ *    "name":"...","uid":"...","new_keyslot":"5","old_uid":"...",
+ *    "old_keyslot":"1","mac":"BASE64"}
+ *
+ *   keyslots      LUKS2's assignment: the keyslots this token holds, so that
+ *                 none is ever without a token (the new one until the
+ *                 commit, the old one from just before it until it is
+ *                 removed; libcryptsetup unassigns a destroyed keyslot
+ *                 itself).  Each must be new_keyslot or old_keyslot.
+ *   kmip_version  the format version of this token: 1
+ *   token         the kmip token under rotation ("0".."31")
+ *   name          the KMIP Name of the new object, written before it is
+ *                 created (printable text, 1..255 bytes)
+ *   uid           the new object, once created (optional)
+ *   new_keyslot   the new keyslot (passphrase kind), written before it is
+ *                 added (optional; needs uid)
+ *   old_uid       the object being retired, once held (optional; needs uid)
+ *   old_keyslot   the keyslot to remove after the commit (passphrase kind;
+ *                 optional; needs old_uid)
+ *   mac           base64 of HMAC-SHA256, keyed by the volume key, of every
+ *                 member but keyslots and type, with the volume's UUID
+ *                 (kmip_rotation_mac()).  The header is hostile input, and
+ *                 this record names objects to revoke and destroy and
+ *                 keyslots to remove: rekey acts on it only if whoever wrote
+ *                 it held the volume key.  keyslots is left out because
+ *                 libcryptsetup changes it (a destroyed keyslot), and says
+ *                 nothing that the other members do not.
+ *
+ * Unknown members, wrong JSON types or sizes: refused, as for the kmip token.
+ */
+#define KMIP_ROTATION_TOKEN_TYPE	"kmip-rotation"
+#define KMIP_ROTATION_VERSION		1
+#define KMIP_ROTATION_KEYSLOTS_MAX	2
+#define KMIP_ROTATION_MAC_LEN		32	/* HMAC-SHA256 */
+
+struct kmip_rotation {
+	int version;
+	int token;				/* the kmip token under rotation */
+	size_t n_keyslots;			/* LUKS2's assignment */
+	int keyslots[KMIP_ROTATION_KEYSLOTS_MAX];
+	char name[KMIP_TEXT_SIZE];		/* KMIP Name of the new object */
+	char uid[KMIP_UID_SIZE];		/* the new object, "" until recorded */
+	int new_keyslot;			/* -1 none */
+	char old_uid[KMIP_UID_SIZE];		/* the object retired, "" until held */
+	int old_keyslot;			/* -1 none */
+	uint8_t mac[KMIP_ROTATION_MAC_LEN];
+};
+
+/*
+ * Strict parse of a rotation token's JSON, as kmip_token_parse() (the same
+ * limits; messages "WHERE: invalid kmip-rotation token: ...").  0 or
+ * -EINVAL (logged); on failure *r is zeroed, its keyslots -1.
+ */
+int kmip_rotation_parse(const char *json, size_t len, const char *where, struct kmip_rotation *r);
+/* JSON text (malloc'd, caller frees) of r, mac included; what it writes, it parses. */
+int kmip_rotation_format(const struct kmip_rotation *r, char **json);
+/*
+ * The record's MAC: HMAC-SHA256, keyed by the volume key vk, of
+ *   "kmipcrypt-rotation:1" NUL uuid NUL token NUL name NUL uid NUL new_keyslot NUL
+ *   old_uid NUL old_keyslot NUL
+ * (numbers in decimal, "" for none; no member can hold a NUL).  0, or
+ * -EINVAL (no key, no uuid, a field out of range).
+ */
+int kmip_rotation_mac(const struct kmip_rotation *r, const char *volume_uuid, const uint8_t *vk,
+		      size_t vk_len, uint8_t mac[KMIP_ROTATION_MAC_LEN]);
+/* Does r->mac verify for this volume and key?  Constant-time compare. */
+bool kmip_rotation_mac_ok(const struct kmip_rotation *r, const char *volume_uuid, const uint8_t *vk,
+			  size_t vk_len);
 
 /* ----------------------------------------------- this host's Object Group */
 

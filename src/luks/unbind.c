@@ -16,6 +16,9 @@
  *             for kind volume-key only when it is an unbound keyslot (never
  *             one bound to the data).  Otherwise, and always for an invalid
  *             token, it is kept, with the command to remove it by hand.
+ *   rotation  refused (even with --force) while a rekey of the token is in
+ *             progress or was interrupted: its record names a new keyslot
+ *             and object that only rekey takes back or finishes.
  *   last way  refused (even with --force) when no way into the volume would
  *             remain.  A keyslot counts as a way in if it is bound to the
  *             data and either another valid kmip token uses it, or no kmip
@@ -46,6 +49,7 @@
 
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
+#include "luks/reencrypt.h"
 #include "util/clock.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -344,6 +348,35 @@ static int pick_token(struct unbind *u)
 }
 
 /*
+ * A token under rotation is not unbound, even with --force: the rotation's
+ * record (a kmip-rotation token, rekey.c) names its new keyslot and object,
+ * which only rekey takes back or finishes.  0, or -ELUKS logged.
+ */
+static int check_rotation(struct unbind *u)
+{
+	struct luks_log_tee tee = { .quiet = true };	/* the refusal says it */
+	int rid = -1, r;
+
+	luks_log_tee_begin(&tee);
+	r = luks_rotation_of(u->cd, u->device, u->tid, &rid, NULL);
+	luks_log_tee_end(&tee);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -EINVAL)
+		return log_error_errno(-ELUKS, "%s: refusing to unbind token %d: token %d is an "
+				       "invalid kmip-rotation token that may record a rotation of it; "
+				       "nothing was changed.  Look at it ('cryptsetup token export "
+				       "--token-id %d %s'); if it is not kmipcrypt rekey's, remove it "
+				       "('cryptsetup token remove --token-id %d %s'), then unbind",
+				       u->device, u->tid, rid, rid, u->device, rid, u->device);
+	return log_error_errno(-ELUKS, "%s: refusing to unbind token %d: a rotation of its key is "
+			       "in progress (record: token %d); nothing was changed.  Run 'kmipcrypt "
+			       "rekey %s --token %d' first: it finishes the rotation, or takes it "
+			       "back if the token was not switched yet; then unbind", u->device,
+			       u->tid, rid, u->device, u->tid);
+}
+
+/*
  * Which keyslot goes with the token: its own, only if the proof holds and
  * nothing else speaks against it; else -1, and *kept the keyslots kept
  * (a bit each) with why (said once the token is removed, see say_kept()).
@@ -408,7 +441,11 @@ int luks_unbind(const char *device, struct config *cfg, struct unbind_opts *o)
 	r = luks_dev_open(device, &u.cd);
 	if (r < 0)
 		return r;
-	r = pick_token(&u);
+	r = luks_reencrypt_refuse(u.cd, device, "unbind");
+	if (r == 0)
+		r = pick_token(&u);
+	if (r == 0)
+		r = check_rotation(&u);
 	if (r < 0)
 		goto out;
 	valid = token_read_why(&u, &t, p.why, sizeof(p.why));

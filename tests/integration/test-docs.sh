@@ -37,7 +37,7 @@ for p in $pages; do
 	echo "ok $(basename "$p"): no trailing white space"
 done
 
-for verb in enroll unlock status lock unbind askpass config key; do
+for verb in enroll unlock status lock unbind askpass config key rekey reencrypt; do
 	page=$docs/kmipcrypt-$verb.8
 	[ -f "$page" ] || fail "no page for $verb: $page"
 	for sh in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do

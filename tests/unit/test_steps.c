@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Unit tests: luks/steps (the runner of named steps with undo that enroll
- * uses and re-key is to use).  A table of steps that record what they did;
+ * and rekey use).  A table of steps that record what they did;
  * failures, the test hook KMIPCRYPT_FAIL_AT and termination requests
  * (util/interrupt.h, real signals raised in this process) at each point
  * that matters; the messages are captured with a log sink.
@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "luks/luks.h"
@@ -299,6 +301,95 @@ static void test_interrupt_in_prepare(void **state)
 				"done before it"), 1);
 }
 
+/* .also: a second condition, both must hold (a phase in when, a kind in also). */
+static const struct luks_step table_also[] = {
+	{ .name = "one",   .run = run_one },
+	{ .name = "two",   .run = run_two,   .when = V_A, .also = V_B },
+	{ .name = "three", .run = run_three, .also = V_B },
+};
+
+static const struct luks_txn txn_also = {
+	.what = "frob", .committed = "x", .outcome = "y",
+	.steps = table_also, .n_steps = sizeof(table_also) / sizeof(table_also[0]),
+};
+
+static void test_also(void **state)
+{
+	struct trace a = { 0 }, b = { 0 }, ab = { 0 };
+
+	assert_int_equal(luks_steps_run(&txn_also, "dev", V_A, &a), 0);
+	assert_string_equal(a.done, "run:one");
+	assert_int_equal(luks_steps_run(&txn_also, "dev", V_B, &b), 0);
+	assert_string_equal(b.done, "run:one run:three");
+	assert_int_equal(luks_steps_run(&txn_also, "dev", V_A | V_B, &ab), 0);
+	assert_string_equal(ab.done, "run:one run:two run:three");
+	/* the hook knows which steps a run has */
+	setenv(LUKS_FAIL_AT_ENV, "two", 1);
+	assert_int_equal(luks_steps_run(&txn_also, "dev", V_A, &a), 0);
+	assert_int_equal(logged("KMIPCRYPT_FAIL_AT=two names no step of this command; ignored"), 1);
+}
+
+/* A final commit: a failure after it undoes the steps after it only, and says the commit stays. */
+static const struct luks_txn txn_final = {
+	.what = "frob",
+	.committed = "the frob was written",
+	.outcome = "the thing is frobbed",
+	.steps = table,
+	.n_steps = sizeof(table) / sizeof(table[0]),
+	.commit_final = true,
+};
+
+static void test_commit_final(void **state)
+{
+	struct trace t = { .fail = "last" }, u = { .fail = "three" }, h = { 0 };
+
+	assert_int_equal(luks_steps_run(&txn_final, "dev", V_B, &t), -EPERM);
+	assert_string_equal(t.done, "run:one run:three run:commit run:after fail:last");
+	assert_int_equal(logged("dev: frob failed at step 'last', after the frob was written: that "
+				"is kept (the thing is frobbed)"), 1);
+	assert_int_equal(logged("everything done before was undone"), 0);
+	/* before the commit: undone as ever */
+	assert_int_equal(luks_steps_run(&txn_final, "dev", V_B, &u), -EPERM);
+	assert_string_equal(u.done, "run:one fail:three undo:one");
+	/* the hook's failure after the commit: the same */
+	setenv(LUKS_FAIL_AT_ENV, "last", 1);
+	assert_int_equal(luks_steps_run(&txn_final, "dev", V_A, &h), -EIO);
+	assert_string_equal(h.done, "run:one run:two run:commit run:after");
+	assert_int_equal(logged("frob failed at step 'last', after the frob was written"), 2);
+}
+
+/* STEP:STOP stops the process at the start of the step; continued, the run goes on. */
+static void test_hook_stop(void **state)
+{
+	int status = 0;
+	pid_t pid;
+
+	setenv(LUKS_FAIL_AT_ENV, "commit:STOP", 1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct trace t = { 0 };
+		int r = luks_steps_run(&txn, "dev", V_A, &t);
+
+		_exit(r == 0 && !strcmp(t.done, "run:one run:two run:commit run:after run:last") ?
+		      0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+	assert_true(WIFSTOPPED(status));
+	assert_int_equal(WSTOPSIG(status), SIGSTOP);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* "SIGSTOP" is not the spelling: named no step, ignored */
+	setenv(LUKS_FAIL_AT_ENV, "commit:SIGSTOP", 1);
+	{
+		struct trace t = { 0 };
+
+		assert_int_equal(luks_steps_run(&txn, "dev", V_A, &t), 0);
+	}
+}
+
 /* A signal ignored when the process started (nohup) stays ignored: it is not ours to catch. */
 static void test_ignored_signal_stays_ignored(void **state)
 {
@@ -330,6 +421,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_prepare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_in_prepare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_also, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_final, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hook_stop, setup, teardown),
 	};
 
 	/*

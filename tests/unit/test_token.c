@@ -8,7 +8,8 @@
  * refused with -EINVAL and a message that names the problem: wrong JSON
  * types, sizes, unknown kind, bad base64, extra, missing and misplaced
  * fields, versions, keyslots, huge and deeply nested JSON, trailing text,
- * NUL bytes.
+ * NUL bytes.  The same for the rotation record token ("kmip-rotation"),
+ * and its MAC against a known answer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include "luks/luks.h"
 #include "luks/token.h"
 #include "conf/config.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/secmem.h"
 
@@ -751,6 +753,368 @@ static void test_nul_and_null(void **state)
 	assert_int_equal(kmip_token_parse(good_pass, strlen(good_pass), "x", NULL), -EINVAL);
 }
 
+/* ------------------------------------------------ the rotation token */
+
+#define ROT_UUID	"0b9b1f0e-4a7e-4a53-9d1c-3b0a6c8a9f11"
+#define ROT_NAME	"kmipcrypt-0b9b1f0e-passphrase-r1a2b3c4d"
+#define MAC_A		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="	/* bytes 0..31 */
+
+/* As rekey writes them: marked, recorded with its keyslot, held (the mac: any 32 bytes here). */
+static const char rot_marked[] =
+	"{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\","
+	"\"name\":\"" ROT_NAME "\",\"mac\":\"" MAC_A "\"}";
+static const char rot_recorded[] =
+	"{\"type\":\"kmip-rotation\",\"keyslots\":[\"5\"],\"kmip_version\":1,\"token\":\"31\","
+	"\"name\":\"" ROT_NAME "\",\"uid\":\"17\",\"new_keyslot\":\"5\",\"mac\":\"" MAC_A "\"}";
+static const char rot_held[] =
+	"{\"type\":\"kmip-rotation\",\"keyslots\":[\"5\",\"1\"],\"kmip_version\":1,\"token\":\"0\","
+	"\"name\":\"h\xc3\xb4te-r1\",\"uid\":\"17\",\"new_keyslot\":\"5\",\"old_uid\":\"" UID_P "\","
+	"\"old_keyslot\":\"1\",\"mac\":\"" MAC_A "\"}";
+/* volume-key and envelope: no keyslot changes hands. */
+static const char rot_held_vk[] =
+	"{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"2\","
+	"\"name\":\"n\",\"uid\":\"17\",\"old_uid\":\"3\",\"mac\":\"" MAC_A "\"}";
+/* After the commit and the old keyslot's removal (libcryptsetup unassigned it). */
+static const char rot_dropped[] =
+	"{\"type\":\"kmip-rotation\",\"keyslots\":[\"5\"],\"kmip_version\":1,\"token\":\"0\","
+	"\"name\":\"n\",\"uid\":\"17\",\"new_keyslot\":\"5\",\"old_uid\":\"3\",\"old_keyslot\":\"1\","
+	"\"mac\":\"" MAC_A "\"}";
+
+static int rparse(const char *json, struct kmip_rotation *r)
+{
+	last_log[0] = '\0';
+	return kmip_rotation_parse(json, strlen(json), "test.img token 1", r);
+}
+
+static void rot_roundtrip(const char *json)
+{
+	struct kmip_rotation r, u;
+	char *out = NULL;
+
+	assert_int_equal(rparse(json, &r), 0);
+	assert_int_equal(kmip_rotation_format(&r, &out), 0);
+	assert_non_null(out);
+	assert_string_equal(out, json);	/* byte for byte what rekey writes */
+	assert_int_equal(rparse(out, &u), 0);
+	assert_memory_equal(&r, &u, sizeof(r));
+	free(out);
+}
+
+static void test_rotation_good(void **state)
+{
+	struct kmip_rotation r;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(rparse(rot_marked, &r), 0);
+	assert_int_equal(r.version, 1);
+	assert_int_equal(r.token, 0);
+	assert_int_equal(r.n_keyslots, 0);
+	assert_string_equal(r.name, ROT_NAME);
+	assert_string_equal(r.uid, "");
+	assert_string_equal(r.old_uid, "");
+	assert_int_equal(r.new_keyslot, -1);
+	assert_int_equal(r.old_keyslot, -1);
+	for (i = 0; i < sizeof(r.mac); i++)
+		assert_int_equal(r.mac[i], i);
+	assert_int_equal(rparse(rot_recorded, &r), 0);
+	assert_int_equal(r.token, 31);
+	assert_int_equal(r.n_keyslots, 1);
+	assert_int_equal(r.keyslots[0], 5);
+	assert_string_equal(r.uid, "17");
+	assert_int_equal(r.new_keyslot, 5);
+	assert_int_equal(r.old_keyslot, -1);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	assert_int_equal(r.new_keyslot, 5);
+	assert_int_equal(r.old_keyslot, 1);
+	assert_int_equal(r.n_keyslots, 2);
+	assert_int_equal(r.keyslots[0], 5);
+	assert_int_equal(r.keyslots[1], 1);
+	assert_string_equal(r.name, "h\xc3\xb4te-r1");
+	assert_string_equal(r.old_uid, UID_P);
+	rot_roundtrip(rot_marked);
+	rot_roundtrip(rot_recorded);
+	rot_roundtrip(rot_held);
+	rot_roundtrip(rot_held_vk);
+	rot_roundtrip(rot_dropped);
+}
+
+/* Each parser refuses the other's token: one never passes for the other. */
+static void test_rotation_not_kmip(void **state)
+{
+	struct kmip_rotation r;
+	struct kmip_token t;
+
+	(void)state;
+	assert_int_equal(parse(rot_held, &t), -EINVAL);
+	assert_non_null(strstr(last_log, "invalid kmip token: "));
+	assert_int_equal(rparse(good_pass, &r), -EINVAL);
+	assert_non_null(strstr(last_log, "test.img token 1: invalid kmip-rotation token: "));
+}
+
+/* The MAC: a known answer (Python's hmac computed it), and every field counts. */
+static void test_rotation_mac(void **state)
+{
+	uint8_t vk[32], mac[KMIP_ROTATION_MAC_LEN], want[KMIP_ROTATION_MAC_LEN];
+	struct kmip_rotation r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(vk); i++)
+		vk[i] = (uint8_t)i;
+	memset(&r, 0, sizeof(r));
+	r.version = 1;
+	r.new_keyslot = r.old_keyslot = -1;
+	snprintf(r.name, sizeof(r.name), "%s", ROT_NAME);
+	assert_int_equal(kmip_rotation_mac(&r, ROT_UUID, vk, sizeof(vk), mac), 0);
+	assert_int_equal(base64_decode("83y10tXbb84NiRiTX202IceHxNj633D8nXrgyysO8Mg=", 44, want,
+				       sizeof(want)), 32);
+	assert_memory_equal(mac, want, sizeof(mac));
+	r.n_keyslots = 2;
+	r.keyslots[0] = 5;
+	r.keyslots[1] = 1;
+	strcpy(r.uid, "17");
+	r.new_keyslot = 5;
+	strcpy(r.old_uid, "3");
+	r.old_keyslot = 1;
+	assert_int_equal(kmip_rotation_mac(&r, ROT_UUID, vk, sizeof(vk), r.mac), 0);
+	assert_int_equal(base64_decode("S+xKDpMdA6C9ys5sRsH1gofJiCnwaj3qJuUZRKEyzD0=", 44, want,
+				       sizeof(want)), 32);
+	assert_memory_equal(r.mac, want, sizeof(r.mac));
+	assert_true(kmip_rotation_mac_ok(&r, ROT_UUID, vk, sizeof(vk)));
+
+	/* Another volume, another key, any field changed: refused. */
+	assert_false(kmip_rotation_mac_ok(&r, "0b9b1f0e-4a7e-4a53-9d1c-3b0a6c8a9f12", vk, sizeof(vk)));
+	vk[31] ^= 1;
+	assert_false(kmip_rotation_mac_ok(&r, ROT_UUID, vk, sizeof(vk)));
+	vk[31] ^= 1;
+	assert_false(kmip_rotation_mac_ok(&r, ROT_UUID, vk, 16));
+	{
+		struct kmip_rotation x = r;
+
+		x.token = 1;
+		assert_false(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+		x = r;
+		x.new_keyslot = 0;
+		assert_false(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+		x = r;
+		x.old_keyslot = 0;	/* the keyslot to remove: the user's passphrase? */
+		assert_false(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+		x = r;
+		x.old_keyslot = -1;
+		assert_false(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+		/* LUKS2's assignment is not in it: libcryptsetup changes it (a destroyed keyslot). */
+		x = r;
+		x.n_keyslots = 1;
+		assert_true(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+		x = r;
+		strcpy(x.old_uid, "4");	/* the object to revoke: the point of the MAC */
+		assert_false(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+		x = r;
+		strcpy(x.uid, "1");	/* "1" NUL "73" against "17" NUL "3": the NULs separate */
+		strcpy(x.old_uid, "73");
+		assert_false(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+		x = r;
+		x.name[0] = 'K';
+		assert_false(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+		x = r;
+		x.mac[0] ^= 0x80;
+		assert_false(kmip_rotation_mac_ok(&x, ROT_UUID, vk, sizeof(vk)));
+	}
+	/* No key, no volume: no MAC. */
+	assert_int_equal(kmip_rotation_mac(&r, "", vk, sizeof(vk), mac), -EINVAL);
+	assert_int_equal(kmip_rotation_mac(&r, NULL, vk, sizeof(vk), mac), -EINVAL);
+	assert_int_equal(kmip_rotation_mac(&r, ROT_UUID, NULL, 32, mac), -EINVAL);
+	assert_int_equal(kmip_rotation_mac(&r, ROT_UUID, vk, 0, mac), -EINVAL);
+	explicit_bzero(vk, sizeof(vk));
+}
+
+#define ROT_HEAD	"{\"type\":\"kmip-rotation\",\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\","
+
+static const struct {
+	const char *json;
+	const char *why;
+} rot_bad[] = {
+	{ "[]", "not a JSON object" },
+	{ "null", "not a JSON object" },
+	{ "{\"type\":\"kmip-rotation\"", "not valid JSON (text ends early)" },
+	{ ROT_HEAD "\"keyslots\":[]} x", "not valid JSON" },
+	{ ROT_HEAD "\"keyslots\":[]}{}", "not valid JSON" },
+	/* type and version first */
+	{ "{\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}", "no type" },
+	{ "{\"type\":\"kmip\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "type is not \"kmip-rotation\"" },
+	{ "{\"type\":\"kmip-rotation\\u0000x\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "type is not \"kmip-rotation\"" },
+	{ "{\"type\":[\"kmip-rotation\"],\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "type is not \"kmip-rotation\"" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "no kmip_version" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":2,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "format version 2 is not supported (this kmipcrypt reads version 1)" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":\"1\",\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "kmip_version is not a JSON integer" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1.0,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "kmip_version is not a JSON integer" },
+	/* unknown and missing members */
+	{ ROT_HEAD "\"keyslots\":[],\"kind\":\"passphrase\"}", "unknown field 'kind'" },
+	{ ROT_HEAD "\"keyslots\":[],\"\\u001b[2J\":1}", "unknown field '?[2J'" },
+	{ "{\"type\":\"kmip-rotation\",\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}", "no keyslots" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"name\":\"n\",\"mac\":\"" MAC_A "\"}", "no token" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"mac\":\"" MAC_A "\"}", "no name" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\"}", "no mac" },
+	/* keyslots */
+	{ ROT_HEAD "\"keyslots\":{}}", "keyslots is not a JSON array" },
+	{ ROT_HEAD "\"keyslots\":\"1\"}", "keyslots is not a JSON array" },
+	{ ROT_HEAD "\"uid\":\"u\",\"keyslots\":[\"1\",\"2\",\"3\"]}", "keyslots has 3 entries; a rotation holds at most 2" },
+	{ ROT_HEAD "\"uid\":\"u\",\"new_keyslot\":\"1\",\"keyslots\":[\"1\",\"1\"]}", "keyslots names keyslot 1 twice" },
+	{ ROT_HEAD "\"uid\":\"u\",\"keyslots\":[1]}", "keyslots[0] is not a string" },
+	{ ROT_HEAD "\"uid\":\"u\",\"keyslots\":[\"1\",\"32\"]}", "keyslots[1] is 32; LUKS2 keyslots are 0 to 31" },
+	{ ROT_HEAD "\"uid\":\"u\",\"keyslots\":[\"01\"]}", "keyslots[0] is not a keyslot number 0 to 31" },
+	{ ROT_HEAD "\"uid\":\"u\",\"keyslots\":[\"-1\"]}", "keyslots[0] is not a keyslot number 0 to 31" },
+	{ ROT_HEAD "\"uid\":\"u\",\"keyslots\":[\"\"]}", "keyslots[0] is not a keyslot number 0 to 31" },
+	{ ROT_HEAD "\"uid\":\"u\",\"keyslots\":[null]}", "keyslots[0] is not a string" },
+	{ ROT_HEAD "\"keyslots\":[\"1\"]}", "keyslots names keyslot 1, neither new_keyslot nor old_keyslot" },
+	{ ROT_HEAD "\"uid\":\"u\",\"new_keyslot\":\"2\",\"keyslots\":[\"1\"]}",
+	  "keyslots names keyslot 1, neither new_keyslot nor old_keyslot" },
+	{ ROT_HEAD "\"keyslots\":[],\"new_keyslot\":\"1\"}", "new_keyslot without uid" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"u\",\"old_keyslot\":\"1\"}", "old_keyslot without old_uid" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"u\",\"new_keyslot\":\"1\",\"old_uid\":\"v\",\"old_keyslot\":\"1\"}",
+	  "new_keyslot and old_keyslot are the same keyslot" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"u\",\"new_keyslot\":1}", "new_keyslot is not a string" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"u\",\"new_keyslot\":\"32\"}", "new_keyslot is 32; LUKS2 keyslots are 0 to 31" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"u\",\"old_uid\":\"v\",\"old_keyslot\":\"-0\"}",
+	  "old_keyslot is not a keyslot number 0 to 31" },
+	/* token */
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":0,\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "token is not a string (LUKS2 writes token numbers as strings)" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"32\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "token is 32; LUKS2 tokens are 0 to 31" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0x1\",\"name\":\"n\",\"mac\":\"" MAC_A "\"}",
+	  "token is not a token number 0 to 31" },
+	/* name: printable text */
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"\",\"mac\":\"" MAC_A "\"}",
+	  "name is empty" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"a\\nb\",\"mac\":\"" MAC_A "\"}",
+	  "name is not printable text" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"a\\u0000b\",\"mac\":\"" MAC_A "\"}",
+	  "name is not printable text" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"a\xff\",\"mac\":\"" MAC_A "\"}",
+	  "name is not printable text" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":7,\"mac\":\"" MAC_A "\"}",
+	  "name is not a JSON string" },
+	/* uid and old_uid: printable ASCII, old_uid only with uid, never the same */
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"\"}", "uid is empty" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"\xc3\xa9\"}", "uid has characters other than printable ASCII" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":null}", "uid is not a JSON string" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":17}", "uid is not a JSON string" },
+	{ ROT_HEAD "\"keyslots\":[],\"old_uid\":\"3\"}", "old_uid without uid" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"3\",\"uid\":\"3\",\"old_uid\":\"4\",\"old_uid\":\"3\"}",
+	  "uid and old_uid are the same object" },	/* json-c keeps the last of a duplicate */
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"3\",\"old_uid\":\"3\"}", "uid and old_uid are the same object" },
+	{ ROT_HEAD "\"keyslots\":[],\"uid\":\"3\",\"old_uid\":\"\\t\"}", "old_uid has characters other than printable ASCII" },
+	/* mac: base64 of exactly 32 bytes */
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" IV16 "\"}",
+	  "mac is 16 bytes; it must be 32 to 32 bytes" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"" CT48 "\"}",
+	  "mac decodes to more than 32 bytes" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":\"*\"}",
+	  "mac is not valid base64" },
+	{ "{\"type\":\"kmip-rotation\",\"keyslots\":[],\"kmip_version\":1,\"token\":\"0\",\"name\":\"n\",\"mac\":true}",
+	  "mac is not a JSON string" },
+	/* nesting */
+	{ ROT_HEAD "\"keyslots\":[[[[\"1\"]]]]}", "nested too deeply" },
+};
+
+static void test_rotation_bad(void **state)
+{
+	struct kmip_rotation r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rot_bad) / sizeof(rot_bad[0]); i++) {
+		int ret;
+
+		memset(&r, 0xA5, sizeof(r));
+		ret = rparse(rot_bad[i].json, &r);
+		if (ret != -EINVAL || !strstr(last_log, rot_bad[i].why)) {
+			print_error("case %zu: %s\n  result %d, message: %s\n  expected: %s\n", i,
+				    rot_bad[i].json, ret, last_log, rot_bad[i].why);
+			fail();
+		}
+		assert_non_null(strstr(last_log, "test.img token 1: invalid kmip-rotation token: "));
+		/* nothing half-parsed */
+		assert_int_equal(r.token, 0);
+		assert_int_equal(r.n_keyslots, 0);
+		assert_int_equal(r.uid[0], 0);
+		assert_int_equal(r.old_uid[0], 0);
+		assert_int_equal(r.new_keyslot, -1);
+		assert_int_equal(r.old_keyslot, -1);
+	}
+	/* the limits every token has */
+	assert_int_equal(kmip_rotation_parse(NULL, 0, "x", &r), -EINVAL);
+	assert_int_equal(kmip_rotation_parse(rot_marked, strlen(rot_marked), "x", NULL), -EINVAL);
+	{
+		char buf[sizeof(rot_marked)];
+
+		memcpy(buf, rot_marked, sizeof(buf));
+		buf[20] = '\0';
+		assert_int_equal(kmip_rotation_parse(buf, sizeof(buf) - 1, "x", &r), -EINVAL);
+		assert_non_null(strstr(last_log, "NUL byte"));
+	}
+	{
+		size_t n = KMIP_TOKEN_JSON_MAX + 1;
+		char *big = malloc(n + 1);
+
+		memset(big, ' ', n);
+		memcpy(big, rot_marked, strlen(rot_marked));
+		big[n] = '\0';
+		assert_int_equal(rparse(big, &r), -EINVAL);
+		assert_non_null(strstr(last_log, "more than the 16384 accepted"));
+		free(big);
+	}
+}
+
+/* The writer refuses what it could not read back, and writes nothing. */
+static void test_rotation_format_bad(void **state)
+{
+	struct kmip_rotation r;
+	char *out = (char *)1;
+
+	(void)state;
+	assert_int_equal(rparse(rot_held, &r), 0);
+	r.token = 32;
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_null(out);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	r.n_keyslots = 3;
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	r.keyslots[1] = r.keyslots[0];
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_null(out);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	r.new_keyslot = 32;
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	r.old_keyslot = r.new_keyslot;
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	r.keyslots[1] = 7;	/* neither new_keyslot nor old_keyslot */
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_null(out);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	r.uid[0] = '\0';	/* old_uid without uid */
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	r.name[0] = '\0';
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_int_equal(rparse(rot_held, &r), 0);
+	strcpy(r.name, "a\x1b[2J");
+	assert_int_equal(kmip_rotation_format(&r, &out), -EINVAL);
+	assert_null(out);
+}
+
 /* ------------------------------------------------------------- helpers */
 
 static void test_kind_names(void **state)
@@ -1015,6 +1379,11 @@ int main(void)
 		cmocka_unit_test(test_each_missing),
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_nul_and_null),
+		cmocka_unit_test(test_rotation_good),
+		cmocka_unit_test(test_rotation_not_kmip),
+		cmocka_unit_test(test_rotation_mac),
+		cmocka_unit_test(test_rotation_bad),
+		cmocka_unit_test(test_rotation_format_bad),
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_passphrase_encoding),
 		cmocka_unit_test(test_kek_default_path),
