@@ -9,6 +9,13 @@
  * strings of printable ASCII, keyslot 0..31, envelope sizes by mode), and
  * format(parse(x)) parses again to the same token (one meaning per token),
  * perhaps in an older format version (the oldest that says it).
+ *
+ * The same input also goes to the rotation record's parser
+ * (kmip_rotation_parse(), "kmip-rotation", rekey's record in the header):
+ * 0 or -EINVAL only; refused, all zero but its keyslots (-1); accepted,
+ * every member within its bounds (token and keyslots 0..31, each assigned
+ * keyslot the new or the old one, members present only with those they
+ * need), and format then parse gives the same record.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +25,7 @@
 #include <string.h>
 
 #include "luks/token.h"
+#include "util/escape.h"
 #include "util/log.h"
 
 #include "fuzz.h"
@@ -40,6 +48,43 @@ static void check_text(const char *s, size_t size, int may_be_empty)
 		CHECK((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] <= 0x7e);
 }
 
+static void check_rotation(const uint8_t *data, size_t size)
+{
+	struct kmip_rotation r, back;
+	char *json = NULL;
+	size_t i;
+	int rc;
+
+	rc = kmip_rotation_parse((const char *)data, size, "fuzz", &r);
+	CHECK(rc == 0 || rc == -EINVAL);
+	if (rc < 0) {
+		/* Zeroed, new_keyslot and old_keyslot -1 (none). */
+		CHECK(r.version == 0 && r.token == 0 && r.n_keyslots == 0);
+		CHECK(r.name[0] == '\0' && r.uid[0] == '\0' && r.old_uid[0] == '\0');
+		CHECK(r.new_keyslot == -1 && r.old_keyslot == -1);
+		return;
+	}
+	CHECK(r.version == KMIP_ROTATION_VERSION);
+	CHECK(r.token >= 0 && r.token < 32);
+	CHECK(r.n_keyslots <= KMIP_ROTATION_KEYSLOTS_MAX);
+	for (i = 0; i < r.n_keyslots; i++)
+		CHECK(r.keyslots[i] >= 0 && r.keyslots[i] < 32 &&
+		      (r.keyslots[i] == r.new_keyslot || r.keyslots[i] == r.old_keyslot));
+	CHECK(r.new_keyslot >= -1 && r.new_keyslot < 32);
+	CHECK(r.old_keyslot >= -1 && r.old_keyslot < 32);
+	CHECK(strnlen(r.name, sizeof(r.name)) < sizeof(r.name) && r.name[0] &&
+	      text_is_printable(r.name));
+	CHECK(strnlen(r.uid, sizeof(r.uid)) < sizeof(r.uid));
+	CHECK(strnlen(r.old_uid, sizeof(r.old_uid)) < sizeof(r.old_uid));
+	CHECK(r.new_keyslot < 0 || r.uid[0]);		/* new_keyslot needs uid */
+	CHECK(!r.old_uid[0] || r.uid[0]);		/* old_uid needs uid */
+	CHECK(r.old_keyslot < 0 || r.old_uid[0]);	/* old_keyslot needs old_uid */
+	CHECK(kmip_rotation_format(&r, &json) == 0);
+	CHECK(kmip_rotation_parse(json, strlen(json), "fuzz (formatted)", &back) == 0);
+	CHECK(memcmp(&r, &back, sizeof(r)) == 0);
+	free(json);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct kmip_token zero;
@@ -52,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_set_sink(sink, NULL);
 		log_set_level(LOG_LVL_DEBUG);
 	}
+	check_rotation(data, size);
 	r = kmip_token_parse((const char *)data, size, "fuzz", &t);
 	CHECK(r == 0 || r == -EINVAL);
 	if (r < 0) {
