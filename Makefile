@@ -112,8 +112,11 @@ $(TTLV_LIB): $(TTLV_LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# kmipcrypt links libsystemd too, for its audit entries in the journal
+# (util/journal.h: `rekey` logs each rotation); the plugin does not.
+CLI_LIBS    = $(shell pkg-config --libs libsystemd $(CORE_PKGS) 2>/dev/null)
 $(CLI): $(CLI_OBJS) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(CORE_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(CLI_LIBS)
 
 $(TTLV): $(TTLV_OBJS) $(TTLV_LIB) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TTLV_OBJS) $(TTLV_LIB) $(LIB) $(TTLV_LIBS)
@@ -131,7 +134,7 @@ $(PLUGIN): $(PLUGIN_OBJS) $(LIB) $(PLUGIN_SYM)
 # ttlv/xml.h) the TTLV tools library and libxml2 too.  Own variables, not
 # CFLAGS: a target's variables reach the objects it builds on the way.
 UNIT_CFLAGS =
-UNIT_LIBS = $(LIB) $(CORE_LIBS)
+UNIT_LIBS = $(LIB) $(CLI_LIBS)
 $(UNIT_TTLV_BINS): $(TTLV_LIB)
 $(UNIT_TTLV_BINS): UNIT_CFLAGS = $(XML_CFLAGS)
 $(UNIT_TTLV_BINS): UNIT_LIBS = $(TTLV_LIB) $(LIB) $(TTLV_LIBS)
@@ -223,7 +226,7 @@ INSTALL_FILES = \
 	$(call inst,0644,$(PLUGIN_DIR),$(PLUGIN)) \
 	$(call inst,0644,$(MANDIR)/man8,$(wildcard docs/*.8)) \
 	$(call inst,0644,$(MANDIR)/man5,$(wildcard docs/*.5)) \
-	$(call inst,0644,$(UNITDIR),$(wildcard systemd/*.service systemd/*.target systemd/*.path)) \
+	$(call inst,0644,$(UNITDIR),$(wildcard systemd/*.service systemd/*.target systemd/*.path systemd/*.timer)) \
 	$(call inst,0755,$(SYSTEMD_GENERATOR_DIR),$(wildcard systemd/kmipcrypt-generator)) \
 	$(call inst,0644,$(UDEV_RULES_DIR),$(wildcard udev/*.rules)) \
 	$(call inst,0755,$(DRACUT_MODULES_DIR)/$(DRACUT_MODULE),$(wildcard dracut/$(DRACUT_MODULE)/*.sh)) \

@@ -460,7 +460,9 @@ static void status_usage(FILE *f)
 "find): each kmip token with its keyslot, kind, key UID and server group, the\n"
 "key's State on the KMS, whether the token would unlock the volume now (the\n"
 "secret is fetched as unlock fetches it and checked against the header: no\n"
-"mapping is made) and if not why, and whether a dm-crypt mapping is open.\n\n"
+"mapping is made) and if not why, whether the key is due for rotation (the\n"
+"rotate_after of its group: 'kmipcrypt rekey --due'), and whether a dm-crypt\n"
+"mapping is open.\n\n"
 "  --json          a JSON array, one object per volume\n"
 "  --timeout T     time limit for all servers and requests (default 30s)\n"
 "  --kek-file F    volume-key tokens with a wrapping key: the host copy of the KEK\n"
@@ -554,6 +556,30 @@ static json_object *rotations_json(const char *device, const struct luks_status 
 	return a;
 }
 
+/*
+ * The key's rotation policy, where its group has a rotate_after and its
+ * State was read: "activated" (the date the age counts from:
+ * "activated_from" says which KMIP attribute; null when the server gave
+ * neither), "rotate_after" (seconds), "rotation_due" and "rotation_due_at".
+ */
+static void age_json(json_object *t, const struct luks_token_status *ts)
+{
+	char buf[32];
+
+	if (!ts->queried || ts->state_err || !ts->rotate_after_s)
+		return;
+	json_add(t, "activated", ts->activated > 0 ?
+		 json_object_new_string(cli_time(ts->activated, buf, sizeof(buf))) : NULL);
+	if (ts->activated > 0)
+		json_add(t, "activated_from", json_object_new_string(ts->activated_initial ?
+								     "Initial Date" :
+								     "Activation Date"));
+	json_add(t, "rotate_after", json_object_new_int64(ts->rotate_after_s));
+	json_add(t, "rotation_due", json_object_new_boolean(ts->due));
+	json_add(t, "rotation_due_at", ts->due_at ?
+		 json_object_new_string(cli_time(ts->due_at, buf, sizeof(buf))) : NULL);
+}
+
 /* why: the device's error in words (err != 0), or that it has no kmip token. */
 static json_object *status_json(const char *device, const struct luks_status *s, int err,
 				const char *why)
@@ -599,6 +625,7 @@ static json_object *status_json(const char *device, const struct luks_status *s,
 			if (ts->state_err)
 				json_add(t, "state_error", json_object_new_string(
 						 state_text(ts, buf, sizeof(buf))));
+			age_json(t, ts);
 		}
 		json_add(t, "usable", json_object_new_boolean(ts->usable));
 		json_add(t, "reason", ts->usable ? NULL : json_object_new_string(ts->reason));
@@ -643,6 +670,32 @@ static void rotation_text(const char *device, const struct luks_rotation_status 
 		       rs->token_id, rs->r.uid[0] ? "key '" : "a key not created yet",
 		       rs->r.uid[0] ? text_escape(rs->r.uid, e1, sizeof(e1)) : "",
 		       rs->r.uid[0] ? "'" : "", cmd);
+}
+
+/*
+ * Under an Active key of a group with a rotate_after: whether it is due,
+ * and what to run then.  Nothing for a key that is not Active (its NOT
+ * usable line says why), nor without a policy.
+ */
+static void age_text(const char *device, const struct luks_status *s,
+		     const struct luks_token_status *ts)
+{
+	char age[160], when[32], tok[32] = "", e[TEXT_ESCAPED_SIZE(PATH_MAX)];
+
+	if (!ts->rotate_after_s || !ts->queried || ts->state_err ||
+	    ts->state != KMIP_STATE_ACTIVE)
+		return;
+	luks_token_age_text(ts, age, sizeof(age));
+	if (s->n_tokens > 1)
+		snprintf(tok, sizeof(tok), " --token %d", ts->token_id);
+	if (ts->due)
+		printf("    ROTATION DUE: %s (due since %s); run 'kmipcrypt rekey %s%s'\n", age,
+		       cli_time(ts->due_at, when, sizeof(when)), text_escape(device, e, sizeof(e)),
+		       tok);
+	else if (ts->due_at)
+		printf("    rotation: %s: due %s\n", age, cli_time(ts->due_at, when, sizeof(when)));
+	else
+		printf("    rotation: %s: cannot tell when it is due\n", age);
 }
 
 static void status_text(const char *device, const struct luks_status *s, int err, const char *why)
@@ -691,6 +744,8 @@ static void status_text(const char *device, const struct luks_status *s, int err
 			       text_escape(ts->t.object_group, e3, sizeof(e3)));
 		if (!ts->usable)
 			printf("    NOT usable: %s\n", text_escape(ts->reason, e2, sizeof(e2)));
+		if (!ts->parse_err)
+			age_text(device, s, ts);
 		for (k = 0; k < s->n_rotations; k++)
 			if (!s->rotations[k].parse_err && s->rotations[k].r.token == ts->token_id)
 				rotation_text(device, &s->rotations[k]);

@@ -384,32 +384,6 @@ static int set_object_group(struct config_group *g, const struct group_key *k,
 	return set_string(g, k, value, o);
 }
 
-#define F(field) offsetof(struct config_group, field)
-static const struct group_key group_keys[] = {
-	{ "servers",		set_servers,		0,		TRANSPORT_SET_SERVERS },
-	{ "ca",			set_path,		F(ca),		TRANSPORT_SET_CA },
-	{ "cert",		set_path,		F(cert),	TRANSPORT_SET_CERT },
-	{ "key",		set_path,		F(key),		TRANSPORT_SET_KEY },
-	{ "key_password",	set_key_password,	0,		TRANSPORT_SET_KEY_PASSWORD },
-	{ "key_password_file",	set_key_password_file,	F(key_password_file),
-								TRANSPORT_SET_KEY_PASSWORD },
-	{ "timeout_ms",		set_timeout_ms,		0,		-1 },
-	{ "kmip_version",	set_kmip_version,	0,		-1 },
-	{ "tls_min_version",	set_tls_min_version,	0,		TRANSPORT_SET_TLS_MIN_VERSION },
-	{ "cipher_suites",	set_string,		F(cipher_suites), TRANSPORT_SET_CIPHER_SUITES },
-	{ "pin_sha256",		set_pin_sha256,		0,		-1 },
-	{ "object_group",	set_object_group,	F(object_group), -1 },
-};
-#undef F
-
-/* ---- daemon keys --------------------------------------------------- */
-
-struct daemon_key {
-	const char *name;
-	int (*set)(struct config_daemon *d, const struct daemon_key *k,
-		   const char *value, const struct origin *o);
-};
-
 /*
  * A duration in whole seconds within [min_s, max_s]; "unlimited" gives
  * DURATION_INFINITY in *ms for the caller to accept or refuse.
@@ -441,6 +415,58 @@ static int parse_seconds(const char *value, const char *key, const struct origin
 out:
 	return r;
 }
+
+/*
+ * How old a key may get before it is due for rotation (config.h
+ * rotate_after_s).  "unlimited" is the same as no rotate_after: never due.
+ * 0 is refused: "rotate at once" and "never" are both readings of it.
+ */
+static int set_rotate_after(struct config_group *g, const struct group_key *k,
+			    const char *value, const struct origin *o)
+{
+	uint64_t ms;
+	int r;
+
+	r = parse_seconds(value, k->name, o, 1, CONFIG_ROTATE_AFTER_MAX, &ms);
+	if (r < 0)
+		goto out;
+	if (ms == 0) {
+		r = cfg_error(o->where, k->name, "0 is ambiguous: give the age at which a key is "
+			      "due for rotation (e.g. 90d), or leave rotate_after out for no "
+			      "rotation policy");
+		goto out;
+	}
+	g->rotate_after_s = ms == DURATION_INFINITY ? 0 : (unsigned)(ms / 1000);
+out:
+	return r;
+}
+
+#define F(field) offsetof(struct config_group, field)
+static const struct group_key group_keys[] = {
+	{ "servers",		set_servers,		0,		TRANSPORT_SET_SERVERS },
+	{ "ca",			set_path,		F(ca),		TRANSPORT_SET_CA },
+	{ "cert",		set_path,		F(cert),	TRANSPORT_SET_CERT },
+	{ "key",		set_path,		F(key),		TRANSPORT_SET_KEY },
+	{ "key_password",	set_key_password,	0,		TRANSPORT_SET_KEY_PASSWORD },
+	{ "key_password_file",	set_key_password_file,	F(key_password_file),
+								TRANSPORT_SET_KEY_PASSWORD },
+	{ "timeout_ms",		set_timeout_ms,		0,		-1 },
+	{ "kmip_version",	set_kmip_version,	0,		-1 },
+	{ "tls_min_version",	set_tls_min_version,	0,		TRANSPORT_SET_TLS_MIN_VERSION },
+	{ "cipher_suites",	set_string,		F(cipher_suites), TRANSPORT_SET_CIPHER_SUITES },
+	{ "pin_sha256",		set_pin_sha256,		0,		-1 },
+	{ "object_group",	set_object_group,	F(object_group), -1 },
+	{ "rotate_after",	set_rotate_after,	0,		-1 },
+};
+#undef F
+
+/* ---- daemon keys --------------------------------------------------- */
+
+struct daemon_key {
+	const char *name;
+	int (*set)(struct config_daemon *d, const struct daemon_key *k,
+		   const char *value, const struct origin *o);
+};
 
 static int set_poll_interval(struct config_daemon *d, const struct daemon_key *k,
 			     const char *value, const struct origin *o)
@@ -820,6 +846,19 @@ int config_daemon_set(struct config_daemon *d, const char *key, const char *valu
 	if (!d || !key)
 		return -EINVAL;
 	return daemon_set(d, key, value, &o);
+}
+
+const char *config_duration_text(unsigned s, char *buf, size_t len)
+{
+	if (s && s % 86400 == 0)
+		snprintf(buf, len, "%ud", s / 86400);
+	else if (s && s % 3600 == 0)
+		snprintf(buf, len, "%uh", s / 3600);
+	else if (s && s % 60 == 0)
+		snprintf(buf, len, "%um", s / 60);
+	else
+		snprintf(buf, len, "%us", s);
+	return buf;
 }
 
 /* ---- whole-config checks ------------------------------------------- */

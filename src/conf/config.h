@@ -39,6 +39,7 @@
 #define CONFIG_PASSWORD_MAX   1024		/* bytes of a key password */
 #define CONFIG_TIMEOUT_MS_DEFAULT 5000
 #define CONFIG_POLL_INTERVAL_DEFAULT 30
+#define CONFIG_ROTATE_AFTER_MAX (3650u * 86400u)	/* seconds: ten years */
 
 
 struct config_group {
@@ -55,6 +56,14 @@ struct config_group {
 	 * (luks_host_object_group(), token.h).
 	 */
 	char *object_group;
+	/*
+	 * Rotation policy (rotate_after): a key of this group is due for
+	 * rotation once this many seconds have passed since its Activation
+	 * Date (its Initial Date where the server keeps none): `kmipcrypt
+	 * status` marks it, `kmipcrypt rekey --due` rotates it.  0: no policy,
+	 * keys are never due.  At most CONFIG_ROTATE_AFTER_MAX.
+	 */
+	unsigned rotate_after_s;
 	/*
 	 * Locked memory (secmem): the inline key_password, or the content of
 	 * key_password_file once config_group_load_password() has read it.
@@ -155,6 +164,11 @@ const struct config_volume *config_volume(const struct config *c, const char *na
  * set.  0 if the group has no key_password_file or already holds a password.
  */
 int config_group_load_password(struct config_group *g);
+/*
+ * A duration in whole seconds as the file would write it, in the largest
+ * unit that divides it: "90d", "36h", "5m", "45s" (0: "0s").  Returns buf.
+ */
+const char *config_duration_text(unsigned s, char *buf, size_t len);
 /* Frees everything; wipes the key password.  NULL is fine. */
 void config_free(struct config *c);
 /*

@@ -122,6 +122,12 @@ struct rekey_result {
 	bool finished_earlier;	/* an interrupted rotation was finished (no new one made) */
 	bool old_destroyed;	/* destroy_old: done */
 	bool unfinished;	/* switched, but not finished: run it again */
+	/*
+	 * The token names new_uid now, in place of old_uid: switched by this
+	 * run, or by the interrupted one it finished (finished_earlier): a
+	 * rotation done, also when it returns an error (unfinished).
+	 */
+	bool switched;
 };
 int luks_rekey(const char *device, struct config *cfg, const struct rekey_opts *o,
 	       struct rekey_result *out);
@@ -296,6 +302,21 @@ struct luks_token_status {
 	int state;		/* KMIP State, 0 if unknown */
 	int state_err;		/* 0, or why the State could not be read (errno) */
 	/*
+	 * The key's age, read with its State (the same Get Attributes) where
+	 * its group has a rotate_after: the date it counts from, its
+	 * Activation Date, else its Initial Date (activated_initial), POSIX
+	 * seconds; 0 if not asked, or the server gave neither (or a date not
+	 * after 1970).  Its rotation policy: rotate_after_s,
+	 * the token's server group's rotate_after (0: none); with one, due_at
+	 * = activated + rotate_after_s (0 if activated is) and due: an Active
+	 * key whose due_at has come.  Nothing of it bears on usable or err.
+	 */
+	int64_t activated;
+	bool activated_initial;
+	unsigned rotate_after_s;
+	int64_t due_at;
+	bool due;
+	/*
 	 * Would unlock unlock with this token?  The verdict of the proof
 	 * (luks_prove: the secret fetched as unlock fetches it, checked against
 	 * the header) for an Active key; for the others their State or error.
@@ -346,8 +367,15 @@ int luks_status(const char *device, const char *name, struct config *cfg, unsign
 /* The same in two steps, for many volumes: the header and the kernel (no server)... */
 int luks_status_read(const char *device, const char *name, struct luks_status *out);
 /*
- * ... then the States of every valid token of s[0..n): per server group one
- * connection and batched Get Attributes (kmip_get_states), then over the
+ * (or the header alone: no device-mapper asked, dm_available and
+ * mapping_open false; for `rekey --due`, which needs no mapping) ...
+ */
+int luks_status_read_header(const char *device, struct luks_status *out);
+/*
+ * ... then the States of every valid token of s[0..n), and where its group
+ * has a rotate_after the key's dates (activated, due): per server group one
+ * connection and batched Get Attributes of State (and Activation Date and
+ * Initial Date: the same items) (kmip_get_attrs_each()), then over the
  * same connection the proof of each token whose key is Active, all within
  * deadline_ms (0: default).  A group that cannot be reached costs its time
  * once, not once per token.  Per-token results in state / state_err and
@@ -356,7 +384,23 @@ int luks_status_read(const char *device, const char *name, struct luks_status *o
  */
 int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms,
 		      const char *kek_file);
+/*
+ * The States and ages only (as luks_status_query(), without the proofs: no
+ * secret fetched; usable stays false, err and reason are set only for a
+ * key that is not Active or whose State cannot be read): what `rekey --due`
+ * needs to choose, since luks_rekey() proves the token it rotates itself.
+ */
+int luks_status_query_states(struct config *cfg, struct luks_status *s, size_t n,
+			     unsigned deadline_ms);
 void luks_status_free(struct luks_status *s);
+/*
+ * A token's age against its rotation policy, for people: "key activated
+ * DATE, rotate_after 90d", "key created DATE (no Activation Date),
+ * rotate_after 90d" (the Initial Date), "key age unknown (...), rotate_after
+ * 90d"; without a policy the same without rotate_after.  DATE as
+ * 2026-11-23T10:55:42Z.  Returns buf.
+ */
+const char *luks_token_age_text(const struct luks_token_status *ts, char *buf, size_t len);
 
 enum lock_action { LOCK_SUSPEND = 1, LOCK_CLOSE };
 /*

@@ -1124,6 +1124,7 @@ int luks_rekey(const char *device, struct config *cfg, const struct rekey_opts *
 		out->kind = e.t.kind;
 		out->finished_earlier = (e.variant & FINISH) != 0;
 		out->unfinished = e.unfinished;
+		out->switched = e.switched;
 		out->keyslot = e.t.keyslot;
 		snprintf(out->old_uid, sizeof(out->old_uid), "%s", e.old_uid);
 		snprintf(out->new_uid, sizeof(out->new_uid), "%s", e.uid);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "conf/config.h"
 #include "dm/dm.h"
 #include "kmip/kmip.h"
 #include "luks/luks_internal.h"
@@ -25,6 +27,26 @@ void luks_status_free(struct luks_status *s)
 		explicit_bzero(&s->tokens[i].t, sizeof(s->tokens[i].t));
 	for (i = 0; i < s->n_rotations; i++)
 		explicit_bzero(&s->rotations[i].r, sizeof(s->rotations[i].r));
+}
+
+const char *luks_token_age_text(const struct luks_token_status *ts, char *buf, size_t len)
+{
+	char date[32] = "?", ra[16] = "";
+	time_t t = (time_t)ts->activated;
+	struct tm tm;
+
+	if (ts->activated > 0 && gmtime_r(&t, &tm))
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (ts->rotate_after_s)
+		config_duration_text(ts->rotate_after_s, ra, sizeof(ra));
+	if (ts->activated <= 0)
+		snprintf(buf, len, "key age unknown (the server gave no Activation Date or Initial "
+			 "Date)%s%s", ra[0] ? ", rotate_after " : "", ra);
+	else
+		snprintf(buf, len, "key %s %s%s%s%s", ts->activated_initial ? "created" : "activated",
+			 date, ts->activated_initial ? " (no Activation Date)" : "",
+			 ra[0] ? ", rotate_after " : "", ra);
+	return buf;
 }
 
 /* The rotation records: valid or not, and whether their token is switched already. */
@@ -60,11 +82,10 @@ static void read_rotations(struct crypt_device *cd, const char *device, struct l
 	}
 }
 
-/* The volume's tokens and mapping, from its header and the kernel: no server. */
-int luks_status_read(const char *device, const char *name, struct luks_status *out)
+/* The volume's tokens and rotation records, from its header alone. */
+int luks_status_read_header(const char *device, struct luks_status *out)
 {
-	struct crypt_device *cd = NULL, *byname = NULL;
-	struct dmap_mapping m;
+	struct crypt_device *cd = NULL;
 	int ids[LUKS_STATUS_TOKENS_MAX], n, i, r;
 	const char *uuid;
 
@@ -103,6 +124,19 @@ int luks_status_read(const char *device, const char *name, struct luks_status *o
 		}
 	}
 	read_rotations(cd, device, out);
+	return 0;
+}
+
+/* ... and its mapping, from the kernel: no server. */
+int luks_status_read(const char *device, const char *name, struct luks_status *out)
+{
+	struct crypt_device *byname = NULL;
+	struct dmap_mapping m;
+	int r;
+
+	r = luks_status_read_header(device, out);
+	if (r < 0)
+		return r;
 	out->dm_available = dmap_available();
 	if (!out->dm_available)
 		return 0;
@@ -239,29 +273,78 @@ static void prove_token(struct config *cfg, struct kmip_client *c, struct tok *k
 		log_debug("%s token %d would not unlock: %s", k->s->device, ts->token_id, ts->reason);
 }
 
-/* One server group: one connection, the States of all its tokens in batches, then the proofs. */
-static int query_group(struct config *cfg, const char *group, struct tok *k, size_t m,
-		       int64_t deadline, const char *kek_file)
+/* What Get Attributes said of the i-th key of a group: its State and its dates. */
+static void take_attrs(void *ctx, size_t i, int err, const struct kmip_attrs *a)
 {
+	struct luks_token_status *ts = ((struct tok *)ctx)[i].ts;
+
+	ts->state_err = err;
+	if (err)
+		return;
+	ts->state = a->state;
+	/* A date before 1970 is no date: it would only make an age of nonsense. */
+	if ((a->present & KMIP_ATTR_ACTIVATION_DATE) && a->activation_date > 0) {
+		ts->activated = a->activation_date;
+	} else if ((a->present & KMIP_ATTR_INITIAL_DATE) && a->initial_date > 0) {
+		ts->activated = a->initial_date;
+		ts->activated_initial = true;
+	}
+}
+
+/*
+ * The token's rotation policy (its group's rotate_after) against the key's
+ * age, now.  Only an Active key is due: one that is not unlocks nothing,
+ * and rekey refuses it.
+ */
+static void judge_age(struct config *cfg, struct luks_token_status *ts, int64_t now)
+{
+	const struct config_group *g = config_group(cfg, ts->t.group);
+
+	ts->rotate_after_s = g ? g->rotate_after_s : 0;
+	if (!ts->rotate_after_s || ts->activated <= 0)
+		return;
+	/* activated > 0, rotate_after_s below 2^32: no overflow unless a date near the end of time. */
+	if (ts->activated <= INT64_MAX - (int64_t)ts->rotate_after_s)
+		ts->due_at = ts->activated + (int64_t)ts->rotate_after_s;
+	ts->due = ts->state == KMIP_STATE_ACTIVE && !ts->state_err && ts->due_at &&
+		  now >= ts->due_at;
+}
+
+/*
+ * One server group: one connection, the States (and with a rotate_after the
+ * dates) of all its tokens in batches (one Get Attributes per key,
+ * KMIP_BATCH_MAX per message), then the proofs (unless states_only).
+ */
+static int query_group(struct config *cfg, const char *group, struct tok *k, size_t m,
+		       int64_t deadline, const char *kek_file, bool states_only)
+{
+	const struct config_group *g = config_group(cfg, group);
 	struct kmip_session *conn = NULL;
 	const char **uids = NULL;
-	int *states = NULL, *errs = NULL;
 	char why[KMIP_FAILURE_TEXT_SIZE];
+	int64_t now = (int64_t)time(NULL);
+	/*
+	 * The dates only where a policy needs them: a group without one is
+	 * asked exactly what it always was (a server that balks at a date
+	 * attribute costs no State there).
+	 */
+	uint32_t attrs = KMIP_ATTR_STATE | (g && g->rotate_after_s ?
+					    KMIP_ATTR_ACTIVATION_DATE | KMIP_ATTR_INITIAL_DATE : 0);
 	size_t i;
 	int r;
 
 	uids = calloc(m, sizeof(*uids));
-	states = calloc(m, sizeof(*states));
-	errs = calloc(m, sizeof(*errs));
-	if (!uids || !states || !errs) {
+	if (!uids) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < m; i++)
+	for (i = 0; i < m; i++) {
 		uids[i] = k[i].ts->t.uid;
+		k[i].ts->state_err = -ENOMSG;	/* not answered, until it is */
+	}
 	r = conf_session_open(cfg, group, deadline, &conn);
 	if (r == 0)
-		r = kmip_get_states(kmip_session_client(conn), uids, m, states, errs);
+		r = kmip_get_attrs_each(kmip_session_client(conn), uids, m, attrs, take_attrs, k);
 	if (r < 0)
 		log_debug("group [%s]: the States of %zu key(s) cannot be read: %s", group, m,
 			  kmip_failure_reason(conn ? kmip_session_client(conn) : NULL, r, why,
@@ -270,26 +353,30 @@ static int query_group(struct config *cfg, const char *group, struct tok *k, siz
 		struct luks_token_status *ts = k[i].ts;
 
 		ts->queried = true;
-		ts->state_err = r < 0 ? r : errs[i];
-		ts->state = r < 0 || errs[i] ? 0 : states[i];
+		if (r < 0) {
+			ts->state_err = r;
+			ts->activated = 0;
+			ts->activated_initial = false;
+		}
+		if (ts->state_err)
+			ts->state = 0;
+		judge_age(cfg, ts, now);
 		if (ts->state_err)
 			judge_state_err(ts, r < 0 && conn ? kmip_session_client(conn) : NULL);
 		else if (ts->state != KMIP_STATE_ACTIVE)
 			judge_state(ts);
-		else
+		else if (!states_only)
 			prove_token(cfg, kmip_session_client(conn), &k[i], kek_file);
 	}
 	r = r == -ENOMEM ? r : 0;
 out:
 	kmip_session_close(conn);
 	free(uids);
-	free(states);
-	free(errs);
 	return r;
 }
 
-int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms,
-		      const char *kek_file)
+static int query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms,
+		 const char *kek_file, bool states_only)
 {
 	int64_t deadline = clock_now_ms() + (deadline_ms ? deadline_ms : LUKS_DEADLINE_MS_DEFAULT);
 	struct tok *k;
@@ -311,10 +398,22 @@ int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsig
 			if (first->parse_err || first->queried)
 				continue;
 			m = group_tokens(s, n, first->t.group, k, max);
-			r = query_group(cfg, first->t.group, k, m, deadline, kek_file);
+			r = query_group(cfg, first->t.group, k, m, deadline, kek_file, states_only);
 		}
 	free(k);
 	return r;
+}
+
+int luks_status_query(struct config *cfg, struct luks_status *s, size_t n, unsigned deadline_ms,
+		      const char *kek_file)
+{
+	return query(cfg, s, n, deadline_ms, kek_file, false);
+}
+
+int luks_status_query_states(struct config *cfg, struct luks_status *s, size_t n,
+			     unsigned deadline_ms)
+{
+	return query(cfg, s, n, deadline_ms, NULL, true);
 }
 
 int luks_status(const char *device, const char *name, struct config *cfg, unsigned deadline_ms,

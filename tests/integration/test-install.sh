@@ -65,7 +65,8 @@ expected() {
 		echo "644 $plugin_dir/libcryptsetup-token-kmip.so"
 		for p in "$root"/docs/*.8; do echo "644 $prefix/share/man/man8/${p##*/}"; done
 		for p in "$root"/docs/*.5; do echo "644 $prefix/share/man/man5/${p##*/}"; done
-		for p in "$root"/systemd/*.service "$root"/systemd/*.target "$root"/systemd/*.path; do
+		for p in "$root"/systemd/*.service "$root"/systemd/*.target "$root"/systemd/*.path \
+			 "$root"/systemd/*.timer; do
 			[ -f "$p" ] && echo "644 $unit_dir/${p##*/}"
 		done
 		[ -f "$root/systemd/kmipcrypt-generator" ] && echo "755 $gen_dir/kmipcrypt-generator"

@@ -23,7 +23,13 @@
 #    its ExecStart reaches the activation (no device-mapper here: -95);
 #  - kmipcrypt-generator on a crypttab of its own: a drop-in exactly for the
 #    units systemd-cryptsetup-generator makes for _netdev lines, under the
-#    same names, read by systemd-analyze verify.
+#    same names, read by systemd-analyze verify;
+#  - kmipcrypt-rekey.timer (daily, randomized, persistent, enabled by the
+#    administrator into timers.target) and kmipcrypt-rekey.service: its
+#    exposure the one kmipcrypt-rekey(8), SYSTEMD, states, with a reason
+#    for each directive left weaker; its ExecStart (rekey --due) run as the
+#    unit runs it, with no capability: it rotates a due key, and every system
+#    call, socket family, write and device is one the unit allows.
 # Needs root, systemd (systemd-analyze), udev (udevadm), strace, util-linux.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/luks-common.sh"
@@ -80,8 +86,14 @@ cp "$T/kmipcrypt-unlock@.service" "$T/kmipcrypt-unlock@sdb.service"
 # The password agent's pair (kmipcrypt-askpass(8)): the path unit names its service.
 subst "$U/kmipcrypt-askpass.service" "/usr/sbin/kmipcrypt " "$KMIPCRYPT " "$T/kmipcrypt-askpass.service"
 cp "$U/kmipcrypt-askpass.path" "$T/"
+# The rotation timer and the service it starts (kmipcrypt-rekey(8), POLICY).
+rekey_unit=$U/kmipcrypt-rekey.service
+timer_unit=$U/kmipcrypt-rekey.timer
+subst "$rekey_unit" "=/usr/sbin/kmipcrypt " "=$KMIPCRYPT " "$T/kmipcrypt-rekey.service"
+cp "$timer_unit" "$T/"
 for u in kmipcryptd.service kmipcrypt-unlock@.service kmipcrypt-unlock@sdb.service \
-	 kmipcrypt-askpass.service kmipcrypt-askpass.path; do
+	 kmipcrypt-askpass.service kmipcrypt-askpass.path kmipcrypt-rekey.service \
+	 kmipcrypt-rekey.timer; do
 	out=$(cd "$T" && systemd-analyze verify --man=no "./$u" 2>&1)
 	rc=$?
 	[ $rc = 0 ] && [ -z "$out" ] ||
@@ -95,7 +107,7 @@ out=$(cd "$T" && systemd-analyze verify --man=no ./broken.service 2>&1)
 grep -q "NoNewPrivilege" <<<"$out" && grep -q "stric" <<<"$out" ||
 	fail "systemd-analyze verify did not report a broken unit: the checks above prove nothing"
 echo "ok ... and it reports a misspelt directive and a bad value (the check can fail)"
-for f in "$daemon_unit" "$unlock_unit"; do
+for f in "$daemon_unit" "$unlock_unit" "$rekey_unit" "$timer_unit"; do
 	for m in $(unit_values "$f" Documentation | tr ' ' '\n' | sed -n 's/^man:\(.*\)(\([1-8]\))$/\1.\2/p'); do
 		[ -f "$root/docs/$m" ] || fail "$(basename "$f"): Documentation= names $m, not in docs/"
 	done
@@ -103,27 +115,36 @@ done
 echo "ok the units' Documentation= pages are in docs/"
 
 # ------------------------------------------------------------ security
-sec=$(systemd-analyze security --offline=yes "$daemon_unit" 2>&1) || {
-	printf '%s\n' "$sec" | sed 's/^/    | /'; fail "systemd-analyze security --offline=yes kmipcryptd.service"; }
-score=$(sed -n 's/^.*Overall exposure level for kmipcryptd.service: \([0-9.]*\) .*$/\1/p' <<<"$sec")
-[ -n "$score" ] || { printf '%s\n' "$sec" | sed 's/^/    | /'; fail "no overall exposure in the output above"; }
-page=$root/docs/kmipcryptd.8
-sandbox=$(awk '/^\.SH /{p = ($2 == "SANDBOX")} p' "$page" | sed 's/\\-/-/g; s/\\(ti/~/g; s/\\&//g; s/\\fB//g; s/\\fR//g; s/\\fI//g')
-[ -n "$sandbox" ] || fail "kmipcryptd(8) has no SANDBOX section"
-documented=$(sed -n 's/^.*exposure level of \([0-9]*\.[0-9]\).*$/\1/p' <<<"$sandbox" | head -n 1)
-[ -n "$documented" ] || fail "kmipcryptd(8), SANDBOX: no 'exposure level of N.N'"
-echo "    systemd-analyze security: exposure $score (kmipcryptd(8) says $documented)"
-[ "$score" = "$documented" ] ||
-	fail "kmipcryptd.service's exposure is $score, kmipcryptd(8) says $documented: harden the unit back, or document the new value and why"
-echo "ok kmipcryptd.service's exposure is $score, as kmipcryptd(8) documents"
-missing=""
-while read -r name; do
-	for part in ${name//\// }; do	# "User=/DynamicUser=": both named
-		grep -qF -- "$part" <<<"$sandbox" || missing="$missing $part"
-	done
-done < <(sed -n 's/^✗ \([^ ]*\) .*$/\1/p' <<<"$sec")
-[ -z "$missing" ] || fail "kmipcryptd(8), SANDBOX, gives no reason for:$missing"
-echo "ok every directive left weaker ($(grep -c '^✗' <<<"$sec")) has its reason in kmipcryptd(8)"
+# exposure UNIT PAGE SECTION: UNIT's exposure (systemd-analyze security) is
+# the one PAGE's SECTION states ("exposure level of N.N"), and each
+# directive it rates as weaker is named there (with its reason).
+exposure() {
+	local unit=$1 page=$root/docs/$2 section=$3 name sec score sandbox documented missing part directive
+	name=$(basename "$unit")
+	sec=$(systemd-analyze security --offline=yes "$unit" 2>&1) || {
+		printf '%s\n' "$sec" | sed 's/^/    | /'; fail "systemd-analyze security --offline=yes $name"; }
+	score=$(sed -n "s/^.*Overall exposure level for $name: \\([0-9.]*\\) .*\$/\\1/p" <<<"$sec")
+	[ -n "$score" ] || { printf '%s\n' "$sec" | sed 's/^/    | /'; fail "no overall exposure in the output above"; }
+	# the page as text (roff escapes made plain; \[u2026] the ellipsis of "~…")
+	sandbox=$(awk -v s="$section" '/^\.SH /{p = ($2 == s)} p' "$page" | sed 's/\\-/-/g; s/\\(ti/~/g; s/\\&//g; s/\\fB//g; s/\\fR//g; s/\\fI//g; s/\\\[u2026\]/…/g')
+	[ -n "$sandbox" ] || fail "$2 has no $section section"
+	documented=$(sed -n 's/^.*exposure level of \([0-9]*\.[0-9]\).*$/\1/p' <<<"$sandbox" | head -n 1)
+	[ -n "$documented" ] || fail "$2, $section: no 'exposure level of N.N'"
+	echo "    systemd-analyze security: $name exposure $score ($2 says $documented)"
+	[ "$score" = "$documented" ] ||
+		fail "$name's exposure is $score, $2 says $documented: harden the unit back, or document the new value and why"
+	echo "ok $name's exposure is $score, as $2 documents"
+	missing=""
+	while read -r directive; do
+		for part in ${directive//\// }; do	# "User=/DynamicUser=": both named
+			grep -qF -- "$part" <<<"$sandbox" || missing="$missing $part"
+		done
+	done < <(sed -n 's/^✗ \([^ ]*\) .*$/\1/p' <<<"$sec")
+	[ -z "$missing" ] || fail "$2, $section, gives no reason for:$missing"
+	echo "ok every directive left weaker ($(grep -c '^✗' <<<"$sec")) has its reason in $2"
+}
+exposure "$daemon_unit" kmipcryptd.8 SANDBOX
+exposure "$rekey_unit" kmipcrypt-rekey.8 SYSTEMD
 
 # ------------------------------------------------------------ the daemon as the unit runs it
 luks_lab
@@ -156,9 +177,10 @@ EOF
 sandboxed() {
 	local unit=$1 trace=$2 caps memlock um
 	shift 2
+	grep -q '^CapabilityBoundingSet=' "$unit" || fail "$(basename "$unit") has no CapabilityBoundingSet="
+	# "CapabilityBoundingSet=" with nothing: no capability at all
 	caps=$(unit_values "$unit" CapabilityBoundingSet | tr ' ' '\n' | grep . |
 	       sed 's/^CAP_//' | tr '[:upper:]' '[:lower:]' | sed 's/^/+/' | paste -sd,)
-	[ -n "$caps" ] || fail "$(basename "$unit") has no CapabilityBoundingSet="
 	[ "$(unit_values "$unit" NoNewPrivileges)" = yes ] || fail "$(basename "$unit"): NoNewPrivileges=yes expected"
 	memlock=$(unit_values "$unit" LimitMEMLOCK | tail -n 1)
 	case $memlock in
@@ -168,11 +190,11 @@ sandboxed() {
 	*[!0-9]*) fail "LimitMEMLOCK='$memlock': a number with K or M expected here" ;;
 	esac
 	um=$(unit_values "$unit" UMask | tail -n 1)
-	echo "    $(basename "$unit"): capabilities $caps; RLIMIT_MEMLOCK $memlock; umask ${um:-0022}; no_new_privs"
+	echo "    $(basename "$unit"): capabilities ${caps:-none}; RLIMIT_MEMLOCK $memlock; umask ${um:-0022}; no_new_privs"
 	(
 		umask "${um:-0022}"
 		exec strace -f -qq -y -e signal=none -o "$trace" \
-			setpriv --bounding-set "-all,$caps" --inh-caps -all --no-new-privs \
+			setpriv --bounding-set "-all${caps:+,$caps}" --inh-caps -all --no-new-privs \
 			prlimit --memlock="$memlock:$memlock" "$@"
 	)
 }
@@ -446,6 +468,41 @@ expect_eq "$rc" 5 "ExecStart, sandboxed as the unit: kmipcrypt unlock fetches th
 grep -qE "device-mapper|-95" "$T/cmd.out" || fail "... for another reason than device-mapper"
 echo "ok ... because of device-mapper"
 check_trace "$unlock_unit" "$LAB_TMP/strace-unlock.out" "$KMIPCRYPT" "kmipcrypt unlock"
+
+# ------------------------------------------------------------ kmipcrypt-rekey.timer and .service
+# The timer: daily, at a random moment, caught up after downtime, and
+# enabled by the administrator into timers.target (not by the package).
+expect_eq "$(unit_values "$timer_unit" OnCalendar)" daily "kmipcrypt-rekey.timer: OnCalendar=daily"
+systemd-analyze calendar daily >/dev/null || fail "systemd-analyze calendar daily"
+[ -n "$(unit_values "$timer_unit" RandomizedDelaySec)" ] || fail "kmipcrypt-rekey.timer: no RandomizedDelaySec="
+expect_eq "$(unit_values "$timer_unit" Persistent)" true "... Persistent=true, RandomizedDelaySec=$(unit_values "$timer_unit" RandomizedDelaySec)"
+expect_eq "$(unit_values "$timer_unit" WantedBy)" timers.target "... [Install] WantedBy=timers.target"
+[ -z "$(unit_values "$timer_unit" Unit)" ] && [ -f "$U/kmipcrypt-rekey.service" ] ||
+	fail "kmipcrypt-rekey.timer must start kmipcrypt-rekey.service (no Unit=), which systemd/ must hold"
+expect_eq "$(unit_values "$rekey_unit" Type)" oneshot "kmipcrypt-rekey.service: Type=oneshot"
+rekey_unit=$T/kmipcrypt-rekey.service	# the copy with the built binary
+# Its ExecStart as systemd runs it (the lab's configuration, and the test's
+# volumes instead of the system's), sandboxed as the unit: a volume of a
+# group with a rotate_after of 1s is rotated once its key is due.
+rimg=$(newimg rk)
+sed -i '/^\[default\]$/a rotate_after = 1s' "$conf"
+expect_rc 0 "enroll a volume for the rotation timer" K enroll "$rimg" --kind passphrase --key-file "$pass"
+rold=$(uid_of "$rimg")
+echo "$rimg" >"$T/rekey.list"
+due() { K status --json "$rimg" | grep -q '"rotation_due":true'; }
+lab_wait_for 30 due || { K status "$rimg"; fail "the key of $rimg is not due 30 s after its enroll (rotate_after 1s)"; }
+mapfile -t rargv < <(unit_values "$rekey_unit" ExecStart | tr ' ' '\n' | grep .)
+[ "${rargv[0]}" = "$KMIPCRYPT" ] && [ "${rargv[1]}" = rekey ] && [ "${rargv[2]}" = --due ] && [ ${#rargv[@]} = 3 ] ||
+	fail "kmipcrypt-rekey.service: ExecStart is '${rargv[*]}', want 'kmipcrypt rekey --due'"
+sandboxed "$rekey_unit" "$LAB_TMP/strace-rekey.out" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	"$KMIPCRYPT" -c "$conf" rekey --due --from "$T/rekey.list" >"$T/cmd.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$T/cmd.out"
+expect_eq "$rc" 0 "ExecStart, sandboxed as kmipcrypt-rekey.service (no capability): kmipcrypt rekey --due"
+[ "$(uid_of "$rimg")" != "$rold" ] || fail "... did not rotate the due key '$rold'"
+expect_eq "$(lab_pyclient main get-state "$rold" | lab_json state)" DEACTIVATED \
+	"... it rotated the due key; the old one '$rold' is Deactivated"
+check_trace "$rekey_unit" "$LAB_TMP/strace-rekey.out" "$KMIPCRYPT" "kmipcrypt rekey --due"
 
 # ------------------------------------------------------------ generator
 G=$T/gen

@@ -662,6 +662,83 @@ static void test_error_daemon_values(void **state)
 		     "key 'state_file': must be an absolute file path");
 }
 
+/* rotate_after: a server group's rotation policy, strict like every duration. */
+static void test_rotate_after(void **state)
+{
+	static const struct {
+		const char *value;
+		unsigned s;
+	} good[] = {
+		{ "90d", 90 * 86400 }, { "36h", 36 * 3600 }, { "30m", 1800 }, { "5min", 300 },
+		{ "1s", 1 }, { "45", 45 }, { "3650d", 3650u * 86400 }, { "unlimited", 0 },
+	};
+	struct config *c = NULL;
+	struct config_group *g;
+	char text[256], buf[16];
+	size_t i;
+
+	/* Unset: no policy (never due), in every group. */
+	write_conf("[default]\n" GROUP_OK "[other]\n" GROUP_OK "rotate_after = 90d\n");
+	assert_int_equal(config_load(conf_path, &c), 0);
+	assert_int_equal(config_group(c, NULL)->rotate_after_s, 0);
+	assert_int_equal(config_group(c, "other")->rotate_after_s, 90 * 86400);
+	config_free(c);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[default]\n" GROUP_OK "rotate_after = %s\n",
+			 good[i].value);
+		write_conf(text);
+		c = NULL;
+		assert_int_equal(config_load(conf_path, &c), 0);
+		assert_int_equal(config_group(c, NULL)->rotate_after_s, good[i].s);
+		config_free(c);
+	}
+	expect_error("[default]\n" GROUP_OK "rotate_after = 90days\n", 5,
+		     "key 'rotate_after': '90days' is not a duration (e.g. 30, 30s, 5m, 1h, 1d)");
+	expect_error("[default]\n" GROUP_OK "rotate_after = 1500ms\n", 5,
+		     "key 'rotate_after': '1500ms' is not a whole number of seconds");
+	expect_error("[default]\n" GROUP_OK "rotate_after = 0\n", 5,
+		     "key 'rotate_after': 0 is ambiguous");
+	expect_error("[default]\n" GROUP_OK "rotate_after = 0d\n", 5,
+		     "key 'rotate_after': 0 is ambiguous");
+	expect_error("[default]\n" GROUP_OK "rotate_after = 3651d\n", 5,
+		     "key 'rotate_after': '3651d' is not between 1s and 315360000s");
+	expect_error("[default]\n" GROUP_OK "rotate_after = -1d\n", 5,
+		     "key 'rotate_after': '-1d' is not a duration");
+	expect_error("[default]\n" GROUP_OK "rotate_after = 9 d\n", 5,
+		     "key 'rotate_after': '9 d' is not a duration");
+	expect_error("[default]\n" GROUP_OK "rotate_after =\n", 5, "key 'rotate_after': no value");
+	expect_error("[default]\n" GROUP_OK "rotate_after = 1d\nrotate_after = 2d\n", 6,
+		     "key 'rotate_after': set twice in this section, first at line 5");
+	/* The usual hints: a typo, the wrong section. */
+	expect_error("[default]\n" GROUP_OK "rotate_afer = 90d\n", 5,
+		     "key 'rotate_afer': unknown key; did you mean 'rotate_after'?");
+	expect_error("[default]\n" GROUP_OK "rotate = 90d\n", 5,
+		     "key 'rotate': unknown key; did you mean 'rotate_after'?");
+	expect_error("[daemon]\nrotate_after = 90d\n", 2,
+		     "key 'rotate_after': belongs in a server group, not in [daemon]");
+	expect_error("[volume data]\nrotate_after = 90d\n", 2,
+		     "key 'rotate_after': belongs in a server group, not in a [volume NAME] section");
+
+	/* The command-line path takes the same values; an error leaves the group as it was. */
+	assert_int_equal(config_new_empty(&c), 0);
+	g = config_group(c, NULL);
+	assert_int_equal(g->rotate_after_s, 0);
+	assert_int_equal(config_group_set(g, "rotate_after", "12h", NULL), 0);
+	assert_int_equal(g->rotate_after_s, 12 * 3600);
+	capture_reset();
+	assert_int_equal(config_group_set(g, "rotate_after", "soon", "test"), -EINVAL);
+	assert_logged("test: key 'rotate_after': 'soon' is not a duration");
+	assert_int_equal(g->rotate_after_s, 12 * 3600);
+	config_free(c);
+
+	/* ... and is written back as the file would have it. */
+	assert_string_equal(config_duration_text(90 * 86400, buf, sizeof(buf)), "90d");
+	assert_string_equal(config_duration_text(36 * 3600, buf, sizeof(buf)), "36h");
+	assert_string_equal(config_duration_text(300, buf, sizeof(buf)), "5m");
+	assert_string_equal(config_duration_text(61, buf, sizeof(buf)), "61s");
+	assert_string_equal(config_duration_text(0, buf, sizeof(buf)), "0s");
+}
+
 static void test_error_volume_sections(void **state)
 {
 	expect_error("[volume]\naction = close\n", 1,
@@ -1249,6 +1326,7 @@ int main(void)
 		T(test_error_servers),
 		T(test_error_missing_keys),
 		T(test_error_daemon_values),
+		T(test_rotate_after),
 		T(test_error_volume_sections),
 		T(test_volume_limits),
 		T(test_error_several_reported),
