@@ -32,6 +32,12 @@
 # within a bound (measured here), the journal has the locks with their
 # MESSAGE_ID, systemctl status shows them.  The guest disables kmipcryptd
 # at the end of boot 2: boot 5 counts the unlock's sessions on the KMS.
+# Boot 2 also runs the rotation policy (issue 11) on the real system: hot2's
+# server group [rot] has rotate_after = 1s, the guest starts
+# kmipcrypt-rekey.service (kmipcrypt rekey --due, in its sandbox), the
+# journal has the rotation with its MESSAGE_ID, and afterwards hot2's token
+# names a new key, the old one is Deactivated, the root's and the data
+# disk's keys are unchanged.
 #
 # Scenarios 4 and 5: boot 3 with the KMS down (its port refuses), boot 5 with
 # the root's key revoked on the host: each time the passphrase prompt comes
@@ -70,12 +76,20 @@ echo "ok the Debian guest's root tree ($(( (t_base - t_start) / 1000 )) s, cache
 # dpkg -i of the package `make deb` builds from this tree: its
 # update-initramfs trigger makes dracut rebuild /boot/initrd.img-KVER, the
 # image booted below.  What is tested is what users install.
+# rot_group FILE: hot2's server group [rot] is [default] with a rotation policy (rotate_after
+# = 1s): boot 2 runs kmipcrypt-rekey.service, which must rotate its key, and
+# no other.
+rot_group() {
+	{ echo; awk '/^\[/ { on = ($0 == "[default]") } on' "$1" | sed 's/^\[default\]$/[rot]/'
+	  echo "rotate_after = 1s"; } >"$1.rot" && cat "$1.rot" >>"$1" && rm -f "$1.rot"
+}
 guest_timeout_ms=10000
 debian_guest "$r" "10.0.2.2:$port" "$guest_timeout_ms" || fail "cannot set up the guest's configuration"
 # kmipcryptd's settings, the hot-plug opt-in, the KEK's host copy: in
 # /etc/kmipcrypt before the package makes the initramfs, which copies that
 # directory.  The root's mapping name (dracut's luks-UUID) is known now.
 debian_ids "$r"
+rot_group "$r/etc/kmipcrypt/kmipcrypt.conf" || fail "the group [rot] in the guest's configuration"
 POLL_S=2
 printf '\n[daemon]\npoll_interval = %ss\n\n[volume luks-%s]\naction = none\n' \
 	"$POLL_S" "$DEBIAN_LUKS_UUID" >>"$r/etc/kmipcrypt/kmipcrypt.conf"
@@ -132,14 +146,18 @@ debian_volume "$w/datatree" "$w/data.img" "$pass" "$(cat /proc/sys/kernel/random
 expect_rc 0 "the data disk bound to the KMS (enroll --kind volume-key --wrap-key)" K enroll "$w/data.img" \
 	--kind volume-key --wrap-key "$kek" --kek-file "$w/kek.bin" --key-file "$pass"
 data_uid=$(uid_of "$w/data.img")
-for h in hot hot2; do
+# hot2 in the group [rot] (rot_group above).
+rot_group "$conf" || fail "the group [rot] in $conf"
+for h in hot:default hot2:rot; do
+	g=${h#*:} h=${h%%:*}
 	truncate -s 32M "$w/$h.img" &&
 		cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode \
 			"$w/$h.img" "$pass" || fail "luksFormat $h.img"
-	K enroll "$w/$h.img" --key-file "$pass" >/dev/null 2>&1 || fail "enroll $h.img"
+	K -g "$g" enroll "$w/$h.img" --key-file "$pass" >/dev/null 2>&1 || fail "enroll $h.img in [$g]"
 done
 hot_uuid=$(cryptsetup luksUUID "$w/hot.img")
 hot_uid=$(uid_of "$w/hot.img")
+hot2_uid=$(uid_of "$w/hot2.img")
 echo "ok the data disk (key '$data_uid', KEK '$kek') and two disks to plug in, bound"
 
 # ------------------------------------------------ two boots
@@ -169,7 +187,7 @@ for boot in 1 2; do
 			"root=$w/disk.img"
 	else
 		VM_HOTPLUG=2 debian_boot "$b" "$w/vmlinuz-$kver" "$w/initrd.img" \
-			"$append kmipvm.boot=$boot kmipvm.kill=1 kmipvm.data=luks-$data_uuid kmipvm.hot=luks-$hot_uuid kmipvm.netfile=$netfile" \
+			"$append kmipvm.boot=$boot kmipvm.kill=1 kmipvm.data=luks-$data_uuid kmipvm.hot=luks-$hot_uuid kmipvm.hot2uid=$hot2_uid kmipvm.netfile=$netfile" \
 			"root=$w/disk.img" "data=$w/data.img"
 		console_wait "$b" 400 "^KMIPVM | hotplug-wanted hot$" "boot 2"
 		vm_hotplug 0 hot "$w/hot.img" || fail "boot 2: QEMU did not plug hot.img in"
@@ -196,6 +214,14 @@ for boot in 1 2; do
 	[ "$(gets "$m")" -ge 1 ] || fail "boot $boot: PyKMIP did not serve the root's key '$uid'"
 	echo "ok boot $boot: PyKMIP served the root's key '$uid' to the guest"
 done
+# The rotation policy in the guest: hot2's key (group [rot]) rotated by
+# kmipcrypt-rekey.service, the others left alone.
+new2=$(uid_of "$w/hot2.img")
+[ -n "$new2" ] && [ "$new2" != "$hot2_uid" ] || fail "boot 2: hot2's token names '$new2', want a new key (rotated)"
+expect_eq "$(lab_pyclient main get-state "$hot2_uid" | lab_json state)" "DEACTIVATED" \
+	"boot 2: kmipcrypt-rekey.service rotated hot2's key: the old one '$hot2_uid' is Deactivated, the token names '$new2'"
+expect_eq "$(uid_of "$w/disk.img") $(uid_of "$w/data.img")" "$uid $data_uid" \
+	"boot 2: ... and left the root's and the data disk's keys (no rotate_after) alone"
 expect_grep "^KMIPVM \| data volume: $datanonce" "boot 2: the data volume's content, read in the guest" \
 	cat "$w/b2/serial.txt"
 expect_grep "^KMIPVM previous-boot nonce: $nonce" "boot 2 read back the nonce boot 1 wrote to the encrypted root" \

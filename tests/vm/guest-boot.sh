@@ -37,6 +37,7 @@ by_serial() {
 daemon_log() { journalctl -b -o cat -u kmipcryptd.service --no-pager; }
 # Journal entries of kmipcryptd's locks (kmipcryptd(8), daemon/audit.h).
 MSG_LOCKED=20e6105e20d14e17a50d86c8d1e13390
+MSG_ROTATED=b360f40b9530423d8a83debbd4637991
 
 # kill_checks: scenario 3 (a data volume of kind volume-key, wrapped,
 # opened at boot by the initramfs's kmipcrypt-unlock.service), scenario 7
@@ -73,6 +74,22 @@ kill_checks() {
 	check "... the udev rule leaves $h2 alone (no SYSTEMD_WANTS)" \
 		sh -c "! udevadm info -q property '$h2' | grep -q kmipcrypt-unlock"
 	check "... and nothing holds it" sh -c "[ -z \"\$(ls -A /sys/block/${h2#/dev/}/holders)\" ]"
+	# The rotation policy on the real system: hot2's server group has
+	# rotate_after = 1s, the others none; the service runs in its sandbox.
+	u2=$(arg kmipvm.hot2uid)
+	check "kmipcrypt-rekey.service (kmipcrypt rekey --due) ran and succeeded" \
+		systemctl start kmipcrypt-rekey.service
+	journalctl -b -o cat -u kmipcrypt-rekey.service --no-pager | show
+	check "... the journal has the rotation of hot2's key '$u2' with MESSAGE_ID=$MSG_ROTATED" sh -c \
+		"journalctl -b -o cat MESSAGE_ID=$MSG_ROTATED KMIPCRYPT_OLD_KEY_UID=$u2 | grep -q ."
+	# As the administrator enables the policy: the timer, scheduled, runs the service.
+	systemctl enable --now kmipcrypt-rekey.timer 2>&1 | show
+	systemctl list-timers --all --no-pager kmipcrypt-rekey.timer 2>&1 | show
+	check "kmipcrypt-rekey.timer, enabled, is waiting to start kmipcrypt-rekey.service" sh -c \
+		"systemctl -q is-active kmipcrypt-rekey.timer &&
+		 systemctl show -p Triggers --value kmipcrypt-rekey.timer | grep -q kmipcrypt-rekey.service &&
+		 systemctl show -p NextElapseUSecRealtime --value kmipcrypt-rekey.timer | grep -q ."
+	systemctl -q disable --now kmipcrypt-rekey.timer 2>&1 | show
 	say "| revoke-wanted"
 	for v in "$data" "$hot"; do
 		if wait_for 120 suspended "$v"; then
